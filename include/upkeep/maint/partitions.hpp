@@ -1,0 +1,49 @@
+/*
+ * upkeep/maint/partitions.hpp
+ *
+ * Monthly range partitions: create one month (create_monthly_partition) and
+ * the checks shared with premake and retention.
+ */
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "upkeep/core/calendar.hpp"
+#include "upkeep/pg/catalog.hpp"
+#include "upkeep/pg/time_keys.hpp"
+
+namespace upkeep::maint {
+
+/* A range-partitioned table with a single date/timestamp/timestamptz column key. */
+struct PartitionedTable {
+	pg::RelInfo rel;
+	pg::PartitionKey key;
+	pg::KeyKind kind;
+};
+
+/*
+ * Validates that `rel` can hold monthly partitions; throws a PgError with the
+ * right SQLSTATE otherwise (not partitioned, not RANGE, multi-column or
+ * expression key, unsupported key type).
+ */
+PartitionedTable RequireMonthlyPartitionable(const pg::RelInfo &rel);
+
+/* Throws 42501 unless the current user owns `rel` (or is a member of its owner, or superuser). */
+void RequireOwner(const pg::RelInfo &rel);
+
+/*
+ * SQL entry point: the partition of `parent_oid` for the month containing
+ * `pg_date`, created if needed.  `tz` empty means upkeep.partition_timezone.
+ */
+Oid CreateMonthlyPartition(Oid parent_oid, int32_t pg_date, const std::string &tz = {});
+
+/*
+ * Same, for a caller that already validated ownership and holds at least
+ * SHARE UPDATE EXCLUSIVE on the parent (premake).  Returns the partition and
+ * whether it was created now.
+ */
+Oid EnsureMonthPartitionLocked(const PartitionedTable &table, core::YearMonth ym, const std::string &tz,
+                               bool *created);
+
+} // namespace upkeep::maint

@@ -1,0 +1,33 @@
+/*
+ * upkeep/pg/guc.hpp
+ *
+ * pg_upkeep's configuration parameters (all under the reserved prefix
+ * "upkeep.").  Defined by _PG_init whether or not the library is preloaded.
+ */
+#pragma once
+
+namespace upkeep::pg {
+
+/* upkeep.partition_timezone: zone in which timestamptz month boundaries are computed (SUSET). */
+extern char *g_partition_timezone;
+/* upkeep.lock_timeout (ms): longest wait for any lock maintenance takes (USERSET, may only tighten). */
+extern int g_lock_timeout_ms;
+/* upkeep.databases: comma-separated databases the launcher serves (SIGHUP). */
+extern char *g_databases;
+/* upkeep.role: role the per-database workers connect as (SIGHUP). */
+extern char *g_role;
+/* upkeep.naptime (s): how often a worker wakes to look for due policies (SIGHUP). */
+extern int g_naptime_s;
+/* upkeep.run_log_retain (min): age after which run_log rows are trimmed (SIGHUP). */
+extern int g_run_log_retain_min;
+/* upkeep.max_workers: cap on concurrently running per-database workers (POSTMASTER). */
+extern int g_max_workers;
+/* upkeep.debug_now: test hook, a fixed "now" for cutoffs (SUSET; empty = real clock). */
+extern char *g_debug_now;
+
+void DefineGucs();
+
+/* True when PostgreSQL knows `name` as a time zone (pg_tzset). */
+bool IsKnownTimeZone(const char *name);
+
+} // namespace upkeep::pg

@@ -1,0 +1,71 @@
+/*
+ * upkeep/pg/spi.hpp
+ *
+ * SPI from C++: parameterised statements only, results copied into std::
+ * types before control returns, every call behind PgCall.  There is no RAII
+ * connection object: a destructor must never call into PostgreSQL while an
+ * exception unwinds (pg_duckdb #584).  A connection left open by an error is
+ * closed by the (sub)transaction abort (AtEO(Sub)Xact_SPI).
+ */
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+extern "C" {
+#include "postgres.h"
+}
+
+namespace upkeep::pg {
+
+/* One SPI parameter, held on the C++ side; turned into a Datum inside PgCall. */
+struct SpiValue {
+	Oid type;
+	bool isnull;
+	int64_t num;     /* by-value types: int2/4/8, oid, bool, date, timestamp(tz) */
+	std::string str; /* text, name */
+
+	static SpiValue Text(std::string s);
+	static SpiValue Name(std::string s);
+	static SpiValue Int8(int64_t v);
+	static SpiValue Int4(int32_t v);
+	static SpiValue Oid_(Oid v);
+	static SpiValue RegClass(Oid v);
+	static SpiValue Bool(bool v);
+	static SpiValue TimestampTz(int64_t usec);
+	static SpiValue Null(Oid type);
+};
+
+using SpiRow = std::vector<std::optional<std::string>>;
+
+struct SpiResult {
+	int code = 0;
+	uint64_t processed = 0;
+	std::vector<SpiRow> rows; /* text output of each column, nullopt for NULL */
+
+	/* Value of row r, column c; throws if missing or NULL. */
+	const std::string &At(size_t r, size_t c) const;
+	bool IsNull(size_t r, size_t c) const;
+	int64_t Int(size_t r, size_t c) const;
+	Oid OidAt(size_t r, size_t c) const;
+	bool BoolAt(size_t r, size_t c) const;
+};
+
+void SpiConnect(bool nonatomic = false);
+void SpiFinish();
+
+/*
+ * Runs `sql` with $1..$n bound to `args`.  Rows are returned as text when
+ * `fetch` is true (use it for catalog-sized results only).  A negative SPI
+ * code throws PgError; an error inside the statement arrives as its own
+ * PgError with the statement's SQLSTATE.
+ */
+SpiResult SpiExec(const std::string &sql, const std::vector<SpiValue> &args = {}, bool read_only = false,
+                  bool fetch = true, long limit = 0);
+
+/* Commit inside a non-atomic SPI connection (procedures). A new transaction starts at once. */
+void SpiCommit();
+
+} // namespace upkeep::pg

@@ -1,0 +1,34 @@
+/*
+ * src/abi/module.cpp
+ *
+ * The library's magic block and _PG_init.  GUCs are defined on every load so
+ * the SQL functions work without shared_preload_libraries; the background
+ * launcher is registered only when the library is preloaded.
+ */
+extern "C" {
+#include "postgres.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+}
+
+#include "upkeep/bgw/launcher.hpp"
+#include "upkeep/pg/guc.hpp"
+
+#pragma GCC visibility push(default)
+extern "C" {
+
+PG_MODULE_MAGIC;
+
+void _PG_init(void);
+
+void
+_PG_init(void) {
+	upkeep::pg::DefineGucs();
+	if (IsBinaryUpgrade)
+		return;
+	if (process_shared_preload_libraries_in_progress)
+		upkeep::bgw::RegisterLauncher();
+}
+
+} // extern "C"
+#pragma GCC visibility pop

@@ -1,0 +1,274 @@
+/*
+ * src/maint/partitions.cpp
+ *
+ * create_monthly_partition and the month-partition machinery.
+ *
+ * Order of operations (every step may fail; nothing is half-made because all
+ * of it runs in the caller's transaction, or a subtransaction of it):
+ *   1. ownership check on the catalog row, before any lock (a non-owner must
+ *      not even queue a lock request on someone else's table);
+ *   2. SHARE UPDATE EXCLUSIVE on the parent under a bounded lock_timeout: it
+ *      blocks no reader or writer, but serialises partition DDL, so the set
+ *      we read cannot change under us; then ownership is checked again;
+ *   3. bounds read from the catalog (relpartbound), never from names: an
+ *      exact match is returned as is, any overlap is an error;
+ *   4. the name, fitted into 63 bytes, must be free: pg_upkeep never adopts
+ *      a table it did not create;
+ *   5. the DDL runs through SPI as the parent's owner in a security-restricted
+ *      operation.  With a DEFAULT partition, a plain CREATE ... PARTITION OF
+ *      is tried first inside a subtransaction (PostgreSQL itself skips the
+ *      scan of the default when a constraint proves the range empty); if the
+ *      default holds rows of the month, they are moved into a new table in
+ *      one statement, which is then attached.
+ */
+#include <string>
+#include <vector>
+
+#include "upkeep/core/naming.hpp"
+#include "upkeep/maint/partitions.hpp"
+#include "upkeep/pg/error_bridge.hpp"
+#include "upkeep/pg/guc.hpp"
+#include "upkeep/pg/owner_context.hpp"
+#include "upkeep/pg/report.hpp"
+#include "upkeep/pg/spi.hpp"
+#include "upkeep/pg/subtransaction.hpp"
+
+extern "C" {
+#include "catalog/pg_class.h"
+#include "catalog/pg_partitioned_table.h"
+#include "storage/lmgr.h"
+#include "utils/date.h"
+}
+
+namespace upkeep::maint {
+
+namespace {
+
+std::string
+MonthText(core::YearMonth ym) {
+	char buf[32];
+	snprintf(buf, sizeof(buf), "%04lld-%02d", static_cast<long long>(ym.year), ym.month);
+	return buf;
+}
+
+std::string
+BoundText(pg::KeyKind kind, int64_t v) {
+	if (v == std::numeric_limits<int64_t>::min())
+		return "MINVALUE";
+	if (v == std::numeric_limits<int64_t>::max())
+		return "MAXVALUE";
+	return pg::KeyLiteral(kind, v);
+}
+
+/* Grants of `parent` (except its owner's own) repeated on `child`: a new partition is as open as its parent, no more. */
+void
+CopyGrants(Oid parent, const std::string &child_sql) {
+	pg::SpiResult acl = pg::SpiExec("SELECT a.grantee, pg_catalog.string_agg(a.privilege_type, ', ' ORDER BY "
+	                                "a.privilege_type), a.is_grantable "
+	                                "FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a "
+	                                "WHERE c.oid OPERATOR(pg_catalog.=) $1 "
+	                                "AND a.grantee OPERATOR(pg_catalog.<>) c.relowner "
+	                                "GROUP BY a.grantee, a.is_grantable",
+	                                {pg::SpiValue::Oid_(parent)}, true);
+	static const char *const kKnown[] = {"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"};
+	for (const auto &row : acl.rows) {
+		const Oid grantee = static_cast<Oid>(std::stoul(*row[0]));
+		const std::string &privs = *row[1];
+		/* privilege names come from aclexplode; still, only known keywords reach SQL text */
+		std::string checked;
+		size_t start = 0;
+		while (start <= privs.size()) {
+			size_t comma = privs.find(", ", start);
+			std::string p = privs.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+			bool ok = false;
+			for (const char *k : kKnown)
+				ok = ok || p == k;
+			if (ok)
+				checked += (checked.empty() ? "" : ", ") + p;
+			if (comma == std::string::npos)
+				break;
+			start = comma + 2;
+		}
+		if (checked.empty())
+			continue;
+		std::string sql = "GRANT " + checked + " ON TABLE " + child_sql + " TO " + pg::RoleSql(grantee);
+		if (*row[2] == "t")
+			sql += " WITH GRANT OPTION";
+		pg::SpiExec(sql);
+	}
+}
+
+/*
+ * The DEFAULT partition holds rows of the month: build the new partition as a
+ * plain table shaped like the parent, move the rows in one atomic statement
+ * (DELETE ... RETURNING into INSERT), and attach it.  A temporary CHECK that
+ * matches the bounds lets ATTACH skip re-scanning the new table.
+ */
+void
+CreateByMovingDefaultRows(const PartitionedTable &t, const pg::ChildPartition &def, const std::string &child_sql,
+                          const pg::KeyValue &lower, const pg::KeyValue &upper, const std::string &bounds) {
+	const std::string key = pg::QuoteIdent(t.key.column);
+	std::string cols;
+	for (const auto &c : pg::GetColumns(t.rel.oid)) {
+		if (c.generated)
+			continue;
+		cols += (cols.empty() ? "" : ", ") + pg::QuoteIdent(c.name);
+	}
+	pg::SpiExec("CREATE TABLE " + child_sql + " (LIKE " + t.rel.qualified +
+	            " INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED INCLUDING STORAGE INCLUDING "
+	            "COMPRESSION)");
+	pg::SpiExec("ALTER TABLE " + child_sql + " ADD CONSTRAINT upkeep_month_bound CHECK (" + key + " IS NOT NULL AND " +
+	            key + " OPERATOR(pg_catalog.>=) " + lower.literal + " AND " + key + " OPERATOR(pg_catalog.<) " +
+	            upper.literal + ")");
+	pg::SpiResult moved = pg::SpiExec("WITH moved AS (DELETE FROM ONLY " + def.qualified + " WHERE " + key +
+	                                      " OPERATOR(pg_catalog.>=) " + lower.literal + " AND " + key +
+	                                      " OPERATOR(pg_catalog.<) " + upper.literal + " RETURNING " + cols +
+	                                      ") INSERT INTO " + child_sql + " (" + cols + ") SELECT " + cols +
+	                                      " FROM moved",
+	                                  {}, false, false);
+	pg::SpiExec("ALTER TABLE " + t.rel.qualified + " ATTACH PARTITION " + child_sql + " " + bounds);
+	pg::SpiExec("ALTER TABLE " + child_sql + " DROP CONSTRAINT upkeep_month_bound");
+	pg::Notice("moved " + std::to_string(moved.processed) + " rows from default partition " + def.qualified + " into " +
+	           child_sql);
+}
+
+} // namespace
+
+void
+RequireOwner(const pg::RelInfo &rel) {
+	if (!pg::MayActAsOwner(rel.oid, pg::CurrentUser())) {
+		std::string msg = "must be owner of table " + rel.qualified;
+		pg::Throw(ERRCODE_INSUFFICIENT_PRIVILEGE, msg.c_str(),
+		          "pg_upkeep acts only on tables the caller owns (or whose owning role the caller is a member of).");
+	}
+}
+
+PartitionedTable
+RequireMonthlyPartitionable(const pg::RelInfo &rel) {
+	if (rel.relkind != RELKIND_PARTITIONED_TABLE) {
+		std::string msg = "\"" + rel.qualified + "\" is not a partitioned table";
+		pg::Throw(ERRCODE_WRONG_OBJECT_TYPE, msg.c_str(),
+		          "create_monthly_partition needs a table declared with PARTITION BY RANGE on a date, timestamp or "
+		          "timestamptz column.");
+	}
+	PartitionedTable t{rel, pg::GetPartitionKey(rel.oid), pg::KeyKind::Date};
+	if (t.key.strategy != PARTITION_STRATEGY_RANGE) {
+		std::string msg = "\"" + rel.qualified + "\" is not partitioned by RANGE";
+		std::string detail = std::string("Its partition strategy is ") +
+		                     (t.key.strategy == PARTITION_STRATEGY_LIST ? "LIST" : "HASH") +
+		                     "; monthly partitions need RANGE.";
+		pg::Throw(ERRCODE_FEATURE_NOT_SUPPORTED, msg.c_str(), detail.c_str());
+	}
+	if (t.key.natts != 1) {
+		std::string msg = "\"" + rel.qualified + "\" has a " + std::to_string(t.key.natts) + "-column partition key";
+		pg::Throw(ERRCODE_FEATURE_NOT_SUPPORTED, msg.c_str(),
+		          "Monthly partitions need a single-column key of type date, timestamp or timestamptz.");
+	}
+	if (t.key.is_expression) {
+		std::string msg = "\"" + rel.qualified + "\" is partitioned by an expression";
+		pg::Throw(ERRCODE_FEATURE_NOT_SUPPORTED, msg.c_str(),
+		          "Monthly partitions need a plain column key of type date, timestamp or timestamptz.");
+	}
+	if (!pg::ClassifyKeyType(t.key.type, &t.kind)) {
+		std::string type = pg::SpiExec("SELECT pg_catalog.format_type($1, NULL)", {pg::SpiValue::Oid_(t.key.type)},
+		                               true)
+		                       .At(0, 0);
+		std::string msg = "partition key column \"" + t.key.column + "\" of \"" + rel.qualified + "\" has type " + type;
+		pg::Throw(ERRCODE_DATATYPE_MISMATCH, msg.c_str(),
+		          "Monthly partitions need a key of type date, timestamp or timestamptz.");
+	}
+	return t;
+}
+
+Oid
+EnsureMonthPartitionLocked(const PartitionedTable &t, core::YearMonth ym, const std::string &tz, bool *created) {
+	*created = false;
+	const pg::KeyValue lower = pg::MonthStart(t.kind, ym, tz);
+	const pg::KeyValue upper = pg::MonthStart(t.kind, core::AddMonths(ym, 1), tz);
+
+	const pg::ChildPartition *def = nullptr;
+	const auto children = pg::ListRangePartitions(t.rel.oid);
+	for (const auto &c : children) {
+		if (c.is_default) {
+			def = &c;
+			continue;
+		}
+		if (c.lower.value == lower.value && c.upper.value == upper.value)
+			return c.oid; /* idempotent: exactly this month already exists */
+		if (c.lower.value < upper.value && lower.value < c.upper.value) {
+			std::string msg = "partition " + c.qualified + " overlaps month " + MonthText(ym) + " of " + t.rel.qualified;
+			std::string detail = "Existing bounds: FROM (" + BoundText(t.kind, c.lower.value) + ") TO (" +
+			                     BoundText(t.kind, c.upper.value) + "); the month needs FROM (" + lower.literal +
+			                     ") TO (" + upper.literal + ").";
+			pg::Throw(ERRCODE_INVALID_OBJECT_DEFINITION, msg.c_str(), detail.c_str());
+		}
+	}
+
+	const std::string name =
+	    core::PartitionName(t.rel.name, ym, [](std::string_view s, size_t limit) {
+		    return pg::ClipToEncoding(std::string(s), limit);
+	    });
+	if (pg::RelationByName(t.rel.nspoid, name) != InvalidOid) {
+		std::string msg = "relation " + pg::QuoteQualified(t.rel.nspname, name) +
+		                  " already exists and is not the partition of " + t.rel.qualified + " for " + MonthText(ym);
+		pg::Throw(ERRCODE_DUPLICATE_TABLE, msg.c_str(), nullptr,
+		          "pg_upkeep never adopts a table it did not create: rename or drop it, or attach it yourself with "
+		          "the month's exact bounds.");
+	}
+	const std::string child_sql = pg::QuoteQualified(t.rel.nspname, name);
+	const std::string bounds = "FOR VALUES FROM (" + lower.literal + ") TO (" + upper.literal + ")";
+	const std::string create = "CREATE TABLE " + child_sql + " PARTITION OF " + t.rel.qualified + " " + bounds;
+
+	pg::AsOwner(t.rel.owner, [&] {
+		if (def == nullptr) {
+			pg::SpiExec(create);
+		} else {
+			auto failure = pg::TrySubtransaction([&] { pg::SpiExec(create); });
+			if (failure) {
+				if (failure->SqlErrCode() != ERRCODE_CHECK_VIOLATION)
+					throw *failure;
+				CreateByMovingDefaultRows(t, *def, child_sql, lower, upper, bounds);
+			}
+		}
+		CopyGrants(t.rel.oid, child_sql);
+	});
+	*created = true;
+	Oid child = pg::RelationByName(t.rel.nspoid, name);
+	if (child == InvalidOid)
+		pg::Throw(ERRCODE_INTERNAL_ERROR, "partition vanished right after its creation");
+	return child;
+}
+
+Oid
+CreateMonthlyPartition(Oid parent_oid, int32_t pg_date, const std::string &tz_in) {
+	if (DATE_NOT_FINITE(pg_date))
+		pg::Throw(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE, "month must be a finite date");
+	const core::YearMonth ym = core::MonthOf(core::FromPgDate(pg_date));
+	if (!core::IsPartitionableMonth(ym)) {
+		std::string msg = "month " + std::to_string(ym.year) + "-" + std::to_string(ym.month) +
+		                  " is outside the partitionable range 0001-01 .. 9999-12";
+		pg::Throw(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE, msg.c_str());
+	}
+	const std::string tz = tz_in.empty() ? std::string(pg::g_partition_timezone) : tz_in;
+
+	pg::SpiConnect();
+	/* 1. ownership from the catalog row, no lock yet */
+	pg::RelInfo rel = pg::GetRelation(parent_oid);
+	RequireOwner(rel);
+	(void)RequireMonthlyPartitionable(rel);
+
+	/* 2. bounded lock, then look again: the table may have changed hands or vanished meanwhile */
+	pg::OwnerContext pinned = pg::EnterPinnedSettings();
+	pg::PgCall([&] { LockRelationOid(parent_oid, ShareUpdateExclusiveLock); });
+	rel = pg::GetRelation(parent_oid);
+	RequireOwner(rel);
+	const PartitionedTable t = RequireMonthlyPartitionable(rel);
+
+	bool created = false;
+	Oid child = EnsureMonthPartitionLocked(t, ym, tz, &created);
+	pg::LeaveOwnerContext(pinned);
+	pg::SpiFinish();
+	return child;
+}
+
+} // namespace upkeep::maint

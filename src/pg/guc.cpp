@@ -1,0 +1,79 @@
+/*
+ * src/pg/guc.cpp
+ *
+ * GUC definitions.  Contexts are chosen so that results never depend on who
+ * calls: the partition time zone is superuser-only (per database or cluster),
+ * the worker's settings are SIGHUP, and lock_timeout is per session because a
+ * caller may only make maintenance wait less.
+ */
+#include <climits>
+
+extern "C" {
+#include "postgres.h"
+#include "pgtime.h"
+#include "utils/guc.h"
+}
+
+#include "upkeep/pg/guc.hpp"
+
+namespace upkeep::pg {
+
+char *g_partition_timezone = nullptr;
+int g_lock_timeout_ms = 2000;
+char *g_databases = nullptr;
+char *g_role = nullptr;
+int g_naptime_s = 60;
+int g_run_log_retain_min = 30 * 24 * 60;
+int g_max_workers = 8;
+char *g_debug_now = nullptr;
+
+bool
+IsKnownTimeZone(const char *name) {
+	return name != nullptr && name[0] != '\0' && pg_tzset(name) != nullptr;
+}
+
+namespace {
+
+bool
+CheckTimeZone(char **newval, void **extra, GucSource source) {
+	(void)extra;
+	(void)source;
+	if (!IsKnownTimeZone(*newval)) {
+		GUC_check_errdetail("\"%s\" is not a time zone name known to PostgreSQL (see pg_timezone_names).", *newval);
+		return false;
+	}
+	return true;
+}
+
+} // namespace
+
+void
+DefineGucs() {
+	DefineCustomStringVariable("upkeep.partition_timezone",
+	                           "Time zone in which month boundaries of timestamptz partition keys are computed.",
+	                           "Never the session's TimeZone, so a partition's bounds do not depend on who creates it.",
+	                           &g_partition_timezone, "UTC", PGC_SUSET, 0, CheckTimeZone, nullptr, nullptr);
+	DefineCustomIntVariable("upkeep.lock_timeout", "Longest wait for a lock taken by pg_upkeep maintenance.",
+	                        "A table whose lock cannot be had in time is skipped and retried on the next run. "
+	                        "0 means use the session's lock_timeout.",
+	                        &g_lock_timeout_ms, 2000, 0, INT_MAX, PGC_USERSET, GUC_UNIT_MS, nullptr, nullptr, nullptr);
+	DefineCustomStringVariable("upkeep.databases", "Databases the pg_upkeep background worker maintains.",
+	                           "Comma-separated list; empty (the default) starts no worker.", &g_databases, "",
+	                           PGC_SIGHUP, GUC_LIST_INPUT, nullptr, nullptr, nullptr);
+	DefineCustomStringVariable("upkeep.role", "Role the pg_upkeep workers connect as.",
+	                           "Empty means the bootstrap superuser. Each policy still runs as its table's owner.",
+	                           &g_role, "", PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("upkeep.naptime", "Time between two wake-ups of a pg_upkeep worker.", nullptr, &g_naptime_s,
+	                        60, 1, 24 * 3600, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("upkeep.run_log_retain", "Age after which rows of upkeep.run_log are deleted.", nullptr,
+	                        &g_run_log_retain_min, 30 * 24 * 60, 1, INT_MAX / 2, PGC_SIGHUP, GUC_UNIT_MIN, nullptr,
+	                        nullptr, nullptr);
+	DefineCustomIntVariable("upkeep.max_workers", "Most per-database pg_upkeep workers running at once.", nullptr,
+	                        &g_max_workers, 8, 1, 128, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+	DefineCustomStringVariable("upkeep.debug_now", "Test hook: fixed current time for retention cutoffs.",
+	                           "Empty uses the transaction's now(). Meant for tests only.", &g_debug_now, "",
+	                           PGC_SUSET, GUC_NOT_IN_SAMPLE, nullptr, nullptr, nullptr);
+	MarkGUCPrefixReserved("upkeep");
+}
+
+} // namespace upkeep::pg

@@ -1,0 +1,194 @@
+/*
+ * src/pg/spi.cpp
+ *
+ * SPI wrappers (see upkeep/pg/spi.hpp).  The functions handed to PgCall are
+ * C-style: the only locals are PODs and pointers to palloc'd memory.
+ */
+#include <cstdlib>
+#include <stdexcept>
+
+#include "upkeep/pg/error_bridge.hpp"
+#include "upkeep/pg/spi.hpp"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+}
+
+namespace upkeep::pg {
+
+SpiValue
+SpiValue::Text(std::string s) {
+	return SpiValue{TEXTOID, false, 0, std::move(s)};
+}
+SpiValue
+SpiValue::Name(std::string s) {
+	return SpiValue{NAMEOID, false, 0, std::move(s)};
+}
+SpiValue
+SpiValue::Int8(int64_t v) {
+	return SpiValue{INT8OID, false, v, {}};
+}
+SpiValue
+SpiValue::Int4(int32_t v) {
+	return SpiValue{INT4OID, false, v, {}};
+}
+SpiValue
+SpiValue::Oid_(Oid v) {
+	return SpiValue{OIDOID, false, static_cast<int64_t>(v), {}};
+}
+SpiValue
+SpiValue::RegClass(Oid v) {
+	return SpiValue{REGCLASSOID, false, static_cast<int64_t>(v), {}};
+}
+SpiValue
+SpiValue::Bool(bool v) {
+	return SpiValue{BOOLOID, false, v ? 1 : 0, {}};
+}
+SpiValue
+SpiValue::TimestampTz(int64_t usec) {
+	return SpiValue{TIMESTAMPTZOID, false, usec, {}};
+}
+SpiValue
+SpiValue::Null(Oid type) {
+	return SpiValue{type, true, 0, {}};
+}
+
+const std::string &
+SpiResult::At(size_t r, size_t c) const {
+	if (r >= rows.size() || c >= rows[r].size())
+		throw std::out_of_range("SPI result has no such row or column");
+	if (!rows[r][c])
+		throw std::runtime_error("unexpected NULL in SPI result");
+	return *rows[r][c];
+}
+bool
+SpiResult::IsNull(size_t r, size_t c) const {
+	return !rows.at(r).at(c).has_value();
+}
+int64_t
+SpiResult::Int(size_t r, size_t c) const {
+	return std::stoll(At(r, c));
+}
+Oid
+SpiResult::OidAt(size_t r, size_t c) const {
+	return static_cast<Oid>(std::stoul(At(r, c)));
+}
+bool
+SpiResult::BoolAt(size_t r, size_t c) const {
+	return At(r, c) == "t";
+}
+
+void
+SpiConnect(bool nonatomic) {
+	int rc = PgCall([&] { return SPI_connect_ext(nonatomic ? SPI_OPT_NONATOMIC : 0); });
+	if (rc != SPI_OK_CONNECT)
+		Throw(ERRCODE_INTERNAL_ERROR, "SPI_connect failed");
+}
+
+void
+SpiFinish() {
+	int rc = PgCall([] { return SPI_finish(); });
+	if (rc != SPI_OK_FINISH)
+		Throw(ERRCODE_INTERNAL_ERROR, "SPI_finish failed");
+}
+
+void
+SpiCommit() {
+	PgCall([] { SPI_commit(); });
+}
+
+namespace {
+
+/* Datum for one parameter, palloc'd where needed.  C-style. */
+Datum
+ToDatum(const SpiValue &v) {
+	if (v.isnull)
+		return (Datum)0;
+	switch (v.type) {
+	case TEXTOID:
+		return PointerGetDatum(cstring_to_text_with_len(v.str.data(), static_cast<int>(v.str.size())));
+	case NAMEOID: {
+		Name n = (Name)palloc0(NAMEDATALEN);
+		strlcpy(NameStr(*n), v.str.c_str(), NAMEDATALEN);
+		return NameGetDatum(n);
+	}
+	case INT8OID:
+	case TIMESTAMPTZOID:
+		return Int64GetDatum(v.num);
+	case INT4OID:
+		return Int32GetDatum(static_cast<int32>(v.num));
+	case OIDOID:
+	case REGCLASSOID:
+		return ObjectIdGetDatum(static_cast<Oid>(v.num));
+	case BOOLOID:
+		return BoolGetDatum(v.num != 0);
+	default:
+		elog(ERROR, "pg_upkeep: unsupported SPI parameter type %u", v.type);
+	}
+	return (Datum)0;
+}
+
+/* Runs the statement; copies text results into `out`.  C-style frame apart from `out`, owned by the caller. */
+int
+ExecInto(const char *sql, int nargs, const SpiValue *args, bool read_only, bool fetch, long limit, SpiResult *out) {
+	Oid *types = nargs ? (Oid *)palloc(sizeof(Oid) * nargs) : nullptr;
+	Datum *values = nargs ? (Datum *)palloc(sizeof(Datum) * nargs) : nullptr;
+	char *nulls = nargs ? (char *)palloc(nargs) : nullptr;
+	for (int i = 0; i < nargs; i++) {
+		types[i] = args[i].type;
+		values[i] = ToDatum(args[i]);
+		nulls[i] = args[i].isnull ? 'n' : ' ';
+	}
+	int rc = SPI_execute_with_args(sql, nargs, types, values, nulls, read_only, limit);
+	out->code = rc;
+	out->processed = SPI_processed;
+	if (rc >= 0 && fetch && SPI_tuptable != nullptr) {
+		TupleDesc desc = SPI_tuptable->tupdesc;
+		out->rows.reserve(SPI_processed);
+		for (uint64 r = 0; r < SPI_processed; r++) {
+			out->rows.emplace_back();
+			SpiRow &row = out->rows.back();
+			row.reserve(desc->natts);
+			for (int c = 1; c <= desc->natts; c++) {
+				char *val = SPI_getvalue(SPI_tuptable->vals[r], desc, c);
+				if (val == nullptr)
+					row.emplace_back(std::nullopt);
+				else {
+					row.emplace_back(std::string(val));
+					pfree(val);
+				}
+			}
+		}
+	}
+	if (SPI_tuptable != nullptr)
+		SPI_freetuptable(SPI_tuptable);
+	for (int i = 0; i < nargs; i++)
+		if (!args[i].isnull && (types[i] == TEXTOID || types[i] == NAMEOID))
+			pfree(DatumGetPointer(values[i]));
+	if (nargs) {
+		pfree(types);
+		pfree(values);
+		pfree(nulls);
+	}
+	return rc;
+}
+
+} // namespace
+
+SpiResult
+SpiExec(const std::string &sql, const std::vector<SpiValue> &args, bool read_only, bool fetch, long limit) {
+	SpiResult result;
+	int rc = PgCall([&] {
+		return ExecInto(sql.c_str(), static_cast<int>(args.size()), args.data(), read_only, fetch, limit, &result);
+	});
+	if (rc < 0) {
+		std::string msg = "SPI_execute failed: ";
+		msg += PgCall([&] { return SPI_result_code_string(rc); });
+		Throw(ERRCODE_INTERNAL_ERROR, msg.c_str(), sql.c_str());
+	}
+	return result;
+}
+
+} // namespace upkeep::pg

@@ -1,0 +1,126 @@
+/*
+ * src/pg/time_keys.cpp
+ *
+ * See upkeep/pg/time_keys.hpp.
+ */
+#include "upkeep/pg/error_bridge.hpp"
+#include "upkeep/pg/time_keys.hpp"
+
+extern "C" {
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "datatype/timestamp.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+}
+
+namespace upkeep::pg {
+
+bool
+ClassifyKeyType(Oid type, KeyKind *kind) {
+	Oid base = PgCall([&] { return getBaseType(type); });
+	switch (base) {
+	case DATEOID:
+		*kind = KeyKind::Date;
+		return true;
+	case TIMESTAMPOID:
+		*kind = KeyKind::Timestamp;
+		return true;
+	case TIMESTAMPTZOID:
+		*kind = KeyKind::TimestampTz;
+		return true;
+	default:
+		return false;
+	}
+}
+
+const char *
+KeyKindName(KeyKind kind) {
+	switch (kind) {
+	case KeyKind::Date:
+		return "date";
+	case KeyKind::Timestamp:
+		return "timestamp";
+	case KeyKind::TimestampTz:
+		return "timestamptz";
+	}
+	return "?";
+}
+
+namespace {
+
+/* Local wall-clock timestamp -> instant, in zone `tz` (timezone(tz, ts)).  C-style. */
+int64
+LocalToInstant(const char *tz, int64 local_usec) {
+	Datum r = DirectFunctionCall2(timestamp_zone, CStringGetTextDatum(tz), TimestampGetDatum(local_usec));
+	return DatumGetTimestampTz(r);
+}
+
+/* Instant -> local wall-clock timestamp in zone `tz` (timezone(tz, tstz)).  C-style. */
+int64
+InstantToLocal(const char *tz, int64 instant) {
+	Datum r = DirectFunctionCall2(timestamptz_zone, CStringGetTextDatum(tz), TimestampTzGetDatum(instant));
+	return DatumGetTimestamp(r);
+}
+
+} // namespace
+
+std::string
+KeyLiteral(KeyKind kind, int64_t value) {
+	switch (kind) {
+	case KeyKind::Date:
+		return "'" + core::IsoDate(core::FromPgDate(value)) + "'::pg_catalog.date";
+	case KeyKind::Timestamp:
+		return "'" + core::IsoTimestamp(value) + "'::pg_catalog.timestamp";
+	case KeyKind::TimestampTz:
+		return "'" + core::IsoUtcTimestamp(value) + "'::pg_catalog.timestamptz";
+	}
+	return {};
+}
+
+KeyValue
+MonthStart(KeyKind kind, core::YearMonth ym, const std::string &tz) {
+	const int64_t days = core::ToPgDate(core::FirstDay(ym));
+	int64_t value = 0;
+	switch (kind) {
+	case KeyKind::Date:
+		value = days;
+		break;
+	case KeyKind::Timestamp:
+		value = days * core::kUsecPerDay;
+		break;
+	case KeyKind::TimestampTz:
+		value = PgCall([&] { return LocalToInstant(tz.c_str(), days * core::kUsecPerDay); });
+		break;
+	}
+	return KeyValue{value, KeyLiteral(kind, value)};
+}
+
+core::YearMonth
+MonthContaining(KeyKind kind, int64_t value, const std::string &tz) {
+	int64_t days = 0;
+	switch (kind) {
+	case KeyKind::Date:
+		days = value;
+		break;
+	case KeyKind::Timestamp:
+		days = value / core::kUsecPerDay - ((value % core::kUsecPerDay) < 0 ? 1 : 0);
+		break;
+	case KeyKind::TimestampTz: {
+		int64_t local = PgCall([&] { return InstantToLocal(tz.c_str(), value); });
+		days = local / core::kUsecPerDay - ((local % core::kUsecPerDay) < 0 ? 1 : 0);
+		break;
+	}
+	}
+	return core::MonthOf(core::FromPgDate(days));
+}
+
+int64_t
+NowMicros() {
+	return PgCall([] { return (int64)GetCurrentTransactionStartTimestamp(); });
+}
+
+} // namespace upkeep::pg
