@@ -245,8 +245,7 @@ CreateMonthlyPartition(Oid parent_oid, int32_t pg_date, const std::string &tz_in
 		pg::Throw(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE, "month must be a finite date");
 	const core::YearMonth ym = core::MonthOf(core::FromPgDate(pg_date));
 	if (!core::IsPartitionableMonth(ym)) {
-		std::string msg = "month " + std::to_string(ym.year) + "-" + std::to_string(ym.month) +
-		                  " is outside the partitionable range 0001-01 .. 9999-12";
+		std::string msg = "month " + MonthText(ym) + " is outside the partitionable range 0001-01 .. 9999-12";
 		pg::Throw(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE, msg.c_str());
 	}
 	const std::string tz = tz_in.empty() ? std::string(pg::g_partition_timezone) : tz_in;

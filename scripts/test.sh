@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# scripts/test.sh — the README's test command: every pg_upkeep test suite.
+#
+# Installs what is missing (apt-get), builds and installs the extension,
+# starts a throwaway PostgreSQL 15 cluster (initdb as the postgres OS user in
+# a temp dir, loopback, free port), then runs:
+#   unit     GoogleTest of the PostgreSQL-free core (CMake + CTest)
+#   regress  pg_regress: sql/*.sql against expected/*.out
+#   pgtap    pgTAP files test/pgtap/*.sql through pg_prove
+#   cluster  test/cluster/*.sh: scripts that drive real clusters (locks,
+#            crashes, workers, replication, backups)
+# Each suite ends with "N passed, N failed"; so does the whole run, and the
+# exit status is non-zero on any failure.
+#
+# Usage: scripts/test.sh [suite...]     (default: all suites)
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/scripts/lib/cluster.sh"
+
+if [ "$(id -u)" != 0 ]; then exec sudo -E "$0" "$@"; fi
+
+SUITES=("$@")
+[ ${#SUITES[@]} -gt 0 ] || SUITES=(unit regress pgtap cluster)
+
+ensure_packages "${UPKEEP_PACKAGES[@]}" || exit 1
+
+echo "== build and install"
+(cd "$ROOT" && make -s -j2 >/dev/null && make -s install >/dev/null) || { echo "build failed"; (cd "$ROOT" && make -j2); exit 1; }
+
+WORK=$(mktemp -d /tmp/upkeep-test.XXXXXX)
+chmod 755 "$WORK"
+chown postgres:postgres "$WORK"
+PORT=$(free_port)
+DATA="$WORK/main/data"
+export UPKEEP_TEST_WORK=$WORK
+cleanup() {
+	cluster_stop "$DATA" immediate
+	[ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+TOTAL_PASS=0
+TOTAL_FAIL=0
+declare -A SUITE_RESULT
+
+record() { # suite passed failed
+	SUITE_RESULT[$1]="$2 passed, $3 failed"
+	TOTAL_PASS=$((TOTAL_PASS + $2))
+	TOTAL_FAIL=$((TOTAL_FAIL + $3))
+	echo "-- $1: $2 passed, $3 failed"
+}
+
+start_main_cluster() {
+	[ -f "$DATA/postmaster.pid" ] && return 0
+	cluster_init "$DATA" "$PORT" \
+		"shared_preload_libraries = 'pg_upkeep, pg_cron'" \
+		"cron.database_name = 'postgres'" \
+		"max_worker_processes = 16" || return 1
+	register_cluster "$DATA" "$PORT"
+	cluster_start "$DATA"
+}
+
+suite_unit() {
+	echo "== unit (GoogleTest via CTest)"
+	local build="$WORK/unit-build" out
+	cmake -S "$ROOT" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$WORK/cmake.log" 2>&1 &&
+		cmake --build "$build" -j2 >>"$WORK/cmake.log" 2>&1 || { cat "$WORK/cmake.log"; record unit 0 1; return; }
+	out=$(cd "$build" && ctest --output-on-failure 2>&1)
+	echo "$out" | tail -n 25
+	local total failed
+	total=$(echo "$out" | sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2/p')
+	failed=$(echo "$out" | sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\1/p')
+	if [ -z "$total" ]; then record unit 0 1; return; fi
+	record unit $((total - failed)) "$failed"
+}
+
+suite_regress() {
+	echo "== regress (pg_regress)"
+	start_main_cluster || { record regress 0 1; return; }
+	local dir="$WORK/regress"
+	mkdir -p "$dir"
+	cp -r "$ROOT/sql" "$ROOT/expected" "$dir/"
+	chown -R postgres:postgres "$dir"
+	local tests
+	tests=$(cd "$ROOT/sql" && ls *.sql | sed 's/\.sql$//' | sort)
+	local out
+	out=$(cd "$dir" && as_postgres "$(pg_config --pkglibdir)/pgxs/src/test/regress/pg_regress" \
+		--inputdir=. --outputdir=. --bindir="$PGBIN" --host="$(cluster_sock "$DATA")" --port="$PORT" \
+		--user=postgres --dbname=upkeep_regress $tests 2>&1)
+	echo "$out" | grep -E "^(ok|not ok|test|     |#)" | sed 's/^/   /' | tail -n 60
+	local n_tests n_fail
+	n_tests=$(echo "$tests" | wc -w)
+	if echo "$out" | grep -q "All [0-9]* tests passed"; then
+		n_fail=0
+	else
+		n_fail=$(echo "$out" | sed -n 's/.* \([0-9]*\) of [0-9]* tests failed.*/\1/p')
+		[ -n "$n_fail" ] || n_fail=$n_tests
+		[ -f "$dir/regression.diffs" ] && head -n 300 "$dir/regression.diffs"
+	fi
+	record regress $((n_tests - n_fail)) "$n_fail"
+}
+
+suite_pgtap() {
+	echo "== pgtap (pg_prove)"
+	start_main_cluster || { record pgtap 0 1; return; }
+	psql_at "$PORT" -d postgres -c "DROP DATABASE IF EXISTS upkeep_tap" -c "CREATE DATABASE upkeep_tap" >/dev/null
+	psql_at "$PORT" -d upkeep_tap -c "CREATE EXTENSION pgtap" -c "CREATE EXTENSION pg_upkeep" >/dev/null
+	local out
+	out=$(cd "$ROOT" && as_postgres pg_prove -h "$(cluster_sock "$DATA")" -p "$PORT" -U postgres -d upkeep_tap \
+		--ext .sql -v test/pgtap/ 2>&1)
+	echo "$out" | grep -vE "^ok " | tail -n 60
+	local pass fail
+	pass=$(echo "$out" | grep -cE "^\s*ok [0-9]+")
+	fail=$(echo "$out" | grep -cE "^\s*not ok [0-9]+")
+	if ! echo "$out" | grep -q "^Result: PASS"; then
+		[ "$fail" -gt 0 ] || fail=1
+	fi
+	record pgtap "$pass" "$fail"
+}
+
+suite_cluster() {
+	echo "== cluster (real clusters: locks, crashes, worker, replication, backups)"
+	local pass=0 fail=0 t out
+	for t in "$ROOT"/test/cluster/[0-9]*.sh; do
+		[ -e "$t" ] || continue
+		echo "-> $(basename "$t")"
+		out=$(UPKEEP_ROOT="$ROOT" bash "$t" 2>&1)
+		echo "$out" | sed 's/^/   /' | tail -n 80
+		pass=$((pass + $(echo "$out" | grep -cE "^ok ")))
+		fail=$((fail + $(echo "$out" | grep -cE "^not ok ")))
+		if ! echo "$out" | grep -qE "^# [0-9]+ passed, 0 failed$"; then
+			echo "$out" | grep -qE "^not ok " || fail=$((fail + 1))
+		fi
+	done
+	record cluster "$pass" "$fail"
+}
+
+for s in "${SUITES[@]}"; do
+	case "$s" in
+	unit) suite_unit ;;
+	regress) suite_regress ;;
+	pgtap) suite_pgtap ;;
+	cluster) suite_cluster ;;
+	*) echo "unknown suite $s"; TOTAL_FAIL=$((TOTAL_FAIL + 1)) ;;
+	esac
+done
+
+echo "== summary"
+for s in "${SUITES[@]}"; do echo "   $s: ${SUITE_RESULT[$s]:-not run}"; done
+echo "$TOTAL_PASS passed, $TOTAL_FAIL failed"
+[ "$TOTAL_FAIL" -eq 0 ]
