@@ -10,6 +10,7 @@
 
 extern "C" {
 #include "postgres.h"
+#include "miscadmin.h"
 #include "pgtime.h"
 #include "utils/guc.h"
 }
@@ -68,8 +69,10 @@ DefineGucs() {
 	DefineCustomIntVariable("upkeep.run_log_retain", "Age after which rows of upkeep.run_log are deleted.", nullptr,
 	                        &g_run_log_retain_min, 30 * 24 * 60, 1, INT_MAX / 2, PGC_SIGHUP, GUC_UNIT_MIN, nullptr,
 	                        nullptr, nullptr);
-	DefineCustomIntVariable("upkeep.max_workers", "Most per-database pg_upkeep workers running at once.", nullptr,
-	                        &g_max_workers, 8, 1, 128, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+	/* PGC_POSTMASTER variables can only be created while preloading (else FATAL). */
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomIntVariable("upkeep.max_workers", "Most per-database pg_upkeep workers running at once.", nullptr,
+		                        &g_max_workers, 8, 1, 128, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
 	DefineCustomStringVariable("upkeep.debug_now", "Test hook: fixed current time for retention cutoffs.",
 	                           "Empty uses the transaction's now(). Meant for tests only.", &g_debug_now, "",
 	                           PGC_SUSET, GUC_NOT_IN_SAMPLE, nullptr, nullptr, nullptr);
