@@ -59,7 +59,7 @@ is "$(sql_state "SET ROLE owner_r" "SELECT upkeep.create_monthly_partition('owne
 # same session: the pinned lock_timeout and search_path do not leak into the caller's session
 is "$(sql "SET lock_timeout = '7s'; SET search_path = public, pg_temp; SET ROLE owner_r;
            SELECT upkeep.create_monthly_partition('owned', '2024-05-01');
-           SELECT current_setting('lock_timeout') || ' ' || current_setting('search_path') || ' ' || current_user")" \
+           SELECT current_setting('lock_timeout') || ' ' || current_setting('search_path') || ' ' || current_user" | tail -1)" \
 	"7s public, pg_temp owner_r" "lock_timeout, search_path and role are the caller's again after the call"
 
 # 24 concurrent callers: 8 for the same month, 16 for two other months
