@@ -26,7 +26,8 @@ SUITES=("$@")
 ensure_packages "${UPKEEP_PACKAGES[@]}" || exit 1
 
 echo "== build and install"
-(cd "$ROOT" && make -s -j2 >/dev/null && make -s install >/dev/null) || { echo "build failed"; (cd "$ROOT" && make -j2); exit 1; }
+(cd "$ROOT" && make -s -j2 PG_CONFIG="$PG_CONFIG" >/dev/null && make -s install PG_CONFIG="$PG_CONFIG" >/dev/null) ||
+	{ echo "build failed"; (cd "$ROOT" && make -j2 PG_CONFIG="$PG_CONFIG"); exit 1; }
 
 WORK=$(mktemp -d /tmp/upkeep-test.XXXXXX)
 chmod 755 "$WORK"
@@ -64,7 +65,7 @@ start_main_cluster() {
 suite_unit() {
 	echo "== unit (GoogleTest via CTest)"
 	local build="$WORK/unit-build" out
-	cmake -S "$ROOT" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$WORK/cmake.log" 2>&1 &&
+	cmake -S "$ROOT" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPG_CONFIG="$PG_CONFIG" >"$WORK/cmake.log" 2>&1 &&
 		cmake --build "$build" -j2 >>"$WORK/cmake.log" 2>&1 || { cat "$WORK/cmake.log"; record unit 0 1; return; }
 	out=$(cd "$build" && ctest --output-on-failure 2>&1)
 	echo "$out" | tail -n 25
@@ -85,7 +86,7 @@ suite_regress() {
 	local tests
 	tests=$(cd "$ROOT/sql" && ls *.sql | sed 's/\.sql$//' | sort)
 	local out
-	out=$(cd "$dir" && as_postgres "$(pg_config --pkglibdir)/pgxs/src/test/regress/pg_regress" \
+	out=$(cd "$dir" && as_postgres "$("$PG_CONFIG" --pkglibdir)/pgxs/src/test/regress/pg_regress" \
 		--inputdir=. --outputdir=. --bindir="$PGBIN" --host="$(cluster_sock "$DATA")" --port="$PORT" \
 		--user=postgres --dbname=upkeep_regress $tests 2>&1)
 	echo "$out" | grep -E "^(ok|not ok|test|     |#)" | sed 's/^/   /' | tail -n 60

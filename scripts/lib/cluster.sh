@@ -8,6 +8,7 @@
 # initdb refuses root, so everything runs as the postgres OS user (runuser when we are root).
 
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+export PG_CONFIG=${PG_CONFIG:-$PGBIN/pg_config}
 
 as_postgres() {
 	if [ "$(id -un)" = postgres ]; then "$@"; else runuser -u postgres -- "$@"; fi
