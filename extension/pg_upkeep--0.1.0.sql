@@ -28,6 +28,226 @@ COMMENT ON FUNCTION upkeep.create_monthly_partition(pg_catalog.regclass, pg_cata
   'Create (or return) the range partition of parent for the calendar month containing month';
 
 ------------------------------------------------------------------------------
+-- Policies
+------------------------------------------------------------------------------
+
+-- One row per managed table.  The table is recorded by OID (a regclass
+-- column: pg_dump writes it as a name and the restore resolves it again).
+-- Written only by set_policy/drop_policy, which check ownership and write as
+-- the extension owner; ordinary roles can read the rows of tables they may
+-- act on (row-level security), and write nothing.
+CREATE TABLE upkeep.policy (
+    relid          pg_catalog.regclass  NOT NULL PRIMARY KEY,
+    time_column    pg_catalog.name      NOT NULL,
+    retain         pg_catalog.interval  NOT NULL,
+    action         pg_catalog.text      NOT NULL,
+    archive_to     pg_catalog.regclass,
+    detach_schema  pg_catalog.name,
+    premake        pg_catalog.int4      NOT NULL DEFAULT 3,
+    batch_size     pg_catalog.int4      NOT NULL DEFAULT 10000,
+    run_every      pg_catalog.interval  NOT NULL DEFAULT '1 hour',
+    timezone       pg_catalog.text,
+    enabled        pg_catalog.bool      NOT NULL DEFAULT true,
+    created_by     pg_catalog.regrole   NOT NULL,
+    created_at     pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at     pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT policy_action_valid CHECK (action OPERATOR(pg_catalog.=) ANY (ARRAY['delete', 'archive', 'drop', 'detach'])),
+    CONSTRAINT policy_retain_positive CHECK (retain OPERATOR(pg_catalog.>) '0'::pg_catalog.interval),
+    CONSTRAINT policy_premake_valid CHECK (premake OPERATOR(pg_catalog.>=) 0),
+    CONSTRAINT policy_batch_size_valid CHECK (batch_size OPERATOR(pg_catalog.>) 0),
+    CONSTRAINT policy_run_every_positive CHECK (run_every OPERATOR(pg_catalog.>) '0'::pg_catalog.interval)
+);
+COMMENT ON TABLE upkeep.policy IS 'pg_upkeep retention policies, one per managed table (written by set_policy/drop_policy)';
+SELECT pg_catalog.pg_extension_config_dump('upkeep.policy', '');
+REVOKE ALL ON upkeep.policy FROM PUBLIC;
+GRANT SELECT ON upkeep.policy TO PUBLIC;
+ALTER TABLE upkeep.policy ENABLE ROW LEVEL SECURITY;
+CREATE POLICY policy_visible_to_owners ON upkeep.policy FOR SELECT TO PUBLIC
+  USING (pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) relid), 'USAGE'));
+
+-- Scheduling state of the background worker (not configuration: not dumped).
+CREATE TABLE upkeep.policy_state (
+    relid          pg_catalog.oid NOT NULL PRIMARY KEY,
+    last_started   pg_catalog.timestamptz,
+    last_finished  pg_catalog.timestamptz,
+    last_status    pg_catalog.text,
+    failures       pg_catalog.int4 NOT NULL DEFAULT 0,
+    next_due       pg_catalog.timestamptz
+);
+REVOKE ALL ON upkeep.policy_state FROM PUBLIC;
+
+------------------------------------------------------------------------------
+-- Run log
+------------------------------------------------------------------------------
+
+CREATE SEQUENCE upkeep.run_id_seq;
+REVOKE ALL ON upkeep.run_id_seq FROM PUBLIC;
+
+CREATE TABLE upkeep.run_log (
+    id           pg_catalog.int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    run_id       pg_catalog.int8 NOT NULL,
+    relid        pg_catalog.oid,
+    table_name   pg_catalog.text NOT NULL,
+    action       pg_catalog.text NOT NULL,
+    started_at   pg_catalog.timestamptz NOT NULL,
+    finished_at  pg_catalog.timestamptz,
+    rows         pg_catalog.int8 NOT NULL DEFAULT 0,
+    batches      pg_catalog.int4 NOT NULL DEFAULT 0,
+    status       pg_catalog.text NOT NULL,
+    message      pg_catalog.text,
+    run_by       pg_catalog.text NOT NULL,
+    pid          pg_catalog.int4 NOT NULL,
+    CONSTRAINT run_log_status_valid CHECK (status OPERATOR(pg_catalog.=) ANY (ARRAY['running', 'ok', 'skipped', 'failed']))
+);
+CREATE INDEX run_log_relid_started ON upkeep.run_log (relid, started_at);
+CREATE INDEX run_log_finished ON upkeep.run_log (finished_at);
+CREATE INDEX run_log_running ON upkeep.run_log (status) WHERE status OPERATOR(pg_catalog.=) 'running';
+COMMENT ON TABLE upkeep.run_log IS 'One row per table and action of every pg_upkeep run; trimmed after upkeep.run_log_retain';
+REVOKE ALL ON upkeep.run_log FROM PUBLIC;
+GRANT SELECT ON upkeep.run_log TO PUBLIC;
+ALTER TABLE upkeep.run_log ENABLE ROW LEVEL SECURITY;
+CREATE POLICY run_log_visible_to_owners ON upkeep.run_log FOR SELECT TO PUBLIC
+  USING (pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) relid), 'USAGE'));
+
+------------------------------------------------------------------------------
+-- Policy API
+------------------------------------------------------------------------------
+
+CREATE FUNCTION upkeep._set_policy(tbl pg_catalog.regclass, time_column pg_catalog.name, retain pg_catalog.interval,
+                                   action pg_catalog.text, archive_to pg_catalog.regclass, premake pg_catalog.int4,
+                                   batch_size pg_catalog.int4, run_every pg_catalog.interval, timezone pg_catalog.text,
+                                   detach_schema pg_catalog.name, enabled pg_catalog.bool)
+RETURNS pg_catalog.void
+LANGUAGE c VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'upkeep_set_policy';
+
+CREATE FUNCTION upkeep.set_policy(tbl pg_catalog.regclass,
+                                  time_column pg_catalog.name DEFAULT NULL,
+                                  retain pg_catalog.interval DEFAULT NULL,
+                                  action pg_catalog.text DEFAULT NULL,
+                                  archive_to pg_catalog.regclass DEFAULT NULL,
+                                  premake pg_catalog.int4 DEFAULT NULL,
+                                  batch_size pg_catalog.int4 DEFAULT NULL,
+                                  run_every pg_catalog.interval DEFAULT NULL,
+                                  timezone pg_catalog.text DEFAULT NULL,
+                                  detach_schema pg_catalog.name DEFAULT NULL,
+                                  enabled pg_catalog.bool DEFAULT NULL)
+RETURNS upkeep.policy
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+  SELECT upkeep._set_policy(tbl, time_column, retain, action, archive_to, premake, batch_size, run_every, timezone,
+                            detach_schema, enabled);
+  SELECT p.* FROM upkeep.policy p WHERE p.relid OPERATOR(pg_catalog.=) tbl;
+END;
+COMMENT ON FUNCTION upkeep.set_policy IS
+  'Create or update the retention policy of a table; NULL arguments keep the current value (or take the default)';
+
+CREATE FUNCTION upkeep.drop_policy(tbl pg_catalog.regclass)
+RETURNS pg_catalog.bool
+LANGUAGE c VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'upkeep_drop_policy';
+
+-- A dropped table takes its policy along (an OID must never come to name another table).
+CREATE FUNCTION upkeep._forget_dropped_tables()
+RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  DELETE FROM upkeep.policy p USING pg_catalog.pg_event_trigger_dropped_objects() d
+   WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+     AND d.objsubid OPERATOR(pg_catalog.=) 0
+     AND p.relid::pg_catalog.oid OPERATOR(pg_catalog.=) d.objid;
+  UPDATE upkeep.archive_manifest m SET archive = NULL FROM pg_catalog.pg_event_trigger_dropped_objects() d
+   WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+     AND d.objsubid OPERATOR(pg_catalog.=) 0
+     AND m.archive::pg_catalog.oid OPERATOR(pg_catalog.=) d.objid;
+  DELETE FROM upkeep.policy_state s USING pg_catalog.pg_event_trigger_dropped_objects() d
+   WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+     AND d.objsubid OPERATOR(pg_catalog.=) 0
+     AND s.relid OPERATOR(pg_catalog.=) d.objid;
+END
+$$;
+CREATE EVENT TRIGGER upkeep_forget_dropped_tables ON sql_drop
+  EXECUTE FUNCTION upkeep._forget_dropped_tables();
+
+------------------------------------------------------------------------------
+-- Retention
+------------------------------------------------------------------------------
+
+CREATE FUNCTION upkeep.cleanup_old_data(dry_run pg_catalog.bool DEFAULT false, "only" pg_catalog.regclass DEFAULT NULL)
+RETURNS TABLE(table_name pg_catalog.text, action pg_catalog.text, rows_affected pg_catalog.int8,
+              execution_time_ms pg_catalog.numeric)
+LANGUAGE c VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'upkeep_cleanup_old_data';
+COMMENT ON FUNCTION upkeep.cleanup_old_data(pg_catalog.bool, pg_catalog.regclass) IS
+  'Apply every enabled policy (or only one) in the caller''s transaction, in bounded batches';
+
+-- No SET clause: a procedure with one cannot commit.  search_path is pinned
+-- inside, for every batch.
+CREATE PROCEDURE upkeep.run_maintenance(dry_run pg_catalog.bool DEFAULT false, "only" pg_catalog.regclass DEFAULT NULL)
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'upkeep_run_maintenance';
+COMMENT ON PROCEDURE upkeep.run_maintenance(pg_catalog.bool, pg_catalog.regclass) IS
+  'Premake partitions and apply retention, committing after every batch';
+
+------------------------------------------------------------------------------
+-- Archival
+------------------------------------------------------------------------------
+
+-- One row per archived batch (method 'rows') or moved partition (method
+-- 'partition'), written in the same transaction as the batch itself.
+-- content_hash is the order-independent sum of the row hashes that
+-- table_fingerprint() uses, over `columns` of the rows as the archive stored
+-- them; verify_backup_integrity() recomputes it from the archive.
+CREATE TABLE upkeep.archive_manifest (
+    id              pg_catalog.int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    run_id          pg_catalog.int8,
+    source          pg_catalog.oid,
+    source_name     pg_catalog.text NOT NULL,
+    archive         pg_catalog.regclass,
+    archive_name    pg_catalog.text NOT NULL,
+    archived_at     pg_catalog.timestamptz NOT NULL,
+    method          pg_catalog.text NOT NULL,
+    row_count       pg_catalog.int8 NOT NULL,
+    key_column      pg_catalog.name,
+    key_min         pg_catalog.text,
+    key_max         pg_catalog.text,
+    time_column     pg_catalog.name NOT NULL,
+    time_min        pg_catalog.text,
+    time_max        pg_catalog.text,
+    columns         pg_catalog.name[] NOT NULL,
+    content_hash    pg_catalog.text,
+    partition_name  pg_catalog.text,
+    CONSTRAINT archive_manifest_method_valid CHECK (method OPERATOR(pg_catalog.=) ANY (ARRAY['rows', 'partition'])),
+    CONSTRAINT archive_manifest_hash_valid CHECK (method OPERATOR(pg_catalog.=) 'partition' OR content_hash IS NOT NULL)
+);
+CREATE INDEX archive_manifest_archive ON upkeep.archive_manifest (archive, archived_at);
+COMMENT ON TABLE upkeep.archive_manifest IS 'One row per archived batch: rows, key and time range, content hash';
+SELECT pg_catalog.pg_extension_config_dump('upkeep.archive_manifest', '');
+REVOKE ALL ON upkeep.archive_manifest FROM PUBLIC;
+GRANT SELECT ON upkeep.archive_manifest TO PUBLIC;
+ALTER TABLE upkeep.archive_manifest ENABLE ROW LEVEL SECURITY;
+CREATE POLICY archive_manifest_visible_to_owners ON upkeep.archive_manifest FOR SELECT TO PUBLIC
+  USING (pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) archive), 'USAGE'));
+
+CREATE FUNCTION upkeep.archive_table(source pg_catalog.regclass,
+                                     archive pg_catalog.regclass DEFAULT NULL,
+                                     older_than pg_catalog.interval DEFAULT NULL,
+                                     time_column pg_catalog.name DEFAULT NULL,
+                                     batch_size pg_catalog.int4 DEFAULT 10000)
+RETURNS pg_catalog.int8
+LANGUAGE c VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'upkeep_archive_table';
+COMMENT ON FUNCTION upkeep.archive_table(pg_catalog.regclass, pg_catalog.regclass, pg_catalog.interval, pg_catalog.name, pg_catalog.int4) IS
+  'Move rows older than now() - older_than into the archive, batch by batch, exactly once';
+
+------------------------------------------------------------------------------
 -- Self-tests of the C++/PostgreSQL error bridge (superuser only)
 ------------------------------------------------------------------------------
 
@@ -49,5 +269,16 @@ AS 'MODULE_PATHNAME', 'upkeep_selftest_live_objects';
 -- owns the table it acts on (as ALTER TABLE does).
 ------------------------------------------------------------------------------
 
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA upkeep FROM PUBLIC;
+REVOKE ALL ON ALL ROUTINES IN SCHEMA upkeep FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION upkeep.create_monthly_partition(pg_catalog.regclass, pg_catalog.date) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION upkeep.set_policy(pg_catalog.regclass, pg_catalog.name, pg_catalog.interval, pg_catalog.text,
+  pg_catalog.regclass, pg_catalog.int4, pg_catalog.int4, pg_catalog.interval, pg_catalog.text, pg_catalog.name,
+  pg_catalog.bool) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION upkeep._set_policy(pg_catalog.regclass, pg_catalog.name, pg_catalog.interval, pg_catalog.text,
+  pg_catalog.regclass, pg_catalog.int4, pg_catalog.int4, pg_catalog.interval, pg_catalog.text, pg_catalog.name,
+  pg_catalog.bool) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION upkeep.drop_policy(pg_catalog.regclass) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION upkeep.cleanup_old_data(pg_catalog.bool, pg_catalog.regclass) TO PUBLIC;
+GRANT EXECUTE ON PROCEDURE upkeep.run_maintenance(pg_catalog.bool, pg_catalog.regclass) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION upkeep.archive_table(pg_catalog.regclass, pg_catalog.regclass, pg_catalog.interval,
+  pg_catalog.name, pg_catalog.int4) TO PUBLIC;

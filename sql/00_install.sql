@@ -19,7 +19,8 @@ ALTER EXTENSION pg_upkeep SET SCHEMA elsewhere;
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 DROP SCHEMA elsewhere;
 
--- every function pins search_path
+-- every function pins search_path (the procedure run_maintenance cannot carry a SET
+-- clause, since it commits; it pins search_path itself for every batch)
 SELECT p.oid::regprocedure AS function, p.proconfig
   FROM pg_catalog.pg_proc p
  WHERE p.pronamespace = 'upkeep'::regnamespace

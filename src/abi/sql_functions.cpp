@@ -11,9 +11,17 @@ extern "C" {
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
+#include "funcapi.h"
+#include "nodes/parsenodes.h"
+#include "utils/numeric.h"
+#include "utils/tuplestore.h"
 }
 
+#include <optional>
+#include <string>
+
 #include "upkeep/maint/partitions.hpp"
+#include "upkeep/maint/sql_api.hpp"
 #include "upkeep/pg/error_bridge.hpp"
 #include "upkeep/pg/selftest.hpp"
 
@@ -25,6 +33,41 @@ RequireArg(FunctionCallInfo fcinfo, int argno, const char *argname, const char *
 	if (PG_ARGISNULL(argno))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 		                errmsg("argument \"%s\" of %s must not be NULL", argname, function)));
+}
+
+/* Optional text-like arguments arrive as palloc'd C strings (NULL when SQL NULL): PODs for C-style frames. */
+char *
+ArgText(FunctionCallInfo fcinfo, int argno) {
+	return PG_ARGISNULL(argno) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(argno));
+}
+
+char *
+ArgName(FunctionCallInfo fcinfo, int argno) {
+	return PG_ARGISNULL(argno) ? NULL : pstrdup(NameStr(*PG_GETARG_NAME(argno)));
+}
+
+/* Interval argument in PostgreSQL's own output form (parsed back by the C++ side). */
+char *
+ArgInterval(FunctionCallInfo fcinfo, int argno) {
+	return PG_ARGISNULL(argno) ? NULL : DatumGetCString(DirectFunctionCall1(interval_out, PG_GETARG_DATUM(argno)));
+}
+
+std::optional<std::string>
+Opt(const char *s) {
+	return s ? std::optional<std::string>(s) : std::nullopt;
+}
+
+/* Puts one cleanup_old_data() row into the result tuplestore.  C-style. */
+void
+PutOutcome(ReturnSetInfo *rsinfo, const char *table_name, const char *action, int64 rows, double ms) {
+	Datum values[4];
+	bool nulls[4] = {false, false, false, false};
+	values[0] = CStringGetTextDatum(table_name);
+	values[1] = CStringGetTextDatum(action);
+	values[2] = Int64GetDatum(rows);
+	values[3] = DirectFunctionCall2(numeric_round, DirectFunctionCall1(float8_numeric, Float8GetDatum(ms)),
+	                                Int32GetDatum(2));
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
 } // namespace
@@ -42,6 +85,102 @@ upkeep_create_monthly_partition(PG_FUNCTION_ARGS) {
 	Oid child = upkeep::pg::CppBoundary("upkeep.create_monthly_partition",
 	                                    [&] { return upkeep::maint::CreateMonthlyPartition(parent, month); });
 	PG_RETURN_OID(child);
+}
+
+PG_FUNCTION_INFO_V1(upkeep_set_policy);
+Datum
+upkeep_set_policy(PG_FUNCTION_ARGS) {
+	RequireArg(fcinfo, 0, "tbl", "upkeep.set_policy");
+	Oid relid = PG_GETARG_OID(0);
+	char *time_column = ArgName(fcinfo, 1);
+	char *retain = ArgInterval(fcinfo, 2);
+	char *action = ArgText(fcinfo, 3);
+	bool has_archive = !PG_ARGISNULL(4), has_premake = !PG_ARGISNULL(5), has_batch = !PG_ARGISNULL(6);
+	Oid archive_to = has_archive ? PG_GETARG_OID(4) : InvalidOid;
+	int32 premake = has_premake ? PG_GETARG_INT32(5) : 0;
+	int32 batch_size = has_batch ? PG_GETARG_INT32(6) : 0;
+	char *run_every = ArgInterval(fcinfo, 7);
+	char *timezone = ArgText(fcinfo, 8);
+	char *detach_schema = ArgName(fcinfo, 9);
+	int enabled = PG_ARGISNULL(10) ? -1 : (PG_GETARG_BOOL(10) ? 1 : 0);
+	upkeep::pg::CppBoundary("upkeep.set_policy", [&] {
+		upkeep::maint::PolicyArgs args;
+		args.relid = relid;
+		args.time_column = Opt(time_column);
+		args.retain = Opt(retain);
+		args.action = Opt(action);
+		if (has_archive)
+			args.archive_to = archive_to;
+		if (has_premake)
+			args.premake = premake;
+		if (has_batch)
+			args.batch_size = batch_size;
+		args.run_every = Opt(run_every);
+		args.timezone = Opt(timezone);
+		args.detach_schema = Opt(detach_schema);
+		if (enabled >= 0)
+			args.enabled = enabled == 1;
+		upkeep::maint::SetPolicyEntry(args);
+	});
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(upkeep_drop_policy);
+Datum
+upkeep_drop_policy(PG_FUNCTION_ARGS) {
+	RequireArg(fcinfo, 0, "tbl", "upkeep.drop_policy");
+	Oid relid = PG_GETARG_OID(0);
+	bool dropped = upkeep::pg::CppBoundary("upkeep.drop_policy", [&] { return upkeep::maint::DropPolicyEntry(relid); });
+	PG_RETURN_BOOL(dropped);
+}
+
+PG_FUNCTION_INFO_V1(upkeep_cleanup_old_data);
+Datum
+upkeep_cleanup_old_data(PG_FUNCTION_ARGS) {
+	RequireArg(fcinfo, 0, "dry_run", "upkeep.cleanup_old_data");
+	bool dry_run = PG_GETARG_BOOL(0);
+	Oid only = PG_ARGISNULL(1) ? InvalidOid : PG_GETARG_OID(1);
+	InitMaterializedSRF(fcinfo, 0);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *)fcinfo->resultinfo;
+	upkeep::pg::CppBoundary("upkeep.cleanup_old_data", [&] {
+		const auto outcomes = upkeep::maint::CleanupOldData(dry_run, only);
+		for (const auto &o : outcomes) {
+			const std::string action = upkeep::maint::OutcomeActionText(o);
+			upkeep::pg::PgCall([&] { PutOutcome(rsinfo, o.table_name.c_str(), action.c_str(), o.rows, o.ms); });
+		}
+	});
+	return (Datum)0;
+}
+
+PG_FUNCTION_INFO_V1(upkeep_run_maintenance);
+Datum
+upkeep_run_maintenance(PG_FUNCTION_ARGS) {
+	RequireArg(fcinfo, 0, "dry_run", "upkeep.run_maintenance");
+	bool dry_run = PG_GETARG_BOOL(0);
+	Oid only = PG_ARGISNULL(1) ? InvalidOid : PG_GETARG_OID(1);
+	bool nonatomic = fcinfo->context != NULL && IsA(fcinfo->context, CallContext) &&
+	                 !castNode(CallContext, fcinfo->context)->atomic;
+	upkeep::pg::CppBoundary("upkeep.run_maintenance",
+	                        [&] { upkeep::maint::RunMaintenanceProcedure(dry_run, only, nonatomic); });
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(upkeep_archive_table);
+Datum
+upkeep_archive_table(PG_FUNCTION_ARGS) {
+	RequireArg(fcinfo, 0, "source", "upkeep.archive_table");
+	RequireArg(fcinfo, 4, "batch_size", "upkeep.archive_table");
+	Oid source = PG_GETARG_OID(0);
+	bool has_archive = !PG_ARGISNULL(1);
+	Oid archive = has_archive ? PG_GETARG_OID(1) : InvalidOid;
+	char *older_than = ArgInterval(fcinfo, 2);
+	char *time_column = ArgName(fcinfo, 3);
+	int32 batch_size = PG_GETARG_INT32(4);
+	int64 moved = upkeep::pg::CppBoundary("upkeep.archive_table", [&] {
+		return upkeep::maint::ArchiveTableEntry(source, has_archive ? std::optional<Oid>(archive) : std::nullopt,
+		                                        Opt(older_than), Opt(time_column), batch_size);
+	});
+	PG_RETURN_INT64(moved);
 }
 
 PG_FUNCTION_INFO_V1(upkeep_selftest_error_bridge);

@@ -44,6 +44,9 @@ namespace upkeep::maint {
 
 namespace {
 
+/* Name of the CHECK constraint that repeats a pg_upkeep partition's bounds. */
+constexpr const char *kBoundsConstraint = "upkeep_month_bounds";
+
 std::string
 MonthText(core::YearMonth ym) {
 	char buf[32];
@@ -58,6 +61,13 @@ BoundText(pg::KeyKind kind, int64_t v) {
 	if (v == std::numeric_limits<int64_t>::max())
 		return "MAXVALUE";
 	return pg::KeyLiteral(kind, v);
+}
+
+std::string
+BoundsCheck(const PartitionedTable &t, const pg::KeyValue &lower, const pg::KeyValue &upper) {
+	const std::string key = pg::QuoteIdent(t.key.column);
+	return key + " IS NOT NULL AND " + key + " OPERATOR(pg_catalog.>=) " + lower.literal + " AND " + key +
+	       " OPERATOR(pg_catalog.<) " + upper.literal;
 }
 
 /* Grants of `parent` (except its owner's own) repeated on `child`: a new partition is as open as its parent, no more. */
@@ -101,8 +111,8 @@ CopyGrants(Oid parent, const std::string &child_sql) {
 /*
  * The DEFAULT partition holds rows of the month: build the new partition as a
  * plain table shaped like the parent, move the rows in one atomic statement
- * (DELETE ... RETURNING into INSERT), and attach it.  A temporary CHECK that
- * matches the bounds lets ATTACH skip re-scanning the new table.
+ * (DELETE ... RETURNING into INSERT), and attach it.  The bounds CHECK, added
+ * while the table is empty, lets ATTACH skip re-scanning it.
  */
 void
 CreateByMovingDefaultRows(const PartitionedTable &t, const pg::ChildPartition &def, const std::string &child_sql,
@@ -117,9 +127,8 @@ CreateByMovingDefaultRows(const PartitionedTable &t, const pg::ChildPartition &d
 	pg::SpiExec("CREATE TABLE " + child_sql + " (LIKE " + t.rel.qualified +
 	            " INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED INCLUDING STORAGE INCLUDING "
 	            "COMPRESSION)");
-	pg::SpiExec("ALTER TABLE " + child_sql + " ADD CONSTRAINT upkeep_month_bound CHECK (" + key + " IS NOT NULL AND " +
-	            key + " OPERATOR(pg_catalog.>=) " + lower.literal + " AND " + key + " OPERATOR(pg_catalog.<) " +
-	            upper.literal + ")");
+	pg::SpiExec("ALTER TABLE " + child_sql + " ADD CONSTRAINT " + kBoundsConstraint + " CHECK (" +
+	            BoundsCheck(t, lower, upper) + ")");
 	pg::SpiResult moved = pg::SpiExec("WITH moved AS (DELETE FROM ONLY " + def.qualified + " WHERE " + key +
 	                                      " OPERATOR(pg_catalog.>=) " + lower.literal + " AND " + key +
 	                                      " OPERATOR(pg_catalog.<) " + upper.literal + " RETURNING " + cols +
@@ -127,7 +136,6 @@ CreateByMovingDefaultRows(const PartitionedTable &t, const pg::ChildPartition &d
 	                                      " FROM moved",
 	                                  {}, false, false);
 	pg::SpiExec("ALTER TABLE " + t.rel.qualified + " ATTACH PARTITION " + child_sql + " " + bounds);
-	pg::SpiExec("ALTER TABLE " + child_sql + " DROP CONSTRAINT upkeep_month_bound");
 	pg::Notice("moved " + std::to_string(moved.processed) + " rows from default partition " + def.qualified + " into " +
 	           child_sql);
 }
@@ -217,7 +225,13 @@ EnsureMonthPartitionLocked(const PartitionedTable &t, core::YearMonth ym, const 
 	}
 	const std::string child_sql = pg::QuoteQualified(t.rel.nspname, name);
 	const std::string bounds = "FOR VALUES FROM (" + lower.literal + ") TO (" + upper.literal + ")";
-	const std::string create = "CREATE TABLE " + child_sql + " PARTITION OF " + t.rel.qualified + " " + bounds;
+	/*
+	 * The partition carries a CHECK equal to its bounds (free on an empty
+	 * table): once detached, it can be attached elsewhere -- to an archive --
+	 * without a validation scan.
+	 */
+	const std::string create = "CREATE TABLE " + child_sql + " PARTITION OF " + t.rel.qualified + " (CONSTRAINT " +
+	                           kBoundsConstraint + " CHECK (" + BoundsCheck(t, lower, upper) + ")) " + bounds;
 
 	pg::AsOwner(t.rel.owner, [&] {
 		if (def == nullptr) {

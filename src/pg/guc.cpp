@@ -27,6 +27,7 @@ int g_naptime_s = 60;
 int g_run_log_retain_min = 30 * 24 * 60;
 int g_max_workers = 8;
 char *g_debug_now = nullptr;
+char *g_batch_method = nullptr;
 
 bool
 IsKnownTimeZone(const char *name) {
@@ -44,6 +45,17 @@ CheckTimeZone(char **newval, void **extra, GucSource source) {
 		return false;
 	}
 	return true;
+}
+
+bool
+CheckBatchMethod(char **newval, void **extra, GucSource source) {
+	(void)extra;
+	(void)source;
+	const char *v = *newval;
+	if (strcmp(v, "auto") == 0 || strcmp(v, "time") == 0 || strcmp(v, "ctid") == 0 || strcmp(v, "pk") == 0)
+		return true;
+	GUC_check_errdetail("Valid values: auto, time, ctid, pk.");
+	return false;
 }
 
 } // namespace
@@ -76,6 +88,10 @@ DefineGucs() {
 	DefineCustomStringVariable("upkeep.debug_now", "Test hook: fixed current time for retention cutoffs.",
 	                           "Empty uses the transaction's now(). Meant for tests only.", &g_debug_now, "",
 	                           PGC_SUSET, GUC_NOT_IN_SAMPLE, nullptr, nullptr, nullptr);
+	DefineCustomStringVariable("upkeep.batch_method", "How retention and archival cut expired rows into batches.",
+	                           "auto picks time slices on a time index, else ctid block ranges, else primary-key "
+	                           "ranges; time, ctid or pk force one where it is usable (tests, benchmarks).",
+	                           &g_batch_method, "auto", PGC_USERSET, 0, CheckBatchMethod, nullptr, nullptr);
 	MarkGUCPrefixReserved("upkeep");
 }
 

@@ -44,29 +44,27 @@ PinSettings(int lock_timeout_ms) {
 } // namespace
 
 OwnerContext
-EnterPinnedSettings() {
+EnterUserContext(Oid user, int sec_flags) {
 	OwnerContext ctx{};
 	int timeout = EffectiveLockTimeoutMs();
 	PgCall([&] {
 		GetUserIdAndSecContext(&ctx.saved_user, &ctx.saved_sec_context);
 		ctx.guc_nest_level = NewGUCNestLevel();
 		PinSettings(timeout);
+		if (OidIsValid(user))
+			SetUserIdAndSecContext(user, ctx.saved_sec_context | sec_flags);
 	});
 	return ctx;
 }
 
 OwnerContext
+EnterPinnedSettings() {
+	return EnterUserContext(InvalidOid, 0);
+}
+
+OwnerContext
 EnterOwnerContext(Oid owner) {
-	OwnerContext ctx{};
-	int timeout = EffectiveLockTimeoutMs();
-	PgCall([&] {
-		GetUserIdAndSecContext(&ctx.saved_user, &ctx.saved_sec_context);
-		ctx.guc_nest_level = NewGUCNestLevel();
-		PinSettings(timeout);
-		SetUserIdAndSecContext(owner, ctx.saved_sec_context | SECURITY_LOCAL_USERID_CHANGE |
-		                                  SECURITY_RESTRICTED_OPERATION);
-	});
-	return ctx;
+	return EnterUserContext(owner, SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
 }
 
 void

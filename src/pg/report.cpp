@@ -37,3 +37,30 @@ Debug(const std::string &message) {
 }
 
 } // namespace upkeep::pg
+
+extern "C" {
+#include "miscadmin.h"
+#include "utils/backend_status.h"
+}
+
+#include <chrono>
+
+namespace upkeep::pg {
+
+void
+ReportActivity(const std::string &text) {
+	PgCall([&] { pgstat_report_activity(STATE_RUNNING, text.c_str()); });
+}
+
+void
+CheckInterrupts() {
+	PgCall([] { CHECK_FOR_INTERRUPTS(); });
+}
+
+double
+NowMs() {
+	using namespace std::chrono;
+	return duration<double, std::milli>(steady_clock::now().time_since_epoch()).count();
+}
+
+} // namespace upkeep::pg

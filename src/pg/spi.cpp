@@ -13,6 +13,7 @@
 extern "C" {
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "storage/itemptr.h"
 #include "utils/builtins.h"
 }
 
@@ -49,6 +50,26 @@ SpiValue::Bool(bool v) {
 SpiValue
 SpiValue::TimestampTz(int64_t usec) {
 	return SpiValue{TIMESTAMPTZOID, false, usec, {}};
+}
+SpiValue
+SpiValue::Timestamp(int64_t usec) {
+	return SpiValue{TIMESTAMPOID, false, usec, {}};
+}
+SpiValue
+SpiValue::Date(int32_t days) {
+	return SpiValue{DATEOID, false, days, {}};
+}
+SpiValue
+SpiValue::Tid(uint32_t block, uint16_t offset) {
+	return SpiValue{TIDOID, false, (static_cast<int64_t>(block) << 16) | offset, {}};
+}
+SpiValue
+SpiValue::Key(Oid key_base_type, int64_t value) {
+	if (key_base_type == DATEOID)
+		return Date(static_cast<int32_t>(value));
+	if (key_base_type == TIMESTAMPOID)
+		return Timestamp(value);
+	return TimestampTz(value);
 }
 SpiValue
 SpiValue::Null(Oid type) {
@@ -116,11 +137,20 @@ ToDatum(const SpiValue &v) {
 	}
 	case INT8OID:
 	case TIMESTAMPTZOID:
+	case TIMESTAMPOID:
 		return Int64GetDatum(v.num);
+	case DATEOID:
+		return Int32GetDatum(static_cast<int32>(v.num));
+	case TIDOID: {
+		ItemPointer tid = (ItemPointer)palloc(sizeof(ItemPointerData));
+		ItemPointerSet(tid, (BlockNumber)(v.num >> 16), (OffsetNumber)(v.num & 0xFFFF));
+		return PointerGetDatum(tid);
+	}
 	case INT4OID:
 		return Int32GetDatum(static_cast<int32>(v.num));
 	case OIDOID:
 	case REGCLASSOID:
+	case REGROLEOID:
 		return ObjectIdGetDatum(static_cast<Oid>(v.num));
 	case BOOLOID:
 		return BoolGetDatum(v.num != 0);
@@ -165,7 +195,7 @@ ExecInto(const char *sql, int nargs, const SpiValue *args, bool read_only, bool 
 	if (SPI_tuptable != nullptr)
 		SPI_freetuptable(SPI_tuptable);
 	for (int i = 0; i < nargs; i++)
-		if (!args[i].isnull && (types[i] == TEXTOID || types[i] == NAMEOID))
+		if (!args[i].isnull && (types[i] == TEXTOID || types[i] == NAMEOID || types[i] == TIDOID))
 			pfree(DatumGetPointer(values[i]));
 	if (nargs) {
 		pfree(types);
@@ -175,7 +205,85 @@ ExecInto(const char *sql, int nargs, const SpiValue *args, bool read_only, bool 
 	return rc;
 }
 
+/* Raw by-value results.  C-style apart from `out`, owned by the caller. */
+int
+QueryIntsInto(const char *sql, int nargs, const SpiValue *args, bool read_only, std::vector<SpiIntRow> *out) {
+	Oid *types = nargs ? (Oid *)palloc(sizeof(Oid) * nargs) : nullptr;
+	Datum *values = nargs ? (Datum *)palloc(sizeof(Datum) * nargs) : nullptr;
+	char *nulls = nargs ? (char *)palloc(nargs) : nullptr;
+	for (int i = 0; i < nargs; i++) {
+		types[i] = args[i].type;
+		values[i] = ToDatum(args[i]);
+		nulls[i] = args[i].isnull ? 'n' : ' ';
+	}
+	int rc = SPI_execute_with_args(sql, nargs, types, values, nulls, read_only, 0);
+	if (rc >= 0 && SPI_tuptable != nullptr) {
+		TupleDesc desc = SPI_tuptable->tupdesc;
+		out->reserve(SPI_processed);
+		for (uint64 r = 0; r < SPI_processed; r++) {
+			out->emplace_back();
+			SpiIntRow &row = out->back();
+			for (int c = 1; c <= desc->natts; c++) {
+				bool isnull;
+				Datum d = SPI_getbinval(SPI_tuptable->vals[r], desc, c, &isnull);
+				if (isnull) {
+					row.emplace_back(std::nullopt);
+					continue;
+				}
+				switch (TupleDescAttr(desc, c - 1)->atttypid) {
+				case INT2OID:
+					row.emplace_back((int64)DatumGetInt16(d));
+					break;
+				case INT4OID:
+				case DATEOID:
+					row.emplace_back((int64)DatumGetInt32(d));
+					break;
+				case OIDOID:
+				case REGCLASSOID:
+				case REGROLEOID:
+					row.emplace_back((int64)DatumGetObjectId(d));
+					break;
+				case BOOLOID:
+					row.emplace_back((int64)DatumGetBool(d));
+					break;
+				case INT8OID:
+				case TIMESTAMPOID:
+				case TIMESTAMPTZOID:
+					row.emplace_back(DatumGetInt64(d));
+					break;
+				default:
+					elog(ERROR, "pg_upkeep: column %d of an integer query has type %u", c,
+					     TupleDescAttr(desc, c - 1)->atttypid);
+				}
+			}
+		}
+	}
+	if (SPI_tuptable != nullptr)
+		SPI_freetuptable(SPI_tuptable);
+	for (int i = 0; i < nargs; i++)
+		if (!args[i].isnull && (types[i] == TEXTOID || types[i] == NAMEOID || types[i] == TIDOID))
+			pfree(DatumGetPointer(values[i]));
+	return rc;
+}
+
 } // namespace
+
+Datum
+SpiValueToDatum(const SpiValue &v) {
+	return ToDatum(v);
+}
+
+std::vector<SpiIntRow>
+SpiQueryInts(const std::string &sql, const std::vector<SpiValue> &args, bool read_only) {
+	std::vector<SpiIntRow> rows;
+	int rc = PgCall([&] { return QueryIntsInto(sql.c_str(), static_cast<int>(args.size()), args.data(), read_only, &rows); });
+	if (rc < 0) {
+		std::string msg = "SPI_execute failed: ";
+		msg += PgCall([&] { return SPI_result_code_string(rc); });
+		Throw(ERRCODE_INTERNAL_ERROR, msg.c_str(), sql.c_str());
+	}
+	return rows;
+}
 
 SpiResult
 SpiExec(const std::string &sql, const std::vector<SpiValue> &args, bool read_only, bool fetch, long limit) {

@@ -4,6 +4,7 @@
  * See upkeep/pg/time_keys.hpp.
  */
 #include "upkeep/pg/error_bridge.hpp"
+#include "upkeep/pg/guc.hpp"
 #include "upkeep/pg/time_keys.hpp"
 
 extern "C" {
@@ -54,14 +55,14 @@ namespace {
 
 /* Local wall-clock timestamp -> instant, in zone `tz` (timezone(tz, ts)).  C-style. */
 int64
-LocalToInstant(const char *tz, int64 local_usec) {
+LocalToInstantC(const char *tz, int64 local_usec) {
 	Datum r = DirectFunctionCall2(timestamp_zone, CStringGetTextDatum(tz), TimestampGetDatum(local_usec));
 	return DatumGetTimestampTz(r);
 }
 
 /* Instant -> local wall-clock timestamp in zone `tz` (timezone(tz, tstz)).  C-style. */
 int64
-InstantToLocal(const char *tz, int64 instant) {
+InstantToLocalC(const char *tz, int64 instant) {
 	Datum r = DirectFunctionCall2(timestamptz_zone, CStringGetTextDatum(tz), TimestampTzGetDatum(instant));
 	return DatumGetTimestamp(r);
 }
@@ -93,7 +94,7 @@ MonthStart(KeyKind kind, core::YearMonth ym, const std::string &tz) {
 		value = days * core::kUsecPerDay;
 		break;
 	case KeyKind::TimestampTz:
-		value = PgCall([&] { return LocalToInstant(tz.c_str(), days * core::kUsecPerDay); });
+		value = PgCall([&] { return LocalToInstantC(tz.c_str(), days * core::kUsecPerDay); });
 		break;
 	}
 	return KeyValue{value, KeyLiteral(kind, value)};
@@ -110,7 +111,7 @@ MonthContaining(KeyKind kind, int64_t value, const std::string &tz) {
 		days = value / core::kUsecPerDay - ((value % core::kUsecPerDay) < 0 ? 1 : 0);
 		break;
 	case KeyKind::TimestampTz: {
-		int64_t local = PgCall([&] { return InstantToLocal(tz.c_str(), value); });
+		int64_t local = PgCall([&] { return InstantToLocalC(tz.c_str(), value); });
 		days = local / core::kUsecPerDay - ((local % core::kUsecPerDay) < 0 ? 1 : 0);
 		break;
 	}
@@ -119,8 +120,33 @@ MonthContaining(KeyKind kind, int64_t value, const std::string &tz) {
 }
 
 int64_t
-NowMicros() {
+NowInstant() {
+	const char *debug_now = g_debug_now;
+	if (debug_now != nullptr && debug_now[0] != '\0')
+		return PgCall([&] {
+			return DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in, CStringGetDatum(debug_now),
+			                                               ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+		});
 	return PgCall([] { return (int64)GetCurrentTransactionStartTimestamp(); });
+}
+
+int64_t
+InstantToLocal(const std::string &tz, int64_t instant) {
+	return PgCall([&] { return InstantToLocalC(tz.c_str(), instant); });
+}
+
+int64_t
+LocalToInstant(const std::string &tz, int64_t local) {
+	return PgCall([&] { return LocalToInstantC(tz.c_str(), local); });
+}
+
+int64_t
+LocalMinusInterval(int64_t local, const std::string &interval) {
+	return PgCall([&] {
+		Datum iv = DirectFunctionCall3(interval_in, CStringGetDatum(interval.c_str()), ObjectIdGetDatum(InvalidOid),
+		                               Int32GetDatum(-1));
+		return DatumGetTimestamp(DirectFunctionCall2(timestamp_mi_interval, TimestampGetDatum(local), iv));
+	});
 }
 
 } // namespace upkeep::pg

@@ -27,6 +27,11 @@ struct OwnerContext {
 	int guc_nest_level;
 };
 
+/*
+ * Opens a GUC nest level, pins search_path and lock_timeout, and, when
+ * `user` is valid, becomes `user` with the given extra security flags.
+ */
+OwnerContext EnterUserContext(Oid user, int sec_flags);
 /* Pins search_path and lock_timeout only (no user switch). */
 OwnerContext EnterPinnedSettings();
 /* Pins settings and becomes `owner` in a security-restricted operation. */

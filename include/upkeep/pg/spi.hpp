@@ -35,6 +35,11 @@ struct SpiValue {
 	static SpiValue RegClass(Oid v);
 	static SpiValue Bool(bool v);
 	static SpiValue TimestampTz(int64_t usec);
+	static SpiValue Timestamp(int64_t usec);
+	static SpiValue Date(int32_t days);
+	static SpiValue Tid(uint32_t block, uint16_t offset);
+	/* A key value (date days or timestamp usec) typed like the key column. */
+	static SpiValue Key(Oid key_base_type, int64_t value);
 	static SpiValue Null(Oid type);
 };
 
@@ -64,6 +69,16 @@ void SpiFinish();
  */
 SpiResult SpiExec(const std::string &sql, const std::vector<SpiValue> &args = {}, bool read_only = false,
                   bool fetch = true, long limit = 0);
+
+/*
+ * Like SpiExec for queries whose columns are by-value integers or
+ * date/time types (int2/4/8, oid, bool, date, timestamp, timestamptz): the
+ * raw values, no text round trip (dates as days and timestamps as
+ * microseconds since 2000-01-01, infinities as the int extremes).
+ */
+using SpiIntRow = std::vector<std::optional<int64_t>>;
+std::vector<SpiIntRow> SpiQueryInts(const std::string &sql, const std::vector<SpiValue> &args = {},
+                                    bool read_only = true);
 
 /* Commit inside a non-atomic SPI connection (procedures). A new transaction starts at once. */
 void SpiCommit();

@@ -40,7 +40,12 @@ core::YearMonth MonthContaining(KeyKind kind, int64_t value, const std::string &
 /* The literal for a value of this kind (value in the key's unit). */
 std::string KeyLiteral(KeyKind kind, int64_t value);
 
-/* Cutoff instant `now - interval` expressed in the key's unit (timestamp: local time in `tz`). */
-int64_t NowMicros();
+/* "now" for retention: upkeep.debug_now when set (tests), else the transaction start. */
+int64_t NowInstant();
+/* Wall-clock timestamp in zone `tz` of an instant, and back (PostgreSQL's timezone(zone, ...)). */
+int64_t InstantToLocal(const std::string &tz, int64_t instant);
+int64_t LocalToInstant(const std::string &tz, int64_t local);
+/* local - interval, with the interval given as text (calendar-aware: months and days as PostgreSQL counts them). */
+int64_t LocalMinusInterval(int64_t local, const std::string &interval);
 
 } // namespace upkeep::pg

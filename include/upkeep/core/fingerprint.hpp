@@ -1,0 +1,94 @@
+/*
+ * upkeep/core/fingerprint.hpp
+ *
+ * Order-independent content hashes of sets of rows.
+ *
+ * Each row is written in a canonical encoding -- for every column, in
+ * order: its 1-based position, a tag (NULL, binary or text form) and the
+ * length-prefixed bytes of its value -- and hashed with XXH3-128.  Row
+ * hashes are combined by addition modulo 2^128, so the result does not
+ * depend on row order, a duplicated row counts twice, and a swap of values
+ * between rows or columns changes it (the position is part of each value's
+ * encoding and each row is hashed as a whole).  Never XOR: XOR cancels
+ * duplicate rows.
+ */
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "upkeep/core/no_postgres.hpp"
+
+namespace upkeep::core {
+
+struct Hash128 {
+	uint64_t lo = 0;
+	uint64_t hi = 0;
+
+	bool operator==(const Hash128 &o) const {
+		return lo == o.lo && hi == o.hi;
+	}
+	bool operator!=(const Hash128 &o) const {
+		return !(*this == o);
+	}
+	/* Addition modulo 2^128. */
+	Hash128 &operator+=(const Hash128 &o) {
+		const uint64_t old = lo;
+		lo += o.lo;
+		hi += o.hi + (lo < old ? 1 : 0);
+		return *this;
+	}
+	/* 32 lowercase hex digits, most significant first. */
+	std::string Hex() const;
+	/* Parses Hex(); throws std::invalid_argument. */
+	static Hash128 FromHex(const std::string &hex);
+};
+
+/* Builds the canonical encoding of one row, then hashes it. Reusable across rows. */
+class RowEncoder {
+public:
+	enum Tag : uint8_t { kNull = 0, kBinary = 1, kText = 2 };
+
+	void Begin() {
+		buf_.clear();
+	}
+	void AddNull(uint32_t position);
+	void AddValue(uint32_t position, Tag tag, const void *data, size_t len);
+	Hash128 Finish() const;
+	/* The encoding so far (tests). */
+	const std::string &Bytes() const {
+		return buf_;
+	}
+
+private:
+	std::string buf_;
+};
+
+/* Sum of row hashes and row count. */
+class Fingerprint {
+public:
+	void Add(const Hash128 &row) {
+		sum_ += row;
+		rows_++;
+	}
+	void Merge(const Fingerprint &o) {
+		sum_ += o.sum_;
+		rows_ += o.rows_;
+	}
+	uint64_t Rows() const {
+		return rows_;
+	}
+	const Hash128 &Sum() const {
+		return sum_;
+	}
+	std::string Hex() const {
+		return sum_.Hex();
+	}
+
+private:
+	Hash128 sum_;
+	uint64_t rows_ = 0;
+};
+
+} // namespace upkeep::core

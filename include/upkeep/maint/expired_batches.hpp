@@ -1,0 +1,59 @@
+/*
+ * upkeep/maint/expired_batches.hpp
+ *
+ * Cuts the expired rows of one table (time column < cutoff) into bounded
+ * batches and hands out, batch after batch, the WHERE predicate that selects
+ * exactly one batch.  The DELETE (retention) or DELETE ... RETURNING into
+ * INSERT (archival) is up to the caller; the predicate is the same.  The
+ * method comes from core::ChooseBatchMethod; see upkeep/core/batch_plan.hpp.
+ *
+ * Next() may run a boundary query: call it inside the batch's transaction,
+ * as the table's owner.  Rows whose time is NULL are never selected.
+ */
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "upkeep/core/batch_plan.hpp"
+#include "upkeep/maint/policy.hpp"
+#include "upkeep/pg/spi.hpp"
+
+namespace upkeep::maint {
+
+struct BatchPredicate {
+	std::string where;              /* SQL text with $1..$n */
+	std::vector<pg::SpiValue> args; /* values for them */
+};
+
+/* Facts about a table that decide its batching method. */
+core::TableFacts GatherTableFacts(const pg::RelInfo &rel, const std::string &time_column);
+
+class ExpiredRowBatches {
+public:
+	ExpiredRowBatches(const pg::RelInfo &rel, const std::string &time_column, const Cutoff &cutoff, int batch_size,
+	                  core::BatchMethod method);
+	~ExpiredRowBatches();
+	ExpiredRowBatches(const ExpiredRowBatches &) = delete;
+	ExpiredRowBatches &operator=(const ExpiredRowBatches &) = delete;
+
+	/* The predicate of the next batch, or nullopt when every expired row has been handed out. */
+	std::optional<BatchPredicate> Next();
+	/* What the last batch did (rows affected, elapsed ms). */
+	void Observe(int64_t rows, double elapsed_ms);
+	/* "FROM" target for statements: ONLY t for plain tables, t for partitioned ones. */
+	const std::string &Target() const;
+	core::BatchMethod Method() const;
+
+	struct State;
+
+private:
+	std::unique_ptr<State> s_;
+};
+
+/* Exact number of expired rows (for dry runs). */
+int64_t CountExpiredRows(const pg::RelInfo &rel, const std::string &time_column, const Cutoff &cutoff);
+
+} // namespace upkeep::maint

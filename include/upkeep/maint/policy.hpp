@@ -1,0 +1,81 @@
+/*
+ * upkeep/maint/policy.hpp
+ *
+ * Retention policies: validation and storage (set_policy / drop_policy),
+ * loading for a run, and the cutoff a policy implies right now.
+ */
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "upkeep/pg/catalog.hpp"
+#include "upkeep/pg/time_keys.hpp"
+
+namespace upkeep::maint {
+
+struct Policy {
+	Oid relid = InvalidOid;
+	std::string time_column;
+	std::string retain;      /* interval, as PostgreSQL prints it */
+	std::string action;      /* delete | archive | drop | detach */
+	Oid archive_to = InvalidOid;
+	std::string detach_schema;
+	int premake = 3;
+	int batch_size = 10000;
+	std::string run_every;   /* interval text */
+	std::string timezone;    /* empty: upkeep.partition_timezone */
+	bool enabled = true;
+	Oid created_by = InvalidOid;
+};
+
+/* Arguments of set_policy; nullopt = keep the current value (or the default on creation). */
+struct PolicyArgs {
+	Oid relid = InvalidOid;
+	std::optional<std::string> time_column;
+	std::optional<std::string> retain;
+	std::optional<std::string> action;
+	std::optional<Oid> archive_to;
+	std::optional<int> premake;
+	std::optional<int> batch_size;
+	std::optional<std::string> run_every;
+	std::optional<std::string> timezone;
+	std::optional<std::string> detach_schema;
+	std::optional<bool> enabled;
+};
+
+/* Validates everything up front, then inserts or updates upkeep.policy (as the extension owner). */
+void SetPolicy(const PolicyArgs &args);
+/* Removes the policy; false when there was none. Owner only. */
+bool DropPolicy(Oid relid);
+
+/* Enabled policies (all, or just `only`, enabled or not), ordered by table name. */
+std::vector<Policy> LoadPolicies(Oid only);
+
+/*
+ * The cutoff of a policy now: rows whose time is strictly before it are
+ * expired.  Computed once per run, in the policy's time zone:
+ *   local   = (now in zone) - retain, a wall-clock timestamp
+ *   instant = local read back in zone, a timestamptz
+ *   key     = in the time column's unit: date -> floor(local) as a date,
+ *             timestamp -> local, timestamptz -> instant
+ * `now` is the transaction start, or upkeep.debug_now when set (tests).
+ */
+struct Cutoff {
+	int64_t local;
+	int64_t instant;
+	int64_t key;
+	pg::KeyKind kind;
+	Oid key_type; /* base type of the column */
+	std::string text; /* the key as a SQL literal, for messages */
+};
+Cutoff PolicyCutoff(const Policy &p, pg::KeyKind kind, const std::string &tz);
+
+/* The zone a policy works in. */
+std::string PolicyTimeZone(const Policy &p);
+
+/* Kind of the policy's time column; throws when it vanished or changed type. */
+pg::KeyKind TimeColumnKind(Oid relid, const std::string &column, Oid *base_type);
+
+} // namespace upkeep::maint

@@ -1,0 +1,30 @@
+/*
+ * upkeep/pg/batch_digest.hpp
+ *
+ * Runs a statement whose result rows are the rows of one archive batch and
+ * digests them on the way: row count and the order-independent content hash
+ * (pg::RowHasher over the first `hash_columns` columns), plus the text of a
+ * few trailing columns of the first row (window aggregates such as key and
+ * time ranges).
+ */
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "upkeep/core/fingerprint.hpp"
+#include "upkeep/pg/spi.hpp"
+
+namespace upkeep::pg {
+
+struct BatchDigest {
+	int64_t rows = 0;
+	core::Hash128 hash;
+	std::vector<std::optional<std::string>> extras;
+};
+
+BatchDigest ExecAndDigest(const std::string &sql, const std::vector<SpiValue> &args, int hash_columns,
+                          int extra_columns);
+
+} // namespace upkeep::pg

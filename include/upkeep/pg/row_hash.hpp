@@ -1,0 +1,64 @@
+/*
+ * upkeep/pg/row_hash.hpp
+ *
+ * The canonical per-row encoding of core::RowEncoder applied to PostgreSQL
+ * values.  One encoding per column type, chosen so that a value encodes to
+ * the same bytes on the original, after pg_dump/pg_restore and after a
+ * physical restore:
+ *   - fixed-width by-value types (integers, bool, date, time, timestamps,
+ *     money, "char"): the value as a little-endian integer of its width;
+ *   - float4/float8: the IEEE bits, every NaN folded to one;
+ *   - text, varchar, bpchar, bytea, numeric, jsonb, json, uuid, inet/cidr,
+ *     macaddr: the detoasted, decompressed content bytes;
+ *   - name: its characters;
+ *   - everything else (arrays, enums, composites, ranges, intervals, user
+ *     types): the type's text output under pinned DateStyle, IntervalStyle,
+ *     TimeZone, extra_float_digits and bytea_output -- their binary forms
+ *     carry OIDs that differ between databases.
+ * Call the hashing functions inside PgCall (they may ereport) and with
+ * PinFingerprintSettings() in force.
+ */
+#pragma once
+
+#include <vector>
+
+#include "upkeep/core/fingerprint.hpp"
+
+extern "C" {
+#include "postgres.h"
+#include "access/tupdesc.h"
+#include "fmgr.h"
+}
+
+namespace upkeep::pg {
+
+class RowHasher {
+public:
+	/* `attnums`: 1-based attribute numbers of `desc`, in hashing order (position i+1 in the encoding). */
+	RowHasher(TupleDesc desc, const std::vector<int> &attnums);
+
+	/* Hash of one row given deformed values.  C-style body: may ereport (detoast, output functions). */
+	core::Hash128 HashRow(const Datum *values, const bool *nulls);
+
+	size_t Columns() const {
+		return cols_.size();
+	}
+
+	enum Kind : uint8_t { kFixedInt, kFloat4, kFloat8, kVarlena, kName, kTextOut };
+	struct Col {
+		int attnum;
+		int16 typlen;
+		Kind kind;
+		FmgrInfo out; /* kTextOut only */
+	};
+
+private:
+	std::vector<Col> cols_;
+	core::RowEncoder enc_;
+};
+
+/* Opens a GUC nest level pinning the settings text output depends on; returns it for AtEOXact_GUC. */
+int PinFingerprintSettings();
+void UnpinFingerprintSettings(int nest_level);
+
+} // namespace upkeep::pg

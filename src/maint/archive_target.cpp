@@ -1,0 +1,105 @@
+/*
+ * src/maint/archive_target.cpp
+ *
+ * Validation of archive tables (see upkeep/maint/archive.hpp).
+ */
+#include "upkeep/core/naming.hpp"
+#include "upkeep/maint/archive.hpp"
+#include "upkeep/pg/error_bridge.hpp"
+#include "upkeep/pg/extension.hpp"
+#include "upkeep/pg/spi.hpp"
+
+extern "C" {
+#include "access/transam.h"
+#include "catalog/pg_class.h"
+#include "parser/parse_coerce.h"
+}
+
+namespace upkeep::maint {
+
+namespace {
+
+bool
+Coercible(Oid from, Oid to) {
+	return pg::PgCall([&] { return can_coerce_type(1, &from, &to, COERCION_IMPLICIT); });
+}
+
+} // namespace
+
+std::string
+DefaultArchiveName(const pg::RelInfo &source) {
+	return core::FitIdentifier(source.name, "_archive",
+	                           [](std::string_view s, size_t limit) { return pg::ClipToEncoding(std::string(s), limit); });
+}
+
+void
+ValidateArchiveTarget(const pg::RelInfo &source, Oid archive_oid) {
+	const pg::RelInfo archive = pg::GetRelation(archive_oid);
+	auto fail = [&](int code, const std::string &msg, const std::string &detail = {}) {
+		pg::Throw(code, msg.c_str(), detail.empty() ? nullptr : detail.c_str());
+	};
+	if (archive.oid == source.oid)
+		fail(ERRCODE_INVALID_PARAMETER_VALUE, "a table cannot be its own archive");
+	if (archive.nspname == "pg_catalog" || archive.nspname == "information_schema" || archive.oid < FirstNormalObjectId)
+		fail(ERRCODE_INSUFFICIENT_PRIVILEGE, "archive " + archive.qualified + " is a system catalog");
+	if (archive.nspoid == pg::ExtensionSchema())
+		fail(ERRCODE_INSUFFICIENT_PRIVILEGE, "archive " + archive.qualified + " belongs to pg_upkeep itself");
+	if (archive.relkind != RELKIND_RELATION && archive.relkind != RELKIND_PARTITIONED_TABLE)
+		fail(ERRCODE_WRONG_OBJECT_TYPE, "archive " + archive.qualified + " is not a table");
+	if (archive.persistence == RELPERSISTENCE_TEMP)
+		fail(ERRCODE_INVALID_PARAMETER_VALUE, "archive " + archive.qualified + " is a temporary table",
+		     "Archived rows would vanish with the session.");
+	if (archive.persistence == RELPERSISTENCE_UNLOGGED && source.persistence == RELPERSISTENCE_PERMANENT)
+		fail(ERRCODE_INVALID_PARAMETER_VALUE, "archive " + archive.qualified + " is unlogged",
+		     "Archived rows would be lost at crash recovery and missing on standbys.");
+	if (archive.owner != source.owner)
+		fail(ERRCODE_INSUFFICIENT_PRIVILEGE,
+		     "archive " + archive.qualified + " belongs to " + pg::RoleName(archive.owner) + ", not to " +
+		         pg::RoleName(source.owner) + ", the owner of " + source.qualified,
+		     "Source and archive must have the same owner.");
+
+	const auto src_cols = pg::GetColumns(source.oid);
+	const auto arc_cols = pg::GetColumns(archive.oid);
+	std::vector<std::string> problems;
+	for (const auto &s : src_cols) {
+		const pg::Column *match = nullptr;
+		for (const auto &a : arc_cols)
+			if (a.name == s.name)
+				match = &a;
+		if (!match) {
+			problems.push_back("column \"" + s.name + "\" (" + s.type_sql + ") is missing");
+			continue;
+		}
+		if (match->generated) {
+			problems.push_back("column \"" + s.name + "\" is generated in the archive and cannot receive values");
+			continue;
+		}
+		bool ok = (match->type == s.type) ? (match->typmod == -1 || match->typmod == s.typmod)
+		                                  : Coercible(s.type, match->type);
+		if (!ok)
+			problems.push_back("column \"" + s.name + "\" is " + match->type_sql + " in the archive but " +
+			                   s.type_sql + " in the source");
+	}
+	for (const auto &a : arc_cols) {
+		bool in_source = false;
+		for (const auto &s : src_cols)
+			in_source = in_source || s.name == a.name;
+		if (in_source || !a.notnull || a.generated || a.identity)
+			continue;
+		bool has_default = pg::SpiExec("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_attrdef WHERE adrelid "
+		                               "OPERATOR(pg_catalog.=) $1 AND adnum OPERATOR(pg_catalog.=) $2)",
+		                               {pg::SpiValue::Oid_(archive.oid), pg::SpiValue::Int4(a.attnum)}, true)
+		                       .BoolAt(0, 0);
+		if (!has_default)
+			problems.push_back("extra column \"" + a.name + "\" is NOT NULL without a default");
+	}
+	if (!problems.empty()) {
+		std::string detail;
+		for (const auto &p : problems)
+			detail += (detail.empty() ? "" : "; ") + p;
+		fail(ERRCODE_DATATYPE_MISMATCH,
+		     "archive " + archive.qualified + " is not compatible with " + source.qualified, detail + ".");
+	}
+}
+
+} // namespace upkeep::maint

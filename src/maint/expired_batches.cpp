@@ -1,0 +1,254 @@
+/*
+ * src/maint/expired_batches.cpp
+ *
+ * See upkeep/maint/expired_batches.hpp.
+ */
+#include <limits>
+
+#include "upkeep/maint/expired_batches.hpp"
+#include "upkeep/pg/error_bridge.hpp"
+#include "upkeep/pg/guc.hpp"
+
+extern "C" {
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+}
+
+namespace upkeep::maint {
+
+namespace {
+/* A batch should stay well under the 100 ms a DBA tolerates for a maintenance transaction. */
+constexpr double kBatchTargetMs = 60.0;
+} // namespace
+
+core::TableFacts
+GatherTableFacts(const pg::RelInfo &rel, const std::string &time_column) {
+	core::TableFacts f;
+	f.is_partitioned = rel.relkind == RELKIND_PARTITIONED_TABLE;
+	pg::SpiResult r = pg::SpiExec(
+	    "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i "
+	    "  JOIN pg_catalog.pg_class ic ON ic.oid OPERATOR(pg_catalog.=) i.indexrelid "
+	    "  JOIN pg_catalog.pg_am am ON am.oid OPERATOR(pg_catalog.=) ic.relam "
+	    "  JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid "
+	    "   AND a.attnum OPERATOR(pg_catalog.=) i.indkey[0] "
+	    " WHERE i.indrelid OPERATOR(pg_catalog.=) $1 AND a.attname OPERATOR(pg_catalog.=) $2 "
+	    "   AND am.amname OPERATOR(pg_catalog.=) 'btree' AND i.indpred IS NULL AND i.indisvalid), "
+	    "EXISTS (SELECT 1 FROM pg_catalog.pg_index i "
+	    "  JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid "
+	    "   AND a.attnum OPERATOR(pg_catalog.=) i.indkey[0] "
+	    " WHERE i.indrelid OPERATOR(pg_catalog.=) $1 AND i.indisprimary AND i.indnkeyatts OPERATOR(pg_catalog.=) 1 "
+	    "   AND a.atttypid OPERATOR(pg_catalog.=) ANY (ARRAY['pg_catalog.int2'::pg_catalog.regtype, "
+	    "       'pg_catalog.int4'::pg_catalog.regtype, 'pg_catalog.int8'::pg_catalog.regtype]::pg_catalog.oid[])), "
+	    "pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL",
+	    {pg::SpiValue::Oid_(rel.oid), pg::SpiValue::Name(time_column)}, true);
+	f.has_time_index = r.BoolAt(0, 0);
+	f.has_integer_pk = r.BoolAt(0, 1);
+	if (r.BoolAt(0, 2))
+		f.is_distributed = pg::SpiExec("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid "
+		                               "OPERATOR(pg_catalog.=) $1)",
+		                               {pg::SpiValue::RegClass(rel.oid)}, true)
+		                       .BoolAt(0, 0);
+	return f;
+}
+
+struct ExpiredRowBatches::State {
+	pg::RelInfo rel;
+	std::string col;    /* quoted time column */
+	std::string target; /* ONLY t, or t */
+	Cutoff cutoff;
+	core::BatchMethod method;
+	core::RowBudget budget;
+	bool done = false;
+
+	/* TimeSlice */
+	core::TimeSliceCursor cursor;
+	bool last_was_equal = false;
+	int64_t last_limit = 0;
+
+	/* CtidRange */
+	std::optional<core::BlockStepper> stepper;
+
+	/* PkRange */
+	std::string pk;
+	std::optional<int64_t> pk_last;
+
+	State(const pg::RelInfo &r, const std::string &c, const Cutoff &cut, int batch_size, core::BatchMethod m)
+	    : rel(r), col(pg::QuoteIdent(c)), cutoff(cut), method(m), budget(batch_size, kBatchTargetMs),
+	      cursor(cut.key) {
+		target = (rel.relkind == RELKIND_PARTITIONED_TABLE ? "" : "ONLY ") + rel.qualified;
+	}
+
+	pg::SpiValue Key(int64_t v) const {
+		return pg::SpiValue::Key(cutoff.key_type, v);
+	}
+
+	std::string LowerBound(int first_param) const {
+		if (!cursor.Lo())
+			return "";
+		return " AND " + col + (cursor.LoInclusive() ? " OPERATOR(pg_catalog.>=) $" : " OPERATOR(pg_catalog.>) $") +
+		       std::to_string(first_param);
+	}
+
+	std::optional<BatchPredicate> NextTimeSlice() {
+		const int64_t n = budget.Rows();
+		std::vector<pg::SpiValue> args{Key(cutoff.key)};
+		if (cursor.Lo())
+			args.push_back(Key(*cursor.Lo()));
+		std::string bq = "SELECT " + col + " FROM " + target + " WHERE " + col + " OPERATOR(pg_catalog.<) $1" +
+		                 LowerBound(2) + " ORDER BY " + col + " OFFSET " + std::to_string(n) + " LIMIT 1";
+		auto rows = pg::SpiQueryInts(bq, args);
+		std::optional<int64_t> boundary;
+		if (!rows.empty() && rows[0][0])
+			boundary = *rows[0][0];
+		/* build the predicate before the cursor moves on */
+		const std::optional<int64_t> lo = cursor.Lo();
+		const bool lo_inclusive = cursor.LoInclusive();
+		core::TimeSliceCursor::Step step = cursor.Next(boundary);
+		BatchPredicate p;
+		switch (step.kind) {
+		case core::TimeSliceCursor::StepKind::Done:
+			return std::nullopt;
+		case core::TimeSliceCursor::StepKind::Range:
+			p.where = col + " OPERATOR(pg_catalog.<) $1";
+			p.args.push_back(Key(step.hi));
+			if (lo) {
+				p.where += " AND " + col + (lo_inclusive ? " OPERATOR(pg_catalog.>=) $2" : " OPERATOR(pg_catalog.>) $2");
+				p.args.push_back(Key(*lo));
+			}
+			last_was_equal = false;
+			if (cursor.Done())
+				done = true;
+			return p;
+		case core::TimeSliceCursor::StepKind::Equal:
+			last_was_equal = true;
+			last_limit = n;
+			if (rel.relkind == RELKIND_PARTITIONED_TABLE) {
+				/* (tableoid, ctid) would be the row identity; one statement for the whole value instead */
+				p.where = col + " OPERATOR(pg_catalog.=) $1";
+				p.args.push_back(Key(step.value));
+				last_limit = std::numeric_limits<int64_t>::max();
+			} else {
+				p.where = "ctid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT ctid FROM " + target + " WHERE " + col +
+				          " OPERATOR(pg_catalog.=) $1 LIMIT $2))";
+				p.args.push_back(Key(step.value));
+				p.args.push_back(pg::SpiValue::Int8(n));
+			}
+			return p;
+		}
+		return std::nullopt;
+	}
+
+	std::optional<BatchPredicate> NextCtid() {
+		if (!stepper) {
+			auto rows = pg::SpiQueryInts(
+			    "SELECT (pg_catalog.pg_relation_size($1) / pg_catalog.current_setting('block_size')::pg_catalog.int8), "
+			    "GREATEST(c.reltuples, 0)::pg_catalog.int8, GREATEST(c.relpages, 1)::pg_catalog.int8 "
+			    "FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) $1",
+			    {pg::SpiValue::RegClass(rel.oid)});
+			const int64_t blocks = *rows.at(0).at(0);
+			const double per_block = static_cast<double>(*rows[0][1]) / static_cast<double>(*rows[0][2]);
+			stepper.emplace(static_cast<uint64_t>(blocks), per_block > 0 ? per_block : 50.0);
+		}
+		if (stepper->Done()) {
+			done = true;
+			return std::nullopt;
+		}
+		auto [start, end] = stepper->Next(budget.Rows());
+		BatchPredicate p;
+		p.where = "ctid OPERATOR(pg_catalog.>=) $1 AND ctid OPERATOR(pg_catalog.<) $2 AND " + col +
+		          " OPERATOR(pg_catalog.<) $3";
+		p.args = {pg::SpiValue::Tid(static_cast<uint32_t>(start), 0), pg::SpiValue::Tid(static_cast<uint32_t>(end), 0),
+		          Key(cutoff.key)};
+		if (stepper->Done())
+			done = true;
+		return p;
+	}
+
+	std::optional<BatchPredicate> NextPk() {
+		if (pk.empty()) {
+			pg::SpiResult r = pg::SpiExec(
+			    "SELECT a.attname FROM pg_catalog.pg_index i JOIN pg_catalog.pg_attribute a ON a.attrelid "
+			    "OPERATOR(pg_catalog.=) i.indrelid AND a.attnum OPERATOR(pg_catalog.=) i.indkey[0] "
+			    "WHERE i.indrelid OPERATOR(pg_catalog.=) $1 AND i.indisprimary",
+			    {pg::SpiValue::Oid_(rel.oid)}, true);
+			if (r.rows.empty())
+				pg::Throw(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, "primary-key batching needs a primary key");
+			pk = pg::QuoteIdent(r.At(0, 0));
+		}
+		const int64_t n = budget.Rows();
+		std::vector<pg::SpiValue> args{Key(cutoff.key)};
+		std::string lower;
+		if (pk_last) {
+			args.push_back(pg::SpiValue::Int8(*pk_last));
+			lower = " AND " + pk + " OPERATOR(pg_catalog.>) $2";
+		}
+		auto rows = pg::SpiQueryInts("SELECT " + pk + "::pg_catalog.int8 FROM " + target + " WHERE " + col +
+		                                 " OPERATOR(pg_catalog.<) $1" + lower + " ORDER BY " + pk + " OFFSET " +
+		                                 std::to_string(n - 1) + " LIMIT 1",
+		                             args);
+		BatchPredicate p;
+		p.where = col + " OPERATOR(pg_catalog.<) $1" + lower;
+		p.args = args;
+		if (!rows.empty() && rows[0][0]) {
+			p.where += " AND " + pk + " OPERATOR(pg_catalog.<=) $" + std::to_string(args.size() + 1);
+			p.args.push_back(pg::SpiValue::Int8(*rows[0][0]));
+			pk_last = *rows[0][0];
+		} else
+			done = true;
+		return p;
+	}
+};
+
+ExpiredRowBatches::ExpiredRowBatches(const pg::RelInfo &rel, const std::string &time_column, const Cutoff &cutoff,
+                                     int batch_size, core::BatchMethod method)
+    : s_(std::make_unique<State>(rel, time_column, cutoff, batch_size, method)) {
+}
+
+ExpiredRowBatches::~ExpiredRowBatches() = default;
+
+std::optional<BatchPredicate>
+ExpiredRowBatches::Next() {
+	if (s_->done)
+		return std::nullopt;
+	switch (s_->method) {
+	case core::BatchMethod::TimeSlice:
+		return s_->NextTimeSlice();
+	case core::BatchMethod::CtidRange:
+		return s_->NextCtid();
+	case core::BatchMethod::PkRange:
+		return s_->NextPk();
+	}
+	return std::nullopt;
+}
+
+void
+ExpiredRowBatches::Observe(int64_t rows, double elapsed_ms) {
+	s_->budget.Observe(rows, elapsed_ms);
+	if (s_->method == core::BatchMethod::CtidRange && s_->stepper)
+		s_->stepper->Observe(rows);
+	if (s_->method == core::BatchMethod::TimeSlice && s_->last_was_equal && rows < s_->last_limit) {
+		s_->cursor.EqualExhausted();
+		s_->last_was_equal = false;
+	}
+}
+
+const std::string &
+ExpiredRowBatches::Target() const {
+	return s_->target;
+}
+
+core::BatchMethod
+ExpiredRowBatches::Method() const {
+	return s_->method;
+}
+
+int64_t
+CountExpiredRows(const pg::RelInfo &rel, const std::string &time_column, const Cutoff &cutoff) {
+	const std::string target = (rel.relkind == RELKIND_PARTITIONED_TABLE ? "" : "ONLY ") + rel.qualified;
+	auto rows = pg::SpiQueryInts("SELECT pg_catalog.count(*) FROM " + target + " WHERE " + pg::QuoteIdent(time_column) +
+	                                 " OPERATOR(pg_catalog.<) $1",
+	                             {pg::SpiValue::Key(cutoff.key_type, cutoff.key)});
+	return *rows.at(0).at(0);
+}
+
+} // namespace upkeep::maint

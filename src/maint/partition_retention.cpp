@@ -1,0 +1,152 @@
+/*
+ * src/maint/partition_retention.cpp
+ *
+ * Partitioned policies: whole expired partitions are dropped or detached
+ * (O(1) per partition, no row-by-row DELETE), and future months are kept
+ * ready (premake).
+ *
+ * A partition is expired when its real upper bound, read from the catalog,
+ * is at or before the cutoff: the partition that straddles the cutoff stays
+ * with all its rows.  The DEFAULT partition is never expired, and neither is
+ * the newest partition of the set (as pg_partman: a set never loses its last
+ * child).  Each partition goes in its own batch, under upkeep.lock_timeout.
+ */
+#include <algorithm>
+
+#include "upkeep/maint/partitions.hpp"
+#include "upkeep/maint/table_run.hpp"
+#include "upkeep/pg/error_bridge.hpp"
+#include "upkeep/pg/report.hpp"
+#include "upkeep/pg/spi.hpp"
+
+extern "C" {
+#include "storage/lmgr.h"
+}
+
+namespace upkeep::maint {
+
+namespace {
+
+/* Rows in a partition: pg_class.reltuples, or an exact count when it was never analyzed. */
+int64_t
+PartitionRows(const pg::ChildPartition &c) {
+	auto rows = pg::SpiQueryInts("SELECT c.reltuples::pg_catalog.int8 FROM pg_catalog.pg_class c WHERE c.oid "
+	                             "OPERATOR(pg_catalog.=) $1",
+	                             {pg::SpiValue::Oid_(c.oid)});
+	int64_t n = rows.empty() || !rows[0][0] ? -1 : *rows[0][0];
+	if (n >= 0)
+		return n;
+	return *pg::SpiQueryInts("SELECT pg_catalog.count(*) FROM " + c.qualified).at(0).at(0);
+}
+
+std::string
+Plural(int64_t n, const char *word) {
+	return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
+}
+
+/* "now" in the key's unit, for the month we are in. */
+int64_t
+NowKey(const Policy &p, pg::KeyKind kind, const std::string &tz) {
+	Policy zero = p;
+	zero.retain = "0";
+	return PolicyCutoff(zero, kind, tz).key;
+}
+
+} // namespace
+
+void
+RunPartitionExpiry(TableRun &run) {
+	const Policy &p = run.GetPolicy();
+	const PartitionedTable t = RequireMonthlyPartitionable(run.Rel());
+	const Cutoff cutoff = PolicyCutoff(p, t.kind, PolicyTimeZone(p));
+	const bool drop = p.action == "drop";
+
+	auto children = pg::ListRangePartitions(t.rel.oid);
+	std::vector<pg::ChildPartition> ranged;
+	for (auto &c : children)
+		if (!c.is_default)
+			ranged.push_back(c);
+	std::vector<pg::ChildPartition> expired;
+	for (size_t i = 0; i + 1 < ranged.size(); i++) /* never the newest one */
+		if (ranged[i].upper.value <= cutoff.key)
+			expired.push_back(ranged[i]);
+
+	std::string names;
+	for (const auto &c : expired)
+		names += (names.empty() ? "" : ", ") + c.qualified;
+	run.SetLabel(std::string(drop ? "DROP " : "DETACH ") + Plural(static_cast<int64_t>(expired.size()), "partition") +
+	             " (>" + p.retain + ")");
+	run.Note(expired.empty() ? "cutoff " + cutoff.text : names);
+
+	for (const auto &c : expired) {
+		run.Batch([&]() -> int64_t {
+			const int64_t rows = PartitionRows(c);
+			if (run.DryRun())
+				return rows;
+			if (drop) {
+				pg::SpiExec("DROP TABLE " + c.qualified, {}, false, false);
+			} else {
+				pg::SpiExec("ALTER TABLE " + t.rel.qualified + " DETACH PARTITION " + c.qualified, {}, false, false);
+				if (!p.detach_schema.empty())
+					pg::SpiExec("ALTER TABLE " + c.qualified + " SET SCHEMA " + pg::QuoteIdent(p.detach_schema), {},
+					            false, false);
+			}
+			return rows;
+		});
+	}
+}
+
+void
+RunPremake(TableRun &run) {
+	const Policy &p = run.GetPolicy();
+	const PartitionedTable t = RequireMonthlyPartitionable(run.Rel());
+	const std::string tz = PolicyTimeZone(p);
+	const Cutoff cutoff = PolicyCutoff(p, t.kind, tz);
+	const core::YearMonth now = pg::MonthContaining(t.kind, NowKey(p, t.kind, tz), tz);
+	const core::YearMonth cutoff_month = pg::MonthContaining(t.kind, cutoff.key, tz);
+
+	auto children = pg::ListRangePartitions(t.rel.oid);
+	/* from the oldest retained partition (or now) to the newest partition or now + premake, whichever is later */
+	core::YearMonth first = now, last = core::AddMonths(now, p.premake);
+	for (const auto &c : children) {
+		if (c.is_default || c.upper.value <= cutoff.key)
+			continue;
+		if (c.lower.value != std::numeric_limits<int64_t>::min()) {
+			core::YearMonth m = pg::MonthContaining(t.kind, c.lower.value, tz);
+			if (m < first)
+				first = std::max(m, cutoff_month, [](const core::YearMonth &a, const core::YearMonth &b) { return a < b; });
+		}
+		if (c.upper.value != std::numeric_limits<int64_t>::max()) {
+			core::YearMonth m = pg::MonthContaining(t.kind, c.upper.value - 1, tz);
+			if (last < m)
+				last = m;
+		}
+	}
+	if (core::MonthsBetween(first, last) > 1200)
+		pg::Throw(ERRCODE_PROGRAM_LIMIT_EXCEEDED, "premake would create more than 1200 months");
+
+	std::vector<core::YearMonth> missing;
+	for (core::YearMonth m = first; m <= last; m = core::AddMonths(m, 1)) {
+		const int64_t lo = pg::MonthStart(t.kind, m, tz).value;
+		const int64_t hi = pg::MonthStart(t.kind, core::AddMonths(m, 1), tz).value;
+		bool covered = false;
+		for (const auto &c : children)
+			covered = covered || (!c.is_default && c.lower.value < hi && lo < c.upper.value);
+		if (!covered)
+			missing.push_back(m);
+	}
+	run.SetLabel("PREMAKE " + Plural(static_cast<int64_t>(missing.size()), "partition") + " (" +
+	             std::to_string(p.premake) + " months ahead)");
+	for (const auto &m : missing) {
+		run.Batch([&]() -> int64_t {
+			if (run.DryRun())
+				return 1;
+			pg::PgCall([&] { LockRelationOid(t.rel.oid, ShareUpdateExclusiveLock); });
+			bool created = false;
+			(void)EnsureMonthPartitionLocked(t, m, tz, &created);
+			return created ? 1 : 0;
+		});
+	}
+}
+
+} // namespace upkeep::maint

@@ -1,0 +1,104 @@
+/*
+ * src/maint/sql_api.cpp
+ *
+ * See upkeep/maint/sql_api.hpp.
+ */
+#include "upkeep/maint/archive.hpp"
+#include "upkeep/maint/partitions.hpp"
+#include "upkeep/maint/sql_api.hpp"
+#include "upkeep/pg/catalog.hpp"
+#include "upkeep/pg/error_bridge.hpp"
+#include "upkeep/pg/spi.hpp"
+
+namespace upkeep::maint {
+
+namespace {
+
+void
+RequirePrimary(const char *what) {
+	if (pg::InRecovery()) {
+		std::string msg = std::string(what) + " cannot run on a hot standby";
+		pg::Throw(ERRCODE_READ_ONLY_SQL_TRANSACTION, msg.c_str(), nullptr,
+		          "Run maintenance on the primary; after a promotion it works here without a restart.");
+	}
+}
+
+} // namespace
+
+std::vector<Outcome>
+CleanupOldData(bool dry_run, Oid only) {
+	RequirePrimary("upkeep.cleanup_old_data()");
+	pg::SpiConnect();
+	RunOptions opt;
+	opt.dry_run = dry_run;
+	opt.only = only;
+	opt.mode = RunMode::CallerTransaction;
+	opt.premake = false;
+	std::vector<Outcome> out = RunMaintenance(opt);
+	pg::SpiFinish();
+	return out;
+}
+
+void
+RunMaintenanceProcedure(bool dry_run, Oid only, bool nonatomic) {
+	RequirePrimary("upkeep.run_maintenance()");
+	if (!nonatomic && !dry_run)
+		pg::Throw(ERRCODE_INVALID_TRANSACTION_TERMINATION,
+		          "upkeep.run_maintenance() commits after every batch and cannot run inside a transaction block",
+		          nullptr,
+		          "CALL it outside BEGIN ... COMMIT, or use SELECT * FROM upkeep.cleanup_old_data() to work inside "
+		          "your transaction.");
+	pg::SpiConnect(!dry_run);
+	RunOptions opt;
+	opt.dry_run = dry_run;
+	opt.only = only;
+	opt.mode = dry_run ? RunMode::CallerTransaction : RunMode::CommitPerBatch;
+	opt.premake = true;
+	opt.notices = true;
+	(void)RunMaintenance(opt);
+	pg::SpiFinish();
+}
+
+void
+SetPolicyEntry(const PolicyArgs &args) {
+	RequirePrimary("upkeep.set_policy()");
+	pg::SpiConnect();
+	SetPolicy(args);
+	pg::SpiFinish();
+}
+
+bool
+DropPolicyEntry(Oid relid) {
+	RequirePrimary("upkeep.drop_policy()");
+	pg::SpiConnect();
+	bool dropped = DropPolicy(relid);
+	pg::SpiFinish();
+	return dropped;
+}
+
+int64_t
+ArchiveTableEntry(Oid source, std::optional<Oid> archive, std::optional<std::string> older_than,
+                  std::optional<std::string> time_column, int batch_size) {
+	RequirePrimary("upkeep.archive_table()");
+	pg::SpiConnect();
+	const pg::RelInfo rel = pg::GetRelation(source);
+	RequireOwner(rel);
+	auto policies = LoadPolicies(source);
+	const Policy *p = policies.empty() ? nullptr : &policies.front();
+	if (!older_than) {
+		if (!p)
+			pg::Throw(ERRCODE_NULL_VALUE_NOT_ALLOWED, "older_than is required", nullptr,
+			          "Pass older_than => '90 days', or set a policy on the table whose retain it then uses.");
+		older_than = p->retain;
+	}
+	if (!time_column && p)
+		time_column = p->time_column;
+	if (!archive && p && p->action == "archive" && p->archive_to != InvalidOid)
+		archive = p->archive_to;
+	int64_t moved = ArchiveTable(source, archive.value_or(InvalidOid), *older_than, time_column.value_or(""),
+	                             batch_size);
+	pg::SpiFinish();
+	return moved;
+}
+
+} // namespace upkeep::maint
