@@ -75,6 +75,10 @@ CREATE TABLE upkeep.policy_state (
     next_due       pg_catalog.timestamptz
 );
 REVOKE ALL ON upkeep.policy_state FROM PUBLIC;
+GRANT SELECT ON upkeep.policy_state TO PUBLIC;
+ALTER TABLE upkeep.policy_state ENABLE ROW LEVEL SECURITY;
+CREATE POLICY policy_state_visible_to_owners ON upkeep.policy_state FOR SELECT TO PUBLIC
+  USING (pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) relid), 'USAGE'));
 
 ------------------------------------------------------------------------------
 -- Run log
@@ -248,6 +252,58 @@ COMMENT ON FUNCTION upkeep.archive_table(pg_catalog.regclass, pg_catalog.regclas
   'Move rows older than now() - older_than into the archive, batch by batch, exactly once';
 
 ------------------------------------------------------------------------------
+-- Status
+------------------------------------------------------------------------------
+
+CREATE FUNCTION upkeep._policy_status(tbl pg_catalog.regclass, OUT cutoff pg_catalog.text,
+                                      OUT expired_estimate pg_catalog.int8, OUT partitions pg_catalog.int4,
+                                      OUT premade pg_catalog.int4, OUT default_rows pg_catalog.int8)
+RETURNS record
+LANGUAGE c VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'upkeep_policy_status';
+
+-- One row per policy the caller may see (row-level security of upkeep.policy
+-- applies: security_invoker).  Estimates only; nothing is scanned.
+CREATE VIEW upkeep.status WITH (security_invoker = true) AS
+SELECT p.relid                                                   AS table_name,
+       p.action,
+       p.retain,
+       p.enabled,
+       pg_catalog.pg_size_pretty(pg_catalog.pg_total_relation_size(p.relid)) AS table_size,
+       s.cutoff,
+       s.expired_estimate                                        AS rows_past_cutoff,
+       s.partitions,
+       s.premade,
+       s.default_rows                                            AS rows_in_default,
+       last.finished_at                                          AS last_run,
+       last.status                                               AS last_result,
+       last.rows                                                 AS last_rows,
+       last.message                                              AS last_message,
+       cur.action                                                AS running_action,
+       cur.started_at                                            AS running_since,
+       cur.batches                                               AS running_batches,
+       cur.rows                                                  AS running_rows,
+       COALESCE(st.next_due,
+                last.started_at OPERATOR(pg_catalog.+) p.run_every,
+                pg_catalog.now())                                AS next_run_due
+  FROM upkeep.policy p
+  LEFT JOIN LATERAL upkeep._policy_status(p.relid) s ON true
+  LEFT JOIN LATERAL (SELECT l.finished_at, l.started_at, l.status, l.rows, l.message
+                       FROM upkeep.run_log l
+                      WHERE l.relid OPERATOR(pg_catalog.=) p.relid::pg_catalog.oid
+                        AND l.status OPERATOR(pg_catalog.<>) 'running'
+                      ORDER BY l.id DESC LIMIT 1) last ON true
+  LEFT JOIN LATERAL (SELECT l.action, l.started_at, l.batches, l.rows
+                       FROM upkeep.run_log l
+                      WHERE l.relid OPERATOR(pg_catalog.=) p.relid::pg_catalog.oid
+                        AND l.status OPERATOR(pg_catalog.=) 'running'
+                      ORDER BY l.id DESC LIMIT 1) cur ON true
+  LEFT JOIN upkeep.policy_state st ON st.relid OPERATOR(pg_catalog.=) p.relid::pg_catalog.oid;
+COMMENT ON VIEW upkeep.status IS 'Per policy: size, estimated rows past the cutoff, partitions, last and current run, next run due';
+GRANT SELECT ON upkeep.status TO PUBLIC;
+
+------------------------------------------------------------------------------
 -- Self-tests of the C++/PostgreSQL error bridge (superuser only)
 ------------------------------------------------------------------------------
 
@@ -280,5 +336,6 @@ GRANT EXECUTE ON FUNCTION upkeep._set_policy(pg_catalog.regclass, pg_catalog.nam
 GRANT EXECUTE ON FUNCTION upkeep.drop_policy(pg_catalog.regclass) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION upkeep.cleanup_old_data(pg_catalog.bool, pg_catalog.regclass) TO PUBLIC;
 GRANT EXECUTE ON PROCEDURE upkeep.run_maintenance(pg_catalog.bool, pg_catalog.regclass) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION upkeep._policy_status(pg_catalog.regclass) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION upkeep.archive_table(pg_catalog.regclass, pg_catalog.regclass, pg_catalog.interval,
   pg_catalog.name, pg_catalog.int4) TO PUBLIC;

@@ -22,6 +22,8 @@ extern "C" {
 
 #include "upkeep/maint/partitions.hpp"
 #include "upkeep/maint/sql_api.hpp"
+#include "upkeep/maint/status.hpp"
+#include "upkeep/pg/spi.hpp"
 #include "upkeep/pg/error_bridge.hpp"
 #include "upkeep/pg/selftest.hpp"
 
@@ -181,6 +183,47 @@ upkeep_archive_table(PG_FUNCTION_ARGS) {
 		                                        Opt(older_than), Opt(time_column), batch_size);
 	});
 	PG_RETURN_INT64(moved);
+}
+
+/* Fills the OUT row of upkeep._policy_status.  C-style. */
+Datum
+StatusTuple(FunctionCallInfo fcinfo, const char *cutoff, bool has_expired, int64 expired, bool has_parts, int32 parts,
+            bool has_premade, int32 premade, bool has_def, int64 def) {
+	TupleDesc desc;
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "upkeep._policy_status must return a row");
+	desc = BlessTupleDesc(desc);
+	Datum values[5];
+	bool nulls[5] = {false, !has_expired, !has_parts, !has_premade, !has_def};
+	values[0] = CStringGetTextDatum(cutoff);
+	values[1] = Int64GetDatum(expired);
+	values[2] = Int32GetDatum(parts);
+	values[3] = Int32GetDatum(premade);
+	values[4] = Int64GetDatum(def);
+	return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
+}
+
+PG_FUNCTION_INFO_V1(upkeep_policy_status);
+Datum
+upkeep_policy_status(PG_FUNCTION_ARGS) {
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	Oid relid = PG_GETARG_OID(0);
+	Datum result = upkeep::pg::CppBoundary("upkeep._policy_status", [&]() -> Datum {
+		upkeep::pg::SpiConnect();
+		auto st = upkeep::maint::GetPolicyStatus(relid);
+		upkeep::pg::SpiFinish();
+		if (!st)
+			return (Datum)0;
+		return upkeep::pg::PgCall([&] {
+			return StatusTuple(fcinfo, st->cutoff.c_str(), st->expired.has_value(), st->expired.value_or(0),
+			                   st->partitions.has_value(), st->partitions.value_or(0), st->premade.has_value(),
+			                   st->premade.value_or(0), st->default_rows.has_value(), st->default_rows.value_or(0));
+		});
+	});
+	if (result == (Datum)0)
+		PG_RETURN_NULL();
+	return result;
 }
 
 PG_FUNCTION_INFO_V1(upkeep_selftest_error_bridge);
