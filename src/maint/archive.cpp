@@ -179,7 +179,7 @@ ArchiveRows(TableRun &run, const ArchivePlan &plan, const std::string &time_colu
 	}
 	std::string why;
 	const core::BatchMethod method = ChooseMethodFor(plan.source, time_column, &why);
-	pg::Debug("upkeep: " + plan.source.qualified + ": archiving in batches by " + why);
+	run.Note("cutoff " + cutoff.text + ", batches by " + why);
 	ExpiredRowBatches batches(plan.source, time_column, cutoff, batch_size, method);
 	const std::string cols = JoinQuoted(plan.columns);
 	const std::string tcol = pg::QuoteIdent(time_column);

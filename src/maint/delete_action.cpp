@@ -44,7 +44,7 @@ RunDeleteAction(TableRun &run) {
 	}
 	std::string why;
 	const core::BatchMethod method = ChooseMethodFor(rel, p.time_column, &why);
-	pg::Debug("upkeep: " + rel.qualified + ": batching by " + why);
+	run.Note("cutoff " + cutoff.text + ", batches by " + why);
 	ExpiredRowBatches batches(rel, p.time_column, cutoff, p.batch_size, method);
 	for (;;) {
 		int64_t rows = run.Batch([&]() -> int64_t {

@@ -13,6 +13,7 @@
 #include "upkeep/pg/extension.hpp"
 #include "upkeep/pg/guc.hpp"
 #include "upkeep/pg/owner_context.hpp"
+#include "upkeep/pg/row_hash.hpp"
 #include "upkeep/pg/spi.hpp"
 
 extern "C" {
@@ -243,7 +244,12 @@ DropPolicy(Oid relid) {
 
 std::vector<Policy>
 LoadPolicies(Oid only) {
-	/* read as the extension owner: row-level security on upkeep.policy is for browsing, not for runs */
+	/*
+	 * Read as the extension owner (row-level security on upkeep.policy is for
+	 * browsing, not for runs), with output settings pinned so intervals read
+	 * the same whatever the session's IntervalStyle.
+	 */
+	const int nest = pg::PinFingerprintSettings();
 	pg::SpiResult r = pg::AsExtensionOwner([&] {
 		return pg::SpiExec(
 		    "SELECT p.relid::pg_catalog.oid, p.time_column, p.retain::pg_catalog.text, p.action, "
@@ -255,6 +261,7 @@ LoadPolicies(Oid only) {
 		    "ORDER BY n.nspname, c.relname",
 		    {pg::SpiValue::Oid_(only)}, true);
 	});
+	pg::UnpinFingerprintSettings(nest);
 	std::vector<Policy> out;
 	for (size_t i = 0; i < r.rows.size(); i++) {
 		Policy p;
