@@ -75,7 +75,6 @@ CREATE TEMP TABLE pol_temp (at timestamptz);
 \set VERBOSITY sqlstate
 SELECT upkeep.set_policy('pol_temp', 'at', '1 day');   -- (the temp schema's name varies)
 \set VERBOSITY default
-\echo :LAST_ERROR_MESSAGE
 SELECT count(*) AS policies FROM upkeep.policy;
 
 -- ownership: only the owner (or a member of its role, or a superuser) sets a policy

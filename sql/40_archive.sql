@@ -73,7 +73,6 @@ CREATE TEMP TABLE src_temp (LIKE src);
 \set VERBOSITY sqlstate
 SELECT upkeep.archive_table('src', 'src_temp', '30 days', 'at');   -- (the temp schema's name varies)
 \set VERBOSITY default
-\echo :LAST_ERROR_MESSAGE
 CREATE UNLOGGED TABLE src_unlogged (LIKE src);
 SELECT upkeep.archive_table('src', 'src_unlogged', '30 days', 'at');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
