@@ -70,27 +70,33 @@ TableRun::Batch(const std::function<int64_t()> &fn) {
 	pg::SubxactState sub{};
 	if (per_batch)
 		sub = pg::BeginSubtransaction();
+	bool in_sub = per_batch;
 	pg::OwnerContext ctx = pg::EnterOwnerContext(rel_.owner);
+	bool in_ctx = true;
 	int64_t rows;
 	try {
 		rows = fn();
+		pg::LeaveOwnerContext(ctx);
+		in_ctx = false;
+		if (per_batch) {
+			/* progress is logged in the batch's own transaction: the log never claims uncommitted work */
+			if (!opt_.dry_run && log_id_ != 0 && rows >= 0)
+				LogProgress(log_id_, rows_ + rows, batches_ + 1);
+			pg::CommitSubtransaction(sub);
+			in_sub = false;
+		}
 	} catch (...) {
-		if (per_batch)
+		if (in_sub)
 			pg::RollbackSubtransaction(sub); /* restores user, security context and GUCs */
-		else
+		else if (in_ctx)
 			pg::LeaveOwnerContext(ctx);
 		throw;
 	}
-	pg::LeaveOwnerContext(ctx);
+	if (per_batch)
+		pg::SpiCommit();
 	if (rows >= 0) {
 		rows_ += rows;
 		batches_++;
-	}
-	if (per_batch) {
-		if (!opt_.dry_run && log_id_ != 0 && rows >= 0)
-			LogProgress(log_id_, rows_, batches_);
-		pg::CommitSubtransaction(sub);
-		pg::SpiCommit();
 	}
 	if (rows >= 0) {
 		const double now = pg::NowMs();
