@@ -165,7 +165,9 @@ BEGIN
    WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
      AND d.objsubid OPERATOR(pg_catalog.=) 0
      AND p.relid::pg_catalog.oid OPERATOR(pg_catalog.=) d.objid;
-  UPDATE upkeep.archive_manifest m SET archive = NULL FROM pg_catalog.pg_event_trigger_dropped_objects() d
+  -- an archive dropped by its owner is retired with its manifests (a restore
+  -- that lost it is caught by its stored fingerprint instead)
+  DELETE FROM upkeep.archive_manifest m USING pg_catalog.pg_event_trigger_dropped_objects() d
    WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
      AND d.objsubid OPERATOR(pg_catalog.=) 0
      AND m.archive::pg_catalog.oid OPERATOR(pg_catalog.=) d.objid;
@@ -250,6 +252,59 @@ SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'upkeep_archive_table';
 COMMENT ON FUNCTION upkeep.archive_table(pg_catalog.regclass, pg_catalog.regclass, pg_catalog.interval, pg_catalog.name, pg_catalog.int4) IS
   'Move rows older than now() - older_than into the archive, batch by batch, exactly once';
+
+------------------------------------------------------------------------------
+-- Integrity
+------------------------------------------------------------------------------
+
+-- Fingerprints taken by snapshot_fingerprints(), compared by
+-- verify_backup_integrity().  Tables are named, not referenced by OID: a
+-- restore must find them by name (a missing one is reported, not fatal to
+-- the restore of this table).
+CREATE TABLE upkeep.fingerprint (
+    id           pg_catalog.int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    relid        pg_catalog.oid,
+    table_name   pg_catalog.text NOT NULL,
+    row_count    pg_catalog.int8 NOT NULL,
+    fingerprint  pg_catalog.text NOT NULL,
+    taken_at     pg_catalog.timestamptz NOT NULL,
+    wal_lsn      pg_catalog.pg_lsn NOT NULL,
+    taken_by     pg_catalog.name NOT NULL
+);
+CREATE INDEX fingerprint_table ON upkeep.fingerprint (table_name, id);
+COMMENT ON TABLE upkeep.fingerprint IS 'Table fingerprints stored by snapshot_fingerprints(), with time and WAL position';
+SELECT pg_catalog.pg_extension_config_dump('upkeep.fingerprint', '');
+REVOKE ALL ON upkeep.fingerprint FROM PUBLIC;
+GRANT SELECT ON upkeep.fingerprint TO PUBLIC;
+ALTER TABLE upkeep.fingerprint ENABLE ROW LEVEL SECURITY;
+CREATE POLICY fingerprint_visible_to_readers ON upkeep.fingerprint FOR SELECT TO PUBLIC
+  USING (pg_catalog.to_regclass(table_name) IS NOT NULL
+         AND pg_catalog.has_table_privilege(pg_catalog.to_regclass(table_name), 'SELECT'));
+
+CREATE FUNCTION upkeep.table_fingerprint(tbl pg_catalog.regclass)
+RETURNS TABLE(row_count pg_catalog.int8, fingerprint pg_catalog.text)
+LANGUAGE c VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'upkeep_table_fingerprint';
+COMMENT ON FUNCTION upkeep.table_fingerprint(pg_catalog.regclass) IS
+  'Order-independent 128-bit content hash of every row (XXH3-128 per row, summed modulo 2^128)';
+
+CREATE FUNCTION upkeep.snapshot_fingerprints()
+RETURNS TABLE(table_name pg_catalog.text, row_count pg_catalog.int8, fingerprint pg_catalog.text,
+              taken_at pg_catalog.timestamptz, wal_lsn pg_catalog.pg_lsn)
+LANGUAGE c VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'upkeep_snapshot_fingerprints';
+COMMENT ON FUNCTION upkeep.snapshot_fingerprints() IS
+  'Store the fingerprints of every managed table the caller owns and of its archive';
+
+CREATE FUNCTION upkeep.verify_backup_integrity()
+RETURNS TABLE(check_name pg_catalog.text, object pg_catalog.text, status pg_catalog.text, detail pg_catalog.text)
+LANGUAGE c VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'upkeep_verify_backup_integrity';
+COMMENT ON FUNCTION upkeep.verify_backup_integrity() IS
+  'Archive manifests, amcheck, checksums, WAL archiving, partition sets, stored fingerprints: ok / warning / failed';
 
 ------------------------------------------------------------------------------
 -- Status
@@ -337,5 +392,8 @@ GRANT EXECUTE ON FUNCTION upkeep.drop_policy(pg_catalog.regclass) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION upkeep.cleanup_old_data(pg_catalog.bool, pg_catalog.regclass) TO PUBLIC;
 GRANT EXECUTE ON PROCEDURE upkeep.run_maintenance(pg_catalog.bool, pg_catalog.regclass) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION upkeep._policy_status(pg_catalog.regclass) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION upkeep.table_fingerprint(pg_catalog.regclass) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION upkeep.snapshot_fingerprints() TO PUBLIC;
+GRANT EXECUTE ON FUNCTION upkeep.verify_backup_integrity() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION upkeep.archive_table(pg_catalog.regclass, pg_catalog.regclass, pg_catalog.interval,
   pg_catalog.name, pg_catalog.int4) TO PUBLIC;

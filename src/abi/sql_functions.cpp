@@ -15,6 +15,8 @@ extern "C" {
 #include "nodes/parsenodes.h"
 #include "utils/numeric.h"
 #include "utils/tuplestore.h"
+#include "utils/pg_lsn.h"
+#include "utils/timestamp.h"
 }
 
 #include <optional>
@@ -23,6 +25,8 @@ extern "C" {
 #include "upkeep/maint/partitions.hpp"
 #include "upkeep/maint/sql_api.hpp"
 #include "upkeep/maint/status.hpp"
+#include "upkeep/maint/fingerprint.hpp"
+#include "upkeep/maint/verify.hpp"
 #include "upkeep/pg/spi.hpp"
 #include "upkeep/pg/error_bridge.hpp"
 #include "upkeep/pg/selftest.hpp"
@@ -69,6 +73,32 @@ PutOutcome(ReturnSetInfo *rsinfo, const char *table_name, const char *action, in
 	values[2] = Int64GetDatum(rows);
 	values[3] = DirectFunctionCall2(numeric_round, DirectFunctionCall1(float8_numeric, Float8GetDatum(ms)),
 	                                Int32GetDatum(2));
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+/* Puts one row of text/int8 columns into an SRF's tuplestore; kinds: 't' text, 'i' int8, 'T' timestamptz text, 'L' pg_lsn text.  C-style. */
+void
+PutRow(ReturnSetInfo *rsinfo, int ncols, const char *const *texts, const int64 *ints, const char *kinds) {
+	Datum values[8];
+	bool nulls[8];
+	for (int i = 0; i < ncols; i++) {
+		nulls[i] = false;
+		switch (kinds[i]) {
+		case 'i':
+			values[i] = Int64GetDatum(ints[i]);
+			break;
+		case 'T':
+			values[i] = DirectFunctionCall3(timestamptz_in, CStringGetDatum(texts[i]), ObjectIdGetDatum(InvalidOid),
+			                                Int32GetDatum(-1));
+			break;
+		case 'L':
+			values[i] = DirectFunctionCall1(pg_lsn_in, CStringGetDatum(texts[i]));
+			break;
+		default:
+			values[i] = CStringGetTextDatum(texts[i]);
+			break;
+		}
+	}
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
@@ -224,6 +254,59 @@ upkeep_policy_status(PG_FUNCTION_ARGS) {
 	if (result == (Datum)0)
 		PG_RETURN_NULL();
 	return result;
+}
+
+PG_FUNCTION_INFO_V1(upkeep_table_fingerprint);
+Datum
+upkeep_table_fingerprint(PG_FUNCTION_ARGS) {
+	RequireArg(fcinfo, 0, "tbl", "upkeep.table_fingerprint");
+	Oid relid = PG_GETARG_OID(0);
+	InitMaterializedSRF(fcinfo, 0);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *)fcinfo->resultinfo;
+	upkeep::pg::CppBoundary("upkeep.table_fingerprint", [&] {
+		upkeep::maint::TableFingerprint f = upkeep::maint::FingerprintTable(relid);
+		const char *texts[2] = {nullptr, f.hex.c_str()};
+		const int64 ints[2] = {f.rows, 0};
+		upkeep::pg::PgCall([&] { PutRow(rsinfo, 2, texts, ints, "it"); });
+	});
+	return (Datum)0;
+}
+
+PG_FUNCTION_INFO_V1(upkeep_snapshot_fingerprints);
+Datum
+upkeep_snapshot_fingerprints(PG_FUNCTION_ARGS) {
+	InitMaterializedSRF(fcinfo, 0);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *)fcinfo->resultinfo;
+	upkeep::pg::CppBoundary("upkeep.snapshot_fingerprints", [&] {
+		upkeep::pg::SpiConnect();
+		auto rows = upkeep::maint::SnapshotFingerprints();
+		upkeep::pg::SpiFinish();
+		for (const auto &r : rows) {
+			const char *texts[5] = {r.table_name.c_str(), nullptr, r.fingerprint.c_str(), r.taken_at.c_str(),
+			                        r.wal_lsn.c_str()};
+			const int64 ints[5] = {0, r.rows, 0, 0, 0};
+			upkeep::pg::PgCall([&] { PutRow(rsinfo, 5, texts, ints, "titTL"); });
+		}
+	});
+	return (Datum)0;
+}
+
+PG_FUNCTION_INFO_V1(upkeep_verify_backup_integrity);
+Datum
+upkeep_verify_backup_integrity(PG_FUNCTION_ARGS) {
+	InitMaterializedSRF(fcinfo, 0);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *)fcinfo->resultinfo;
+	upkeep::pg::CppBoundary("upkeep.verify_backup_integrity", [&] {
+		upkeep::pg::SpiConnect();
+		auto rows = upkeep::maint::VerifyBackupIntegrity();
+		upkeep::pg::SpiFinish();
+		for (const auto &r : rows) {
+			const char *texts[4] = {r.check_name.c_str(), r.object.c_str(), r.status.c_str(), r.detail.c_str()};
+			const int64 ints[4] = {0, 0, 0, 0};
+			upkeep::pg::PgCall([&] { PutRow(rsinfo, 4, texts, ints, "tttt"); });
+		}
+	});
+	return (Datum)0;
 }
 
 PG_FUNCTION_INFO_V1(upkeep_selftest_error_bridge);

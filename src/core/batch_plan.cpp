@@ -125,16 +125,20 @@ TimeSliceCursor::EqualExhausted() {
 	lo_inclusive_ = false;
 }
 
-BlockStepper::BlockStepper(uint64_t total_blocks, double guess)
-    : total_(total_blocks), density_(guess > 0 ? guess : 1.0) {
+BlockStepper::BlockStepper(uint64_t total_blocks, double rows_per_block)
+    : total_(total_blocks), density_(rows_per_block > 0 ? rows_per_block : 1.0) {
+}
+
+void
+BlockStepper::JumpTo(uint64_t block) {
+	if (block > next_)
+		next_ = std::min(block, total_);
 }
 
 std::pair<uint64_t, uint64_t>
 BlockStepper::Next(int64_t rows) {
-	double span = static_cast<double>(std::max<int64_t>(1, rows)) / std::max(density_, 1e-3);
-	uint64_t s = static_cast<uint64_t>(std::max(1.0, std::floor(span)));
-	if (last_span_ > 0)
-		s = std::min<uint64_t>(s, last_span_ * 2);
+	const double span = std::floor(static_cast<double>(std::max<int64_t>(1, rows)) / density_);
+	const uint64_t s = static_cast<uint64_t>(std::max(1.0, span));
 	const uint64_t start = next_;
 	const uint64_t end = std::min<uint64_t>(total_, start + s);
 	last_span_ = end - start;
@@ -144,17 +148,12 @@ BlockStepper::Next(int64_t rows) {
 
 void
 BlockStepper::Observe(int64_t rows) {
-	if (last_span_ == 0)
+	if (last_span_ == 0 || rows <= 0)
 		return;
-	double d = static_cast<double>(std::max<int64_t>(0, rows)) / static_cast<double>(last_span_);
-	/*
-	 * Rising density is believed at once (so the next range does not
-	 * overshoot the row budget), falling density only halfway; blocks with
-	 * nothing expired are cheap to pass, so it never falls to zero.
-	 */
-	d = std::max(d, 0.01);
-	density_ = (!observed_ || d > density_) ? d : 0.5 * density_ + 0.5 * d;
-	observed_ = true;
+	/* more expired rows per block than assumed: size the next ranges for that */
+	const double d = static_cast<double>(rows) / static_cast<double>(last_span_);
+	if (d > density_)
+		density_ = d;
 }
 
 } // namespace upkeep::core

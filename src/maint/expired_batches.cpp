@@ -142,16 +142,39 @@ struct ExpiredRowBatches::State {
 		if (!stepper) {
 			auto rows = pg::SpiQueryInts(
 			    "SELECT (pg_catalog.pg_relation_size($1) / pg_catalog.current_setting('block_size')::pg_catalog.int8), "
-			    "GREATEST(c.reltuples, 0)::pg_catalog.int8, GREATEST(c.relpages, 1)::pg_catalog.int8 "
+			    "c.reltuples::pg_catalog.int8, GREATEST(c.relpages, 1)::pg_catalog.int8 "
 			    "FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) $1",
 			    {pg::SpiValue::RegClass(rel.oid)});
 			const int64_t blocks = *rows.at(0).at(0);
-			const double per_block = static_cast<double>(*rows[0][1]) / static_cast<double>(*rows[0][2]);
+			double per_block = 0;
+			if (rows[0][1] && *rows[0][1] > 0)
+				per_block = static_cast<double>(*rows[0][1]) / static_cast<double>(*rows[0][2]);
+			else if (blocks > 0) {
+				/* never analyzed: count the first blocks */
+				const int64_t sample = std::min<int64_t>(blocks, 8);
+				auto n = pg::SpiQueryInts("SELECT pg_catalog.count(*) FROM " + target + " WHERE ctid OPERATOR(pg_catalog.<) $1",
+				                          {pg::SpiValue::Tid(static_cast<uint32_t>(sample), 0)});
+				per_block = static_cast<double>(*n.at(0).at(0)) / static_cast<double>(sample);
+			}
 			stepper.emplace(static_cast<uint64_t>(blocks), per_block > 0 ? per_block : 50.0);
 		}
-		if (stepper->Done()) {
+		/* skip blocks without expired rows with one read-only probe */
+		auto next = pg::SpiQueryInts("SELECT ((ctid::pg_catalog.text::pg_catalog.point)[0])::pg_catalog.int8 FROM " +
+		                                 target + " WHERE ctid OPERATOR(pg_catalog.>=) $1 AND " + col +
+		                                 " OPERATOR(pg_catalog.<) $2 LIMIT 1",
+		                             {pg::SpiValue::Tid(static_cast<uint32_t>(stepper->Position()), 0), Key(cutoff.key)});
+		if (next.empty() || !next[0][0]) {
 			done = true;
 			return std::nullopt;
+		}
+		stepper->JumpTo(static_cast<uint64_t>(*next[0][0]));
+		if (stepper->Done()) {
+			/* the expired row sits in a block appended since the run began: take the tail in one range */
+			BatchPredicate tail;
+			tail.where = "ctid OPERATOR(pg_catalog.>=) $1 AND " + col + " OPERATOR(pg_catalog.<) $2";
+			tail.args = {pg::SpiValue::Tid(static_cast<uint32_t>(stepper->Position()), 0), Key(cutoff.key)};
+			done = true;
+			return tail;
 		}
 		auto [start, end] = stepper->Next(budget.Rows());
 		BatchPredicate p;
@@ -159,8 +182,6 @@ struct ExpiredRowBatches::State {
 		          " OPERATOR(pg_catalog.<) $3";
 		p.args = {pg::SpiValue::Tid(static_cast<uint32_t>(start), 0), pg::SpiValue::Tid(static_cast<uint32_t>(end), 0),
 		          Key(cutoff.key)};
-		if (stepper->Done())
-			done = true;
 		return p;
 	}
 

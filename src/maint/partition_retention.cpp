@@ -41,7 +41,9 @@ PartitionRows(const pg::ChildPartition &c) {
 
 std::string
 Plural(int64_t n, const char *word) {
-	return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
+	const std::string w = word;
+	const bool es = w.size() >= 2 && (w.compare(w.size() - 2, 2, "ch") == 0 || w.back() == 's');
+	return std::to_string(n) + " " + w + (n == 1 ? "" : (es ? "es" : "s"));
 }
 
 /* "now" in the key's unit, for the month we are in. */

@@ -26,9 +26,6 @@ struct Params {
 
 } // namespace
 
-/* Defined in spi.cpp: the Datum of a parameter (palloc'd when by reference). */
-Datum SpiValueToDatum(const SpiValue &v);
-
 BatchDigest
 ExecAndDigest(const std::string &sql, const std::vector<SpiValue> &args, int hash_columns, int extra_columns) {
 	BatchDigest out;

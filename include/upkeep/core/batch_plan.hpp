@@ -114,17 +114,25 @@ private:
 };
 
 /*
- * Block ranges for CtidRange batching: [start, end) over `total_blocks`,
- * sized from the observed density of expired rows so a batch holds about
- * the row budget, growing at most 2x per step.
+ * Block ranges for CtidRange batching.  The caller first probes for the
+ * next block holding an expired row and jumps there (regions without
+ * expired rows are passed by one read-only probe, never by DELETEs); then a
+ * range holds at most about the row budget: its length is the budget
+ * divided by the rows per block -- the table's average, or the most
+ * expired rows per block seen so far, whichever is larger.
  */
 class BlockStepper {
 public:
-	BlockStepper(uint64_t total_blocks, double expired_rows_per_block_guess);
+	BlockStepper(uint64_t total_blocks, double rows_per_block);
 	bool Done() const {
 		return next_ >= total_;
 	}
-	/* The next range for a budget of `rows` rows. */
+	uint64_t Position() const {
+		return next_;
+	}
+	/* The probe found the next expired row in `block` (or none: pass total_blocks). */
+	void JumpTo(uint64_t block);
+	/* The next range [start, end) for a budget of `rows` rows. */
 	std::pair<uint64_t, uint64_t> Next(int64_t rows);
 	/* Rows the last range yielded. */
 	void Observe(int64_t rows);
@@ -133,8 +141,7 @@ private:
 	uint64_t total_;
 	uint64_t next_ = 0;
 	uint64_t last_span_ = 0;
-	double density_; /* expired rows per block, smoothed */
-	bool observed_ = false;
+	double density_; /* rows per block used for sizing */
 };
 
 } // namespace upkeep::core

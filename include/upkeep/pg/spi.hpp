@@ -80,6 +80,9 @@ using SpiIntRow = std::vector<std::optional<int64_t>>;
 std::vector<SpiIntRow> SpiQueryInts(const std::string &sql, const std::vector<SpiValue> &args = {},
                                     bool read_only = true);
 
+/* The Datum of a parameter (palloc'd when by reference).  May ereport: call inside PgCall. */
+Datum SpiValueToDatum(const SpiValue &v);
+
 /* Commit inside a non-atomic SPI connection (procedures). A new transaction starts at once. */
 void SpiCommit();
 

@@ -1,0 +1,42 @@
+/*
+ * upkeep/maint/verify.hpp
+ *
+ * snapshot_fingerprints() and verify_backup_integrity().
+ */
+#pragma once
+
+#include <string>
+#include <vector>
+
+extern "C" {
+#include "postgres.h"
+}
+
+namespace upkeep::maint {
+
+struct StoredFingerprint {
+	std::string table_name;
+	int64_t rows;
+	std::string fingerprint;
+	std::string taken_at;
+	std::string wal_lsn;
+};
+
+/* Fingerprints every managed table the caller may act on, and its archive; stores and returns them. */
+std::vector<StoredFingerprint> SnapshotFingerprints();
+
+struct CheckResult {
+	std::string check_name;
+	std::string object;
+	std::string status; /* ok | warning | failed */
+	std::string detail;
+};
+
+/*
+ * Every check, each independent of the others (a check that errors reports
+ * 'failed' with the error, and the next one runs).  Objects the caller may
+ * not read are left out.
+ */
+std::vector<CheckResult> VerifyBackupIntegrity();
+
+} // namespace upkeep::maint

@@ -1,0 +1,134 @@
+/*
+ * src/maint/fingerprint.cpp
+ *
+ * See upkeep/maint/fingerprint.hpp.  The scan loop is a C-style frame run
+ * under one PgCall per relation: its only C++ state (the hasher and the
+ * running sum) lives in the caller's frame, above the longjmp landing.
+ */
+#include <vector>
+
+#include "upkeep/maint/fingerprint.hpp"
+#include "upkeep/pg/catalog.hpp"
+#include "upkeep/pg/error_bridge.hpp"
+#include "upkeep/pg/owner_context.hpp"
+#include "upkeep/pg/row_hash.hpp"
+
+extern "C" {
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/partition.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
+}
+
+namespace upkeep::maint {
+
+namespace {
+
+/* Scans one heap relation, adding every row's hash.  C-style frame (may ereport). */
+void
+ScanRelation(Relation rel, pg::RowHasher *hasher, core::Fingerprint *fp) {
+	Snapshot snapshot = GetActiveSnapshot();
+	TableScanDesc scan = table_beginscan(rel, snapshot, 0, NULL);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	uint64 n = 0;
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
+		slot_getallattrs(slot);
+		fp->Add(hasher->HashRow(slot->tts_values, slot->tts_isnull));
+		if ((++n & 0x3FF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	table_endscan(scan);
+}
+
+/* Leaf partitions (plain tables) under a partitioned table, locked ACCESS SHARE.  C-style. */
+int
+LeafPartitions(Oid relid, Oid **out) {
+	List *all = find_all_inheritors(relid, AccessShareLock, NULL);
+	Oid *arr = (Oid *)palloc(sizeof(Oid) * (list_length(all) + 1));
+	int n = 0;
+	ListCell *lc;
+	foreach (lc, all) {
+		Oid child = lfirst_oid(lc);
+		if (get_rel_relkind(child) == RELKIND_RELATION)
+			arr[n++] = child;
+	}
+	list_free(all);
+	*out = arr;
+	return n;
+}
+
+} // namespace
+
+TableFingerprint
+FingerprintTable(Oid relid) {
+	const pg::RelInfo info = pg::GetRelation(relid);
+	if (info.relkind != RELKIND_RELATION && info.relkind != RELKIND_PARTITIONED_TABLE &&
+	    info.relkind != RELKIND_MATVIEW) {
+		std::string msg = "\"" + info.qualified + "\" is not a table";
+		pg::Throw(ERRCODE_WRONG_OBJECT_TYPE, msg.c_str());
+	}
+	/* privileges first, before any lock: SELECT on every column, and no RLS hiding rows from the caller */
+	const Oid user = pg::CurrentUser();
+	bool allowed = pg::PgCall([&] {
+		return pg_class_aclcheck(relid, user, ACL_SELECT) == ACLCHECK_OK ||
+		       pg_attribute_aclcheck_all(relid, user, ACL_SELECT, ACLMASK_ALL) == ACLCHECK_OK;
+	});
+	if (!allowed) {
+		std::string msg = "permission denied for table " + info.qualified;
+		pg::Throw(ERRCODE_INSUFFICIENT_PRIVILEGE, msg.c_str(), "table_fingerprint needs SELECT on every column.");
+	}
+	int rls = pg::PgCall([&] { return check_enable_rls(relid, InvalidOid, true); });
+	if (rls == RLS_ENABLED) {
+		std::string msg = "row-level security hides rows of " + info.qualified + " from you";
+		pg::Throw(ERRCODE_INSUFFICIENT_PRIVILEGE, msg.c_str(),
+		          "A fingerprint over rows you cannot see would reveal them; run it as the owner or a role with "
+		          "BYPASSRLS.");
+	}
+
+	/* the column order of the table itself; leaves are matched by name */
+	const auto cols = pg::GetColumns(relid);
+	std::vector<Oid> leaves;
+	if (info.relkind == RELKIND_PARTITIONED_TABLE) {
+		Oid *found = nullptr;
+		int n = pg::PgCall([&] { return LeafPartitions(relid, &found); });
+		leaves.assign(found, found + n);
+		pg::PgCall([&] { pfree(found); });
+	} else {
+		leaves.push_back(relid);
+	}
+
+	TableFingerprint result;
+	const int nest = pg::PinFingerprintSettings();
+	for (Oid leaf : leaves) {
+		std::vector<int> attnums;
+		if (leaf == relid) {
+			for (const auto &c : cols)
+				attnums.push_back(c.attnum);
+		} else {
+			const auto leaf_cols = pg::GetColumns(leaf);
+			for (const auto &c : cols)
+				for (const auto &lcol : leaf_cols)
+					if (lcol.name == c.name)
+						attnums.push_back(lcol.attnum);
+		}
+		Relation rel = pg::PgCall([&] { return table_open(leaf, AccessShareLock); });
+		pg::RowHasher hasher(RelationGetDescr(rel), attnums);
+		pg::PgCall([&] { ScanRelation(rel, &hasher, &result.fp); });
+		pg::PgCall([&] { table_close(rel, NoLock); });
+	}
+	pg::UnpinFingerprintSettings(nest);
+	result.rows = static_cast<int64_t>(result.fp.Rows());
+	result.hex = result.fp.Hex();
+	return result;
+}
+
+} // namespace upkeep::maint

@@ -1,0 +1,571 @@
+/*
+ * src/maint/verify.cpp
+ *
+ * verify_backup_integrity(): archive manifests vs archived rows, amcheck on
+ * the B-tree indexes of managed and archive tables, data checksums and
+ * checksum failures, WAL archiving, partition sets (gaps, overlaps, rows in
+ * DEFAULT), and stored fingerprints vs current data.  Plus
+ * snapshot_fingerprints(), which stores what the last check compares with.
+ */
+#include <algorithm>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "upkeep/core/fingerprint.hpp"
+#include "upkeep/maint/archive.hpp"
+#include "upkeep/maint/fingerprint.hpp"
+#include "upkeep/maint/partitions.hpp"
+#include "upkeep/maint/policy.hpp"
+#include "upkeep/maint/verify.hpp"
+#include "upkeep/pg/catalog.hpp"
+#include "upkeep/pg/error_bridge.hpp"
+#include "upkeep/pg/extension.hpp"
+#include "upkeep/pg/owner_context.hpp"
+#include "upkeep/pg/row_hash.hpp"
+#include "upkeep/pg/spi.hpp"
+#include "upkeep/pg/subtransaction.hpp"
+
+extern "C" {
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/acl.h"
+}
+
+namespace upkeep::maint {
+
+namespace {
+
+bool
+CanRead(Oid relid) {
+	const Oid user = pg::CurrentUser();
+	return pg::PgCall([&] {
+		return pg_class_aclcheck(relid, user, ACL_SELECT) == ACLCHECK_OK ||
+		       pg_attribute_aclcheck_all(relid, user, ACL_SELECT, ACLMASK_ALL) == ACLCHECK_OK;
+	});
+}
+
+/* Managed tables the caller may act on, with their archives (when they exist). */
+struct Managed {
+	pg::RelInfo rel;
+	Policy policy;
+	std::optional<pg::RelInfo> archive;
+};
+
+std::vector<Managed>
+ManagedTables(bool require_owner) {
+	std::vector<Managed> out;
+	const Oid user = pg::CurrentUser();
+	for (const Policy &p : LoadPolicies(InvalidOid)) {
+		auto rel = pg::LookupRelation(p.relid);
+		if (!rel)
+			continue;
+		if (require_owner ? !pg::MayActAsOwner(rel->oid, user) : !CanRead(rel->oid))
+			continue;
+		Managed m{*rel, p, std::nullopt};
+		if (p.action == "archive") {
+			Oid a = p.archive_to;
+			if (a == InvalidOid)
+				a = pg::RelationByName(rel->nspoid, DefaultArchiveName(*rel));
+			if (a != InvalidOid)
+				m.archive = pg::LookupRelation(a);
+		}
+		out.push_back(std::move(m));
+	}
+	return out;
+}
+
+std::string
+Plural(int64_t n, const char *word) {
+	const std::string w = word;
+	const bool es = w.size() >= 2 && (w.compare(w.size() - 2, 2, "ch") == 0 || w.back() == 's');
+	return std::to_string(n) + " " + w + (n == 1 ? "" : (es ? "es" : "s"));
+}
+
+/* ---- archive manifests ---------------------------------------------- */
+
+struct ManifestGroup {
+	int64_t rows = 0;
+	core::Hash128 hash;
+	std::vector<int64_t> ids;
+	std::string archived_at;
+};
+
+/*
+ * One pass over an archive: per archived_at (microseconds), the count and
+ * hash of its rows over `columns`.  `group_by_time` false: one group for
+ * the whole archive (archives without an archived_at column).
+ */
+std::map<int64_t, core::Fingerprint>
+HashArchive(const pg::RelInfo &archive, const std::vector<std::string> &columns, bool group_by_time,
+            const std::string &where = {}, const std::vector<pg::SpiValue> &args = {}) {
+	std::string cols;
+	for (const auto &c : columns)
+		cols += (cols.empty() ? "" : ", ") + pg::QuoteIdent(c);
+	const std::string sql = std::string("SELECT ") +
+	                        (group_by_time ? "archived_at" : "'2000-01-01'::pg_catalog.timestamptz") + ", " + cols +
+	                        " FROM " + archive.qualified + (where.empty() ? "" : " WHERE " + where);
+	std::map<int64_t, core::Fingerprint> groups;
+	const int ncols = static_cast<int>(columns.size());
+	Portal portal = pg::PgCall([&] {
+		const int nargs = static_cast<int>(args.size());
+		Oid *types = (Oid *)palloc(sizeof(Oid) * (nargs + 1));
+		Datum *values = (Datum *)palloc(sizeof(Datum) * (nargs + 1));
+		char *nulls = (char *)palloc(nargs + 1);
+		for (int i = 0; i < nargs; i++) {
+			types[i] = args[i].type;
+			values[i] = pg::SpiValueToDatum(args[i]);
+			nulls[i] = args[i].isnull ? 'n' : ' ';
+		}
+		SPIPlanPtr plan = SPI_prepare(sql.c_str(), nargs, types);
+		if (plan == NULL)
+			elog(ERROR, "pg_upkeep: could not prepare the archive scan: %s", SPI_result_code_string(SPI_result));
+		return SPI_cursor_open(NULL, plan, values, nulls, true);
+	});
+	for (;;) {
+		SPITupleTable *tt = pg::PgCall([&] {
+			SPI_cursor_fetch(portal, true, 10000);
+			return SPI_processed > 0 ? SPI_tuptable : (SPITupleTable *)NULL;
+		});
+		if (tt == nullptr)
+			break;
+		const uint64 n = pg::PgCall([] { return SPI_processed; });
+		std::vector<int> attnums;
+		for (int i = 2; i <= ncols + 1; i++)
+			attnums.push_back(i);
+		pg::RowHasher hasher(tt->tupdesc, attnums);
+		pg::PgCall([&] {
+			const int natts = tt->tupdesc->natts;
+			Datum *values = (Datum *)palloc(sizeof(Datum) * natts);
+			bool *isnull = (bool *)palloc(sizeof(bool) * natts);
+			for (uint64 r = 0; r < n; r++) {
+				heap_deform_tuple(tt->vals[r], tt->tupdesc, values, isnull);
+				int64 key = isnull[0] ? PG_INT64_MIN : DatumGetInt64(values[0]);
+				groups[key].Add(hasher.HashRow(values, isnull));
+			}
+			pfree(values);
+			pfree(isnull);
+			SPI_freetuptable(tt);
+		});
+	}
+	pg::PgCall([&] { SPI_cursor_close(portal); });
+	return groups;
+}
+
+/*
+ * Several batches share one archived_at (one transaction): find which of
+ * them no longer matches, by re-hashing the archive rows in each batch's key
+ * range.  Batches without a key range stay suspects.
+ */
+std::vector<int64_t>
+NarrowByKeyRange(const pg::RelInfo &archive, const std::vector<std::string> &columns, bool by_time, int64_t at,
+                 const std::vector<int64_t> &ids) {
+	std::vector<int64_t> culprits;
+	for (int64_t id : ids) {
+		pg::SpiResult b = pg::AsExtensionOwner([&] {
+			return pg::SpiExec("SELECT key_column, key_min, key_max, row_count, content_hash, "
+			                   "pg_catalog.format_type(a.atttypid, NULL) FROM upkeep.archive_manifest m "
+			                   "LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) $2 "
+			                   "AND a.attname OPERATOR(pg_catalog.=) m.key_column WHERE m.id OPERATOR(pg_catalog.=) $1",
+			                   {pg::SpiValue::Int8(id), pg::SpiValue::Oid_(archive.oid)}, true);
+		});
+		if (b.rows.empty() || b.IsNull(0, 0) || b.IsNull(0, 1) || b.IsNull(0, 5)) {
+			culprits.push_back(id);
+			continue;
+		}
+		const std::string key = pg::QuoteIdent(b.At(0, 0));
+		const std::string type = b.At(0, 5);
+		std::string where = key + " OPERATOR(pg_catalog.>=) $1::" + type + " AND " + key + " OPERATOR(pg_catalog.<=) $2::" + type;
+		std::vector<pg::SpiValue> args{pg::SpiValue::Text(b.At(0, 1)), pg::SpiValue::Text(b.At(0, 2))};
+		if (by_time) {
+			where += " AND archived_at OPERATOR(pg_catalog.=) $3";
+			args.push_back(pg::SpiValue::TimestampTz(at));
+		}
+		const int nest = pg::PinFingerprintSettings();
+		auto got = HashArchive(archive, columns, false, where, args);
+		pg::UnpinFingerprintSettings(nest);
+		core::Fingerprint all;
+		for (auto &[k, fp] : got)
+			all.Merge(fp);
+		if (static_cast<int64_t>(all.Rows()) != b.Int(0, 3) || all.Sum() != core::Hash128::FromHex(b.At(0, 4)))
+			culprits.push_back(id);
+	}
+	return culprits.empty() ? ids : culprits;
+}
+
+void
+CheckManifests(std::vector<CheckResult> &out) {
+	/* archives with manifests, the caller may read */
+	pg::SpiResult archives = pg::AsExtensionOwner([] {
+		return pg::SpiExec("SELECT DISTINCT m.archive::pg_catalog.oid, m.archive_name FROM upkeep.archive_manifest m "
+		                   "ORDER BY 2",
+		                   {}, true);
+	});
+	for (size_t i = 0; i < archives.rows.size(); i++) {
+		const std::string name = archives.At(i, 1);
+		if (archives.IsNull(i, 0)) {
+			out.push_back({"archive_manifest", name, "failed", "the archive table was dropped; its manifests remain"});
+			continue;
+		}
+		const Oid archive_oid = archives.OidAt(i, 0);
+		auto archive = pg::LookupRelation(archive_oid);
+		if (!archive) {
+			out.push_back({"archive_manifest", name, "failed", "the archive table is missing"});
+			continue;
+		}
+		if (!CanRead(archive_oid))
+			continue;
+		auto failure = pg::TrySubtransaction([&] {
+			/* manifests of this archive, by (columns, archived_at) */
+			pg::SpiResult m = pg::AsExtensionOwner([&] {
+				return pg::SpiExec(
+				    "SELECT m.id, m.method, m.row_count, m.content_hash, m.columns::pg_catalog.text, "
+				    "((pg_catalog.extract('epoch', m.archived_at) OPERATOR(pg_catalog.*) 1000000)::pg_catalog.int8 "
+				    "OPERATOR(pg_catalog.-) 946684800000000), m.archived_at::pg_catalog.text, m.partition_name, "
+				    "pg_catalog.array_to_string(m.columns, ',') "
+				    "FROM upkeep.archive_manifest m WHERE m.archive OPERATOR(pg_catalog.=) $1 ORDER BY m.id",
+				    {pg::SpiValue::RegClass(archive_oid)}, true);
+			});
+			const bool by_time = [&] {
+				for (const auto &c : pg::GetColumns(archive_oid))
+					if (c.name == "archived_at")
+						return true;
+				return false;
+			}();
+			std::map<std::string, std::map<int64_t, ManifestGroup>> expected; /* columns -> archived_at -> group */
+			int64_t batches = 0, rows = 0, partitions = 0;
+			std::vector<std::string> partition_problems;
+			for (size_t r = 0; r < m.rows.size(); r++) {
+				const std::string method = m.At(r, 1);
+				if (method == "partition") {
+					partitions++;
+					const std::string pname = m.IsNull(r, 7) ? "" : m.At(r, 7);
+					bool attached = pg::SpiExec("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhrelid "
+					                            "OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1) AND i.inhparent "
+					                            "OPERATOR(pg_catalog.=) $2)",
+					                            {pg::SpiValue::Text(pname), pg::SpiValue::Oid_(archive_oid)}, true)
+					                    .BoolAt(0, 0);
+					if (!attached)
+						partition_problems.push_back("moved partition " + pname + " (batch " + m.At(r, 0) +
+						                             ") is no longer attached to the archive");
+					continue;
+				}
+				batches++;
+				rows += m.Int(r, 2);
+				ManifestGroup &g = expected[m.At(r, 8)][by_time ? m.Int(r, 5) : 0];
+				g.rows += m.Int(r, 2);
+				g.hash += core::Hash128::FromHex(m.At(r, 3));
+				g.ids.push_back(m.Int(r, 0));
+				g.archived_at = m.At(r, 6);
+			}
+			std::vector<std::string> problems = partition_problems;
+			for (auto &[colspec, groups] : expected) {
+				std::vector<std::string> columns;
+				size_t start = 0;
+				while (start <= colspec.size()) {
+					size_t comma = colspec.find(',', start);
+					columns.push_back(colspec.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+					if (comma == std::string::npos)
+						break;
+					start = comma + 1;
+				}
+				const int nest = pg::PinFingerprintSettings();
+				auto actual = HashArchive(*archive, columns, by_time);
+				pg::UnpinFingerprintSettings(nest);
+				if (!by_time) {
+					/* one group: the whole archive must be what the manifests say */
+					core::Fingerprint all;
+					for (auto &[k, fp] : actual)
+						all.Merge(fp);
+					actual.clear();
+					actual[0] = all;
+				}
+				for (auto &[at, g] : groups) {
+					auto it = actual.find(at);
+					const int64_t have_rows = it == actual.end() ? 0 : static_cast<int64_t>(it->second.Rows());
+					const core::Hash128 have_hash = it == actual.end() ? core::Hash128{} : it->second.Sum();
+					if (have_rows != g.rows || have_hash != g.hash) {
+						std::vector<int64_t> culprits = g.ids;
+						if (g.ids.size() > 1)
+							culprits = NarrowByKeyRange(*archive, columns, by_time, at, g.ids);
+						std::string ids;
+						for (int64_t id : culprits)
+							ids += (ids.empty() ? "" : ", ") + std::to_string(id);
+						problems.push_back(std::string("batch") + (culprits.size() > 1 ? "es " : " ") + ids +
+						                   (by_time ? " archived at " + g.archived_at : "") + ": manifest says " +
+						                   Plural(g.rows, "row") + " hashing to " + g.hash.Hex() + ", the archive has " +
+						                   Plural(have_rows, "row") + " hashing to " + have_hash.Hex());
+					}
+				}
+			}
+			if (problems.empty())
+				out.push_back({"archive_manifest", archive->qualified, "ok",
+				               Plural(batches, "batch") + " (" + Plural(rows, "row") + ") match their manifests" +
+				                   (partitions ? "; " + Plural(partitions, "moved partition") + " attached" : "")});
+			else
+				for (const auto &p : problems)
+					out.push_back({"archive_manifest", archive->qualified, "failed", p});
+		});
+		if (failure)
+			out.push_back({"archive_manifest", name, "failed", std::string("check could not run: ") + failure->what()});
+	}
+}
+
+/* ---- amcheck ------------------------------------------------------------ */
+
+void
+CheckIndexes(std::vector<CheckResult> &out, const std::vector<Managed> &managed) {
+	const bool installed =
+	    pg::SpiExec("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog.=) 'amcheck')",
+	                {}, true)
+	        .BoolAt(0, 0);
+	if (!installed) {
+		out.push_back({"amcheck", "", "warning",
+		               "amcheck is not installed: CREATE EXTENSION amcheck to verify the B-tree indexes of managed "
+		               "and archive tables"});
+		return;
+	}
+	const std::string schema =
+	    pg::SpiExec("SELECT n.nspname FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid "
+	                "OPERATOR(pg_catalog.=) e.extnamespace WHERE e.extname OPERATOR(pg_catalog.=) 'amcheck'",
+	                {}, true)
+	        .At(0, 0);
+	std::set<Oid> tables;
+	for (const auto &m : managed) {
+		tables.insert(m.rel.oid);
+		if (m.archive)
+			tables.insert(m.archive->oid);
+	}
+	for (Oid t : tables) {
+		/* leaf B-tree indexes of the table and of its partitions (partitioned indexes have no storage) */
+		pg::SpiResult idx = pg::SpiExec(
+		    "SELECT i.indexrelid::pg_catalog.regclass::pg_catalog.text FROM pg_catalog.pg_index i "
+		    "JOIN pg_catalog.pg_class ic ON ic.oid OPERATOR(pg_catalog.=) i.indexrelid "
+		    "JOIN pg_catalog.pg_am am ON am.oid OPERATOR(pg_catalog.=) ic.relam "
+		    "WHERE am.amname OPERATOR(pg_catalog.=) 'btree' AND ic.relkind OPERATOR(pg_catalog.=) 'i' "
+		    "AND i.indrelid OPERATOR(pg_catalog.=) ANY (SELECT $1::pg_catalog.oid UNION ALL SELECT relid FROM "
+		    "pg_catalog.pg_partition_tree($1) WHERE isleaf) ORDER BY 1",
+		    {pg::SpiValue::RegClass(t)}, true);
+		for (size_t r = 0; r < idx.rows.size(); r++) {
+			const std::string index = idx.At(r, 0);
+			auto failure = pg::TrySubtransaction([&] {
+				pg::SpiExec("SELECT " + pg::QuoteIdent(schema) + ".bt_index_check($1::pg_catalog.regclass, true)",
+				            {pg::SpiValue::Text(index)}, false, false);
+			});
+			if (!failure)
+				out.push_back({"amcheck", index, "ok", "bt_index_check with heapallindexed passed"});
+			else if (failure->SqlErrCode() == ERRCODE_INSUFFICIENT_PRIVILEGE)
+				out.push_back({"amcheck", index, "warning", std::string("not checked: ") + failure->what()});
+			else
+				out.push_back({"amcheck", index, "failed", failure->what()});
+		}
+	}
+}
+
+/* ---- checksums and WAL archiving ------------------------------------ */
+
+void
+CheckChecksums(std::vector<CheckResult> &out) {
+	pg::SpiResult r = pg::SpiExec(
+	    "SELECT pg_catalog.current_setting('data_checksums'), d.checksum_failures, d.checksum_last_failure::pg_catalog.text, "
+	    "pg_catalog.current_database() FROM pg_catalog.pg_stat_database d WHERE d.datname OPERATOR(pg_catalog.=) "
+	    "pg_catalog.current_database()",
+	    {}, true);
+	const std::string db = r.At(0, 3);
+	if (r.At(0, 0) == "on")
+		out.push_back({"data_checksums", "cluster", "ok", "data checksums are enabled"});
+	else
+		out.push_back({"data_checksums", "cluster", "warning",
+		               "data checksums are off: silent page corruption goes unnoticed (initdb --data-checksums, or "
+		               "pg_checksums --enable on a stopped cluster)"});
+	const int64_t failures = r.IsNull(0, 1) ? 0 : r.Int(0, 1);
+	if (failures == 0)
+		out.push_back({"checksum_failures", db, "ok", "no checksum failures recorded"});
+	else
+		out.push_back({"checksum_failures", db, "failed",
+		               Plural(failures, "checksum failure") + ", the last at " + (r.IsNull(0, 2) ? "?" : r.At(0, 2))});
+}
+
+void
+CheckWalArchiving(std::vector<CheckResult> &out) {
+	pg::SpiResult r = pg::SpiExec(
+	    "SELECT pg_catalog.current_setting('archive_mode'), a.archived_count, a.last_archived_wal, "
+	    "a.last_archived_time::pg_catalog.text, a.failed_count, a.last_failed_wal, a.last_failed_time::pg_catalog.text, "
+	    "(a.last_failed_time IS NOT NULL AND (a.last_archived_time IS NULL OR a.last_failed_time OPERATOR(pg_catalog.>) "
+	    "a.last_archived_time)), "
+	    "(a.last_archived_time IS NULL OR a.last_archived_time OPERATOR(pg_catalog.<) (pg_catalog.now() "
+	    "OPERATOR(pg_catalog.-) '1 hour'::pg_catalog.interval)), "
+	    "pg_catalog.current_setting('archive_command'), pg_catalog.current_setting('archive_library') "
+	    "FROM pg_catalog.pg_stat_archiver a",
+	    {}, true);
+	const std::string mode = r.At(0, 0);
+	if (mode == "off") {
+		out.push_back({"wal_archiving", "cluster", "warning",
+		               "not configured (archive_mode = off): point-in-time recovery is not possible"});
+		return;
+	}
+	if (r.BoolAt(0, 7)) {
+		out.push_back({"wal_archiving", "cluster", "failed",
+		               "archiving is failing: " + r.At(0, 4) + " failures, the last for " +
+		                   (r.IsNull(0, 5) ? "?" : r.At(0, 5)) + " at " + (r.IsNull(0, 6) ? "?" : r.At(0, 6)) +
+		                   ", newer than the last success" + (r.IsNull(0, 3) ? " (none yet)" : " at " + r.At(0, 3))});
+		return;
+	}
+	if (r.BoolAt(0, 8)) {
+		out.push_back({"wal_archiving", "cluster", "warning",
+		               r.IsNull(0, 3) ? std::string("archive_mode is ") + mode + " but no WAL segment was archived yet"
+		                              : "the last WAL segment was archived more than an hour ago, at " + r.At(0, 3)});
+		return;
+	}
+	out.push_back({"wal_archiving", "cluster", "ok",
+	               r.At(0, 1) + " segments archived, the last " + (r.IsNull(0, 2) ? "?" : r.At(0, 2)) + " at " +
+	                   r.At(0, 3)});
+}
+
+/* ---- partition sets ---------------------------------------------------- */
+
+void
+CheckPartitionSets(std::vector<CheckResult> &out, const std::vector<Managed> &managed) {
+	for (const auto &m : managed) {
+		if (m.rel.relkind != RELKIND_PARTITIONED_TABLE)
+			continue;
+		auto failure = pg::TrySubtransaction([&] {
+			const PartitionedTable t = RequireMonthlyPartitionable(m.rel);
+			auto children = pg::ListRangePartitions(t.rel.oid);
+			std::vector<std::string> problems;
+			const pg::ChildPartition *prev = nullptr, *def = nullptr;
+			int ranged = 0;
+			for (const auto &c : children) {
+				if (c.is_default) {
+					def = &c;
+					continue;
+				}
+				ranged++;
+				if (prev && prev->upper.value < c.lower.value)
+					problems.push_back("gap between " + prev->qualified + " (up to " +
+					                   pg::KeyLiteral(t.kind, prev->upper.value) + ") and " + c.qualified +
+					                   " (from " + pg::KeyLiteral(t.kind, c.lower.value) + ")");
+				if (prev && prev->upper.value > c.lower.value)
+					problems.push_back("overlap between " + prev->qualified + " and " + c.qualified);
+				prev = &c;
+			}
+			for (const auto &p : problems)
+				out.push_back({"partition_set", m.rel.qualified, "failed", p});
+			int64_t def_rows = 0;
+			if (def && CanRead(def->oid))
+				def_rows = *pg::SpiQueryInts("SELECT pg_catalog.count(*) FROM ONLY " + def->qualified).at(0).at(0);
+			if (def_rows > 0)
+				out.push_back({"partition_set", m.rel.qualified, "warning",
+				               Plural(def_rows, "row") + " in the DEFAULT partition " + def->qualified +
+				                   ": create_monthly_partition() for their months moves them out"});
+			if (problems.empty() && def_rows == 0)
+				out.push_back({"partition_set", m.rel.qualified, "ok",
+				               Plural(ranged, "partition") + ", contiguous" + (def ? ", DEFAULT empty" : "")});
+		});
+		if (failure)
+			out.push_back({"partition_set", m.rel.qualified, "failed", std::string("check could not run: ") + failure->what()});
+	}
+}
+
+/* ---- fingerprints ---------------------------------------------------- */
+
+void
+CheckFingerprints(std::vector<CheckResult> &out) {
+	pg::SpiResult stored = pg::AsExtensionOwner([] {
+		return pg::SpiExec("SELECT DISTINCT ON (f.table_name) f.table_name, f.row_count, f.fingerprint, "
+		                   "f.taken_at::pg_catalog.text, f.wal_lsn::pg_catalog.text, "
+		                   "pg_catalog.to_regclass(f.table_name)::pg_catalog.oid "
+		                   "FROM upkeep.fingerprint f ORDER BY f.table_name, f.id DESC",
+		                   {}, true);
+	});
+	for (size_t i = 0; i < stored.rows.size(); i++) {
+		const std::string name = stored.At(i, 0);
+		const std::string when = "the snapshot of " + stored.At(i, 3) + " (LSN " + stored.At(i, 4) + ")";
+		if (stored.IsNull(i, 5)) {
+			out.push_back({"fingerprint", name, "failed", "table is missing; " + when + " had " +
+			                                                  Plural(stored.Int(i, 1), "row")});
+			continue;
+		}
+		const Oid relid = stored.OidAt(i, 5);
+		if (!CanRead(relid))
+			continue;
+		TableFingerprint now;
+		auto failure = pg::TrySubtransaction([&] { now = FingerprintTable(relid); });
+		if (failure) {
+			out.push_back({"fingerprint", name, "failed", std::string("check could not run: ") + failure->what()});
+			continue;
+		}
+		if (now.rows == stored.Int(i, 1) && now.hex == stored.At(i, 2))
+			out.push_back({"fingerprint", name, "ok", Plural(now.rows, "row") + ", identical to " + when});
+		else
+			out.push_back({"fingerprint", name, "failed",
+			               "differs from " + when + ": then " + Plural(stored.Int(i, 1), "row") + " hashing to " +
+			                   stored.At(i, 2) + ", now " + Plural(now.rows, "row") + " hashing to " + now.hex});
+	}
+}
+
+/* Runs one check; an error becomes a failed row instead of hiding the rest. */
+template <typename Fn>
+void
+Isolated(std::vector<CheckResult> &out, const char *name, Fn &&fn) {
+	std::vector<CheckResult> part;
+	auto failure = pg::TrySubtransaction([&] { fn(part); });
+	if (failure) {
+		if (failure->SqlErrCode() == ERRCODE_QUERY_CANCELED)
+			throw *failure;
+		part.push_back({name, "", "failed", std::string("check could not run: ") + failure->what()});
+	}
+	out.insert(out.end(), part.begin(), part.end());
+}
+
+} // namespace
+
+std::vector<StoredFingerprint>
+SnapshotFingerprints() {
+	std::vector<StoredFingerprint> out;
+	std::set<Oid> done;
+	for (const auto &m : ManagedTables(true)) {
+		std::vector<pg::RelInfo> rels{m.rel};
+		if (m.archive)
+			rels.push_back(*m.archive);
+		for (const auto &rel : rels) {
+			if (!done.insert(rel.oid).second)
+				continue;
+			TableFingerprint f = FingerprintTable(rel.oid);
+			pg::SpiResult r = pg::AsExtensionOwner([&] {
+				return pg::SpiExec("INSERT INTO upkeep.fingerprint (relid, table_name, row_count, fingerprint, taken_at, "
+				                   "wal_lsn, taken_by) VALUES ($1, $2, $3, $4, pg_catalog.clock_timestamp(), "
+				                   "pg_catalog.pg_current_wal_insert_lsn(), pg_catalog.session_user()) "
+				                   "RETURNING taken_at::pg_catalog.text, wal_lsn::pg_catalog.text",
+				                   {pg::SpiValue::Oid_(rel.oid), pg::SpiValue::Text(rel.qualified),
+				                    pg::SpiValue::Int8(f.rows), pg::SpiValue::Text(f.hex)},
+				                   false);
+			});
+			out.push_back({rel.qualified, f.rows, f.hex, r.At(0, 0), r.At(0, 1)});
+		}
+	}
+	return out;
+}
+
+std::vector<CheckResult>
+VerifyBackupIntegrity() {
+	std::vector<CheckResult> out;
+	std::vector<Managed> managed;
+	Isolated(out, "archive_manifest", [&](std::vector<CheckResult> &o) { CheckManifests(o); });
+	Isolated(out, "amcheck", [&](std::vector<CheckResult> &o) {
+		managed = ManagedTables(false);
+		CheckIndexes(o, managed);
+	});
+	Isolated(out, "data_checksums", [&](std::vector<CheckResult> &o) { CheckChecksums(o); });
+	Isolated(out, "wal_archiving", [&](std::vector<CheckResult> &o) { CheckWalArchiving(o); });
+	Isolated(out, "partition_set", [&](std::vector<CheckResult> &o) {
+		if (managed.empty())
+			managed = ManagedTables(false);
+		CheckPartitionSets(o, managed);
+	});
+	Isolated(out, "fingerprint", [&](std::vector<CheckResult> &o) { CheckFingerprints(o); });
+	return out;
+}
+
+} // namespace upkeep::maint
