@@ -222,7 +222,8 @@ CheckManifests(std::vector<CheckResult> &out) {
 				return pg::SpiExec(
 				    "SELECT m.id, m.method, m.row_count, m.content_hash, m.columns::pg_catalog.text, "
 				    "((pg_catalog.extract('epoch', m.archived_at) OPERATOR(pg_catalog.*) 1000000)::pg_catalog.int8 "
-				    "OPERATOR(pg_catalog.-) 946684800000000), m.archived_at::pg_catalog.text, m.partition_name, "
+				    "OPERATOR(pg_catalog.-) 946684800000000), pg_catalog.to_char(pg_catalog.timezone('UTC', "
+				    "m.archived_at), 'YYYY-MM-DD HH24:MI:SS.US') OPERATOR(pg_catalog.||) '+00', m.partition_name, "
 				    "pg_catalog.array_to_string(m.columns, ',') "
 				    "FROM upkeep.archive_manifest m WHERE m.archive OPERATOR(pg_catalog.=) $1 ORDER BY m.id",
 				    {pg::SpiValue::RegClass(archive_oid)}, true);
@@ -474,7 +475,8 @@ void
 CheckFingerprints(std::vector<CheckResult> &out) {
 	pg::SpiResult stored = pg::AsExtensionOwner([] {
 		return pg::SpiExec("SELECT DISTINCT ON (f.table_name) f.table_name, f.row_count, f.fingerprint, "
-		                   "f.taken_at::pg_catalog.text, f.wal_lsn::pg_catalog.text, "
+		                   "pg_catalog.to_char(pg_catalog.timezone('UTC', f.taken_at), 'YYYY-MM-DD HH24:MI:SS.US') "
+		                   "OPERATOR(pg_catalog.||) '+00', f.wal_lsn::pg_catalog.text, "
 		                   "pg_catalog.to_regclass(f.table_name)::pg_catalog.oid "
 		                   "FROM upkeep.fingerprint f ORDER BY f.table_name, f.id DESC",
 		                   {}, true);
@@ -537,7 +539,8 @@ SnapshotFingerprints() {
 				return pg::SpiExec("INSERT INTO upkeep.fingerprint (relid, table_name, row_count, fingerprint, taken_at, "
 				                   "wal_lsn, taken_by) VALUES ($1, $2, $3, $4, pg_catalog.clock_timestamp(), "
 				                   "pg_catalog.pg_current_wal_insert_lsn(), pg_catalog.session_user()) "
-				                   "RETURNING taken_at::pg_catalog.text, wal_lsn::pg_catalog.text",
+				                   "RETURNING pg_catalog.to_char(pg_catalog.timezone('UTC', taken_at), "
+				                   "'YYYY-MM-DD HH24:MI:SS.US') OPERATOR(pg_catalog.||) '+00', wal_lsn::pg_catalog.text",
 				                   {pg::SpiValue::Oid_(rel.oid), pg::SpiValue::Text(rel.qualified),
 				                    pg::SpiValue::Int8(f.rows), pg::SpiValue::Text(f.hex)},
 				                   false);
