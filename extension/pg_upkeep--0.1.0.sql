@@ -359,6 +359,18 @@ COMMENT ON VIEW upkeep.status IS 'Per policy: size, estimated rows past the cuto
 GRANT SELECT ON upkeep.status TO PUBLIC;
 
 ------------------------------------------------------------------------------
+-- Background worker
+------------------------------------------------------------------------------
+
+-- Wakes this database's worker now instead of at its next upkeep.naptime
+-- (tests, or after changing policies).  false when no worker serves it.
+CREATE FUNCTION upkeep.wake_worker()
+RETURNS pg_catalog.bool
+LANGUAGE c VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'upkeep_wake_worker';
+
+------------------------------------------------------------------------------
 -- Self-tests of the C++/PostgreSQL error bridge (superuser only)
 ------------------------------------------------------------------------------
 

@@ -80,6 +80,26 @@ RunPartitionExpiry(TableRun &run) {
 	             " (>" + p.retain + ")");
 	run.Note(expired.empty() ? "cutoff " + cutoff.text : names);
 
+	bool has_default = false;
+	for (const auto &c : children)
+		has_default = has_default || c.is_default;
+	if (!drop && !run.DryRun() && run.Options().deferred != nullptr && !has_default) {
+		/*
+		 * The worker detaches CONCURRENTLY (no ACCESS EXCLUSIVE on the parent),
+		 * which PostgreSQL allows only as a top-level statement: hand the work
+		 * over; it is logged when done.
+		 */
+		for (const auto &c : expired) {
+			const int64_t rows = PartitionRows(c);
+			run.AddRows(rows);
+			run.Options().deferred->push_back(
+			    DeferredDetach{t.rel.oid, t.rel.qualified, c.qualified, t.rel.owner, p.detach_schema, rows});
+		}
+		run.SetLabel("DETACH " + Plural(static_cast<int64_t>(expired.size()), "partition") + " (>" + p.retain +
+		             ") CONCURRENTLY");
+		run.Note(expired.empty() ? "cutoff " + cutoff.text : "handed to the worker: " + names);
+		return;
+	}
 	for (const auto &c : expired) {
 		run.Batch([&]() -> int64_t {
 			const int64_t rows = PartitionRows(c);

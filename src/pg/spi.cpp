@@ -13,6 +13,9 @@
 extern "C" {
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "tcop/pquery.h"
+#include "utils/portal.h"
+#include "utils/snapmgr.h"
 #include "storage/itemptr.h"
 #include "utils/builtins.h"
 }
@@ -101,23 +104,63 @@ SpiResult::BoolAt(size_t r, size_t c) const {
 	return At(r, c) == "t";
 }
 
+/*
+ * Non-atomic SPI takes its snapshots from the calling portal (a CALL has
+ * one).  A background worker has no portal, so we keep an active snapshot
+ * ourselves: pushed at connect and after each commit, popped before each
+ * commit and at finish.  Depth-1 bookkeeping: one non-atomic connection at
+ * a time.
+ */
+namespace {
+bool g_own_snapshot = false;
+
+void
+EnsureSnapshotWithoutPortal() {
+	if (!ActiveSnapshotSet() && ActivePortal == NULL) {
+		PushActiveSnapshot(GetTransactionSnapshot());
+		g_own_snapshot = true;
+	}
+}
+
+void
+DropOwnSnapshot() {
+	if (g_own_snapshot && ActiveSnapshotSet())
+		PopActiveSnapshot();
+	g_own_snapshot = false;
+}
+} // namespace
+
 void
 SpiConnect(bool nonatomic) {
-	int rc = PgCall([&] { return SPI_connect_ext(nonatomic ? SPI_OPT_NONATOMIC : 0); });
+	int rc = PgCall([&] {
+		int r = SPI_connect_ext(nonatomic ? SPI_OPT_NONATOMIC : 0);
+		if (nonatomic && r == SPI_OK_CONNECT)
+			EnsureSnapshotWithoutPortal();
+		return r;
+	});
 	if (rc != SPI_OK_CONNECT)
 		Throw(ERRCODE_INTERNAL_ERROR, "SPI_connect failed");
 }
 
 void
 SpiFinish() {
-	int rc = PgCall([] { return SPI_finish(); });
+	int rc = PgCall([] {
+		DropOwnSnapshot();
+		return SPI_finish();
+	});
 	if (rc != SPI_OK_FINISH)
 		Throw(ERRCODE_INTERNAL_ERROR, "SPI_finish failed");
 }
 
 void
 SpiCommit() {
-	PgCall([] { SPI_commit(); });
+	PgCall([] {
+		const bool had = g_own_snapshot;
+		DropOwnSnapshot();
+		SPI_commit();
+		if (had)
+			EnsureSnapshotWithoutPortal();
+	});
 }
 
 namespace {

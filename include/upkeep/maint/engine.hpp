@@ -30,6 +30,16 @@ enum class RunMode {
 	CommitPerBatch     /* run_maintenance() / worker: inside a non-atomic SPI connection */
 };
 
+/* A DETACH ... CONCURRENTLY left for the worker, which can run it at top level. */
+struct DeferredDetach {
+	Oid parent;
+	std::string parent_sql;
+	std::string partition_sql;
+	Oid owner;
+	std::string detach_schema;
+	int64_t rows;
+};
+
 struct RunOptions {
 	bool dry_run = false;
 	Oid only = InvalidOid;
@@ -38,6 +48,8 @@ struct RunOptions {
 	bool worker = false;  /* started by the background worker */
 	bool notices = true;  /* NOTICE per table and progress for interactive callers */
 	std::vector<Oid> subset; /* when not empty: only these policies (the worker's due ones) */
+	/* worker: detaches of sets without a DEFAULT partition are collected here, to run CONCURRENTLY */
+	std::vector<DeferredDetach> *deferred = nullptr;
 };
 
 struct Outcome {

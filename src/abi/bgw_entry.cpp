@@ -1,0 +1,43 @@
+/*
+ * src/abi/bgw_entry.cpp
+ *
+ * Entry points of pg_upkeep's background workers, resolved by name by the
+ * postmaster (bgw_function_name), and the SQL function that wakes the
+ * current database's worker.
+ */
+extern "C" {
+#include "postgres.h"
+#include "fmgr.h"
+#include "storage/ipc.h"
+}
+
+#include "upkeep/bgw/shmem.hpp"
+#include "upkeep/bgw/worker.hpp"
+
+#pragma GCC visibility push(default)
+extern "C" {
+
+PGDLLEXPORT void upkeep_launcher_main(Datum main_arg) pg_attribute_noreturn();
+PGDLLEXPORT void upkeep_worker_main(Datum main_arg) pg_attribute_noreturn();
+
+void
+upkeep_launcher_main(Datum main_arg) {
+	upkeep::bgw::LauncherMain(main_arg);
+	proc_exit(0);
+}
+
+void
+upkeep_worker_main(Datum main_arg) {
+	upkeep::bgw::WorkerMain(main_arg);
+	proc_exit(0);
+}
+
+PG_FUNCTION_INFO_V1(upkeep_wake_worker);
+Datum
+upkeep_wake_worker(PG_FUNCTION_ARGS) {
+	(void)fcinfo;
+	PG_RETURN_BOOL(upkeep::bgw::WakeWorkerForCurrentDatabase());
+}
+
+} // extern "C"
+#pragma GCC visibility pop
