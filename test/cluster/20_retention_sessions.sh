@@ -76,7 +76,10 @@ is "$(sql "SELECT count(*) FROM shared")" 1000 "and touched nothing"
 is "$(sql "SELECT status FROM upkeep.run_log WHERE table_name = 'public.shared' ORDER BY id DESC LIMIT 1")" skipped "run_log: skipped"
 # real concurrency: a slow CALL and a manual call at the same time
 sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_advisory_lock%'" >/dev/null
-sql "TRUNCATE big; INSERT INTO big SELECT g, now() - interval '400 days' + g * interval '1 second', 'x' FROM generate_series(1, 200000) g;
+# (a trigger slows the deletes down, so the CALL is surely still running when the manual run comes)
+sql "TRUNCATE big; INSERT INTO big SELECT g, now() - interval '400 days' + g * interval '1 second', 'x' FROM generate_series(1, 20000) g;
+     CREATE FUNCTION public.slow_down() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN PERFORM pg_catalog.pg_sleep(0.0002); RETURN OLD; END \$\$;
+     CREATE TRIGGER slow BEFORE DELETE ON big FOR EACH ROW EXECUTE FUNCTION public.slow_down();
      SELECT relid FROM upkeep.set_policy('big', batch_size => 200);" >/dev/null
 psql_at "$PORT" -At -c "CALL upkeep.run_maintenance(\"only\" => 'big')" >/dev/null 2>&1 &
 cpid=$!

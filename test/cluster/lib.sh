@@ -89,11 +89,11 @@ bg() {
 	BG_PIDS+=($!)
 }
 
-# wait_until SECONDS QUERY: poll until the query returns 't'
+# wait_until SECONDS QUERY: poll until the query returns 't' (database $WAIT_DB, port $WAIT_PORT if set)
 wait_until() {
 	local deadline=$((SECONDS + $1)) q=$2
 	while [ $SECONDS -lt $deadline ]; do
-		[ "$(sql "$q" 2>/dev/null)" = t ] && return 0
+		[ "$(sql -p "${WAIT_PORT:-$PORT}" -d "${WAIT_DB:-postgres}" "$q" 2>/dev/null)" = t ] && return 0
 		sleep 0.2
 	done
 	return 1
