@@ -7,6 +7,7 @@
 #define UPKEEP_CORE_TU 1
 #include "upkeep/core/fingerprint.hpp"
 
+#include <cstring>
 #include <stdexcept>
 
 #include <xxhash.h>
@@ -14,13 +15,6 @@
 namespace upkeep::core {
 
 namespace {
-
-void
-PutU32(std::string &buf, uint32_t v) {
-	char b[4] = {static_cast<char>(v & 0xff), static_cast<char>((v >> 8) & 0xff), static_cast<char>((v >> 16) & 0xff),
-	             static_cast<char>((v >> 24) & 0xff)};
-	buf.append(b, 4);
-}
 
 int
 HexDigit(char c) {
@@ -64,24 +58,13 @@ Hash128::FromHex(const std::string &hex) {
 }
 
 void
-RowEncoder::AddNull(uint32_t position) {
-	PutU32(buf_, position);
-	buf_.push_back(static_cast<char>(kNull));
-}
-
-void
-RowEncoder::AddValue(uint32_t position, Tag tag, const void *data, size_t len) {
-	if (len > 0xffffffffu)
-		throw std::length_error("value too long for the row encoding");
-	PutU32(buf_, position);
-	buf_.push_back(static_cast<char>(tag));
-	PutU32(buf_, static_cast<uint32_t>(len));
-	buf_.append(static_cast<const char *>(data), len);
+RowEncoder::TooLong() {
+	throw std::length_error("value too long for the row encoding");
 }
 
 Hash128
 RowEncoder::Finish() const {
-	const XXH128_hash_t h = XXH3_128bits(buf_.data(), buf_.size());
+	const XXH128_hash_t h = XXH3_128bits(buf_.data(), len_);
 	return Hash128{h.low64, h.high64};
 }
 

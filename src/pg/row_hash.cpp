@@ -10,6 +10,7 @@
 #include "upkeep/pg/row_hash.hpp"
 
 extern "C" {
+#include "access/transam.h"
 #include "catalog/pg_type.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -19,9 +20,29 @@ namespace upkeep::pg {
 
 namespace {
 
+RowHasher::Kind KindOf(Oid type);
+
+/*
+ * Arrays of built-in element types whose own encoding is binary: the array's
+ * bytes (header with the element type's fixed OID, dimensions, null bitmap,
+ * zero-padded data) are the same wherever the same array is stored.
+ */
+bool
+BinaryArray(Oid base) {
+	Oid elem = get_element_type(base);
+	if (!OidIsValid(elem) || elem >= FirstGenbkiObjectId)
+		return false;
+	RowHasher::Kind k = KindOf(elem);
+	return k == RowHasher::kFixedInt || k == RowHasher::kVarlena || k == RowHasher::kFloat4 ||
+	       k == RowHasher::kFloat8;
+}
+
 RowHasher::Kind
 KindOf(Oid type) {
-	switch (getBaseType(type)) {
+	const Oid base = getBaseType(type);
+	if (BinaryArray(base))
+		return RowHasher::kVarlena;
+	switch (base) {
 	case INT2OID:
 	case INT4OID:
 	case INT8OID:

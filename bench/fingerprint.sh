@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# bench/fingerprint.sh -- table_fingerprint() against the alternatives, on
+# one table of ROWS rows (default 2,000,000) with some toasted values, in one
+# run on one throwaway cluster, each measured RUNS times (median):
+#   count(*)                                 the single-process scan bound
+#   upkeep.table_fingerprint(t)              ours: XXH3-128 per row, summed mod 2^128
+#   sum(hashtext(t::text))                   a common hand-rolled checksum
+#   md5(string_agg(t::text, '' ORDER BY id)) the usual "dump and hash"
+# Prints MB/s (table size / time) and the ratios.  Parallel query is off so
+# every arm is single-process.
+. "$(dirname "$0")/lib.sh"
+ROWS=${ROWS:-2000000}
+bench_cluster "max_parallel_workers_per_gather = 0" "work_mem = 256MB"
+q -c "CREATE EXTENSION pg_upkeep" >/dev/null
+q -c "CREATE TABLE t (id bigint PRIMARY KEY, at timestamptz NOT NULL, name text, amount numeric, tags int[], note text)" >/dev/null
+q -c "INSERT INTO t SELECT g, now() - g * interval '1 second', 'name ' || g, g / 7.0, ARRAY[g % 10, g % 7],
+             CASE WHEN g % 1000 = 0 THEN repeat(md5(g::text), 200) ELSE 'short note ' || (g % 97) END
+        FROM generate_series(1, $ROWS) g" >/dev/null
+q -c "VACUUM ANALYZE t" >/dev/null
+SIZE=$(q -c "SELECT pg_total_relation_size('t') - pg_indexes_size('t')")
+MB=$(awk -v s="$SIZE" 'BEGIN { printf "%.1f", s / 1048576 }')
+TOASTED=$(q -c "SELECT count(*) FROM t WHERE pg_column_size(note) < octet_length(note)")
+echo "table: $ROWS rows, $MB MB heap+toast, $TOASTED compressed/toasted values"
+# warm the cache
+q -c "SELECT count(*) FROM t" >/dev/null; q -c "SELECT * FROM upkeep.table_fingerprint('t')" >/dev/null
+
+declare -A T
+for arm in count fingerprint hashtext md5; do
+	runs=()
+	for _ in $(seq 1 "$RUNS"); do
+		case $arm in
+		count) runs+=("$(ms q -c "SELECT count(*) FROM t")") ;;
+		fingerprint) runs+=("$(ms q -c "SELECT * FROM upkeep.table_fingerprint('t')")") ;;
+		hashtext) runs+=("$(ms q -c "SELECT sum(hashtext(t::text)) FROM t")") ;;
+		md5) runs+=("$(ms q -c "SELECT md5(string_agg(t::text, '' ORDER BY id)) FROM t")") ;;
+		esac
+	done
+	T[$arm]=$(median "${runs[@]}")
+	printf '%-12s median %6s ms  %8s MB/s   (runs: %s)\n' "$arm" "${T[$arm]}" \
+		"$(awk -v m="$MB" -v t="${T[$arm]}" 'BEGIN { printf "%.0f", m / (t / 1000) }')" "${runs[*]}"
+done
+echo "fingerprint vs count(*): $(ratio "${T[count]}" "${T[fingerprint]}")x the scan-bound speed (target >= 0.5)"
+echo "fingerprint vs md5(string_agg): $(ratio "${T[md5]}" "${T[fingerprint]}")x faster (target >= 15)"
+echo "fingerprint vs sum(hashtext): $(ratio "${T[hashtext]}" "${T[fingerprint]}")x faster"
+echo "SUMMARY fingerprint: ${T[fingerprint]} ms for $ROWS rows ($MB MB); count(*) ${T[count]} ms; md5 ${T[md5]} ms; hashtext ${T[hashtext]} ms; vs count $(ratio "${T[count]}" "${T[fingerprint]}")x, vs md5 $(ratio "${T[md5]}" "${T[fingerprint]}")x"
