@@ -26,7 +26,7 @@ bench_cluster() {
 	cluster_start "$B_DATA"
 }
 
-q() { psql_at "$B_PORT" -d postgres -At "$@"; }
+q() { psql_at "$B_PORT" -d postgres -At -v ON_ERROR_STOP=1 "$@" 2>&1 | grep -v "^NOTICE:" || true; }
 
 # ms COMMAND...: wall-clock milliseconds of a command
 ms() {
@@ -44,3 +44,34 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "inf"; else printf 
 
 wal_lsn() { q -c "SELECT pg_current_wal_insert_lsn()"; }
 wal_bytes() { q -c "SELECT pg_wal_lsn_diff('$2', '$1')::bigint"; }
+
+# The longest transaction (ms) a backend with application_name $1 keeps open
+# (pg_upkeep's final ANALYZE, which holds no lock that blocks writers, apart),
+# watched server-side every millisecond from the moment it appears until it
+# goes idle (at most $2 seconds).  Start it before the watched statement.
+install_watcher() {
+	q -c "CREATE OR REPLACE FUNCTION bench_watch(app text, max_s float8) RETURNS int LANGUAGE plpgsql AS \$\$
+	DECLARE m float8 := 0; seen bool := false; a float8; t0 timestamptz := clock_timestamp();
+	BEGIN
+	  LOOP
+	    PERFORM pg_stat_clear_snapshot();
+	    SELECT max(extract(epoch FROM clock_timestamp() - xact_start)) * 1000 INTO a
+	      FROM pg_stat_activity WHERE application_name = app AND xact_start IS NOT NULL AND state <> 'idle'
+	       AND query NOT LIKE 'pg_upkeep: ANALYZE%';
+	    IF a IS NOT NULL THEN seen := true; m := greatest(m, a); ELSIF seen THEN EXIT; END IF;
+	    EXIT WHEN extract(epoch FROM clock_timestamp() - t0) > max_s;
+	    PERFORM pg_sleep(0.001);
+	  END LOOP;
+	  RETURN m::int;
+	END \$\$" >/dev/null
+}
+watch_longest_xact() { q -c "SELECT bench_watch('$1', $2)"; }
+
+# p99 (ms) of pgbench transactions overlapping [from_ms, to_ms] (epoch ms), from pgbench -l logs with prefix $1
+p99_overlapping() {
+	local prefix=$1 from=$2 to=$3
+	cat "$prefix".* 2>/dev/null | awk -v f="$from" -v t="$to" '
+		{ end_ms = $5 * 1000 + $6 / 1000; lat_ms = $3 / 1000; start_ms = end_ms - lat_ms;
+		  if (start_ms < t && end_ms > f) print lat_ms }' | sort -n | awk '
+		{ a[NR] = $1 } END { if (NR == 0) { print "n/a"; exit } i = int(NR * 0.99); if (i < 1) i = 1; printf "%.2f", a[i] }'
+}

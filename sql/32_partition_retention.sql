@@ -36,6 +36,20 @@ SELECT to_regclass('sales_2024_01') AS jan, to_regclass('sales_2024_02') AS feb;
 SELECT count(*) AS march_rows_before_cutoff FROM sales_2024_03 WHERE day < '2024-03-15';
 SELECT run.table_name, run.action, run.rows, run.status, run.message FROM upkeep.run_log run WHERE run.table_name = 'public.sales';
 
+-- one expired partition still referenced by a foreign key: the others go, that one is reported
+CREATE TABLE refs (id bigint, at date NOT NULL) PARTITION BY RANGE (at);
+SELECT count(*) FROM (SELECT upkeep.create_monthly_partition('refs', d::date) FROM generate_series('2024-01-01'::date, '2024-06-01', '1 month') d) s;
+ALTER TABLE refs_2024_02 ADD CONSTRAINT refs_feb_id UNIQUE (id);
+INSERT INTO refs VALUES (7, '2024-02-10');
+CREATE TABLE refs_child (id bigint REFERENCES refs_2024_02 (id));
+INSERT INTO refs_child VALUES (7);
+SELECT relid FROM upkeep.set_policy('refs', retain => '3 months', premake => 0);
+CALL upkeep.run_maintenance("only" => 'refs');
+SELECT part_rows.partition FROM part_rows('refs');
+SELECT action, status, rows, batches, message ~ 'refs_child' AS names_the_reference FROM upkeep.run_log
+ WHERE table_name = 'public.refs' AND action LIKE 'DROP%';
+DROP TABLE refs_child, refs;
+
 -- a set never loses its newest partition, even when everything expired
 CREATE TABLE old_set (day date NOT NULL) PARTITION BY RANGE (day);
 SELECT upkeep.create_monthly_partition('old_set', d::date) FROM generate_series('2020-01-01'::date, '2020-03-01', '1 month') d;

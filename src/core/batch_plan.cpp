@@ -125,6 +125,40 @@ TimeSliceCursor::EqualExhausted() {
 	lo_inclusive_ = false;
 }
 
+void
+TimeSliceCursor::Advance(int64_t hi) {
+	if (hi >= cutoff_) {
+		done_ = true;
+		return;
+	}
+	lo_ = hi;
+	lo_inclusive_ = true;
+}
+
+int64_t
+SliceEstimator::Width(int64_t rows) const {
+	if (density_ <= 0)
+		return 0;
+	const double w = static_cast<double>(std::max<int64_t>(1, rows)) / density_;
+	if (w < 1.0)
+		return 0;
+	return w > 9.0e18 ? static_cast<int64_t>(9.0e18) : static_cast<int64_t>(w);
+}
+
+void
+SliceEstimator::Observe(int64_t width, int64_t rows, int64_t budget) {
+	if (width <= 0)
+		return;
+	exact_next_ = rows > budget + budget / 2;
+	if (rows <= 0) {
+		/* an empty slice: the next one may be twice as wide */
+		density_ = density_ > 0 ? density_ / 2 : 0;
+		return;
+	}
+	const double d = static_cast<double>(rows) / static_cast<double>(width);
+	density_ = (density_ <= 0 || d > density_) ? d : 0.5 * density_ + 0.5 * d;
+}
+
 BlockStepper::BlockStepper(uint64_t total_blocks, double rows_per_block)
     : total_(total_blocks), density_(rows_per_block > 0 ? rows_per_block : 1.0) {
 }

@@ -62,8 +62,10 @@ struct ExpiredRowBatches::State {
 
 	/* TimeSlice */
 	core::TimeSliceCursor cursor;
+	core::SliceEstimator estimator;
 	bool last_was_equal = false;
 	int64_t last_limit = 0;
+	int64_t last_width = 0; /* width of the last slice with both bounds, 0 if none */
 
 	/* CtidRange */
 	std::optional<core::BlockStepper> stepper;
@@ -91,6 +93,27 @@ struct ExpiredRowBatches::State {
 
 	std::optional<BatchPredicate> NextTimeSlice() {
 		const int64_t n = budget.Rows();
+		last_width = 0;
+		/* an estimated slice: no boundary query (see core::SliceEstimator) */
+		if (estimator.Ready() && cursor.Lo() && cursor.LoInclusive()) {
+			const int64_t width = estimator.Width(n);
+			if (width > 0) {
+				const int64_t lo = *cursor.Lo();
+				int64_t remaining;
+				if (__builtin_sub_overflow(cutoff.key, lo, &remaining))
+					remaining = std::numeric_limits<int64_t>::max();
+				const int64_t hi = (remaining <= width) ? cutoff.key : lo + width;
+				BatchPredicate p;
+				p.where = col + " OPERATOR(pg_catalog.>=) $1 AND " + col + " OPERATOR(pg_catalog.<) $2";
+				p.args = {Key(lo), Key(hi)};
+				last_width = hi - lo;
+				last_was_equal = false;
+				cursor.Advance(hi);
+				if (cursor.Done())
+					done = true;
+				return p;
+			}
+		}
 		std::vector<pg::SpiValue> args{Key(cutoff.key)};
 		if (cursor.Lo())
 			args.push_back(Key(*cursor.Lo()));
@@ -114,6 +137,8 @@ struct ExpiredRowBatches::State {
 			if (lo) {
 				p.where += " AND " + col + (lo_inclusive ? " OPERATOR(pg_catalog.>=) $2" : " OPERATOR(pg_catalog.>) $2");
 				p.args.push_back(Key(*lo));
+				if (lo_inclusive)
+					last_width = step.hi - *lo;
 			}
 			last_was_equal = false;
 			if (cursor.Done())
@@ -251,6 +276,8 @@ ExpiredRowBatches::Observe(int64_t rows, double elapsed_ms) {
 		s_->cursor.EqualExhausted();
 		s_->last_was_equal = false;
 	}
+	if (s_->method == core::BatchMethod::TimeSlice && s_->last_width > 0)
+		s_->estimator.Observe(s_->last_width, rows, s_->budget.Rows());
 }
 
 const std::string &

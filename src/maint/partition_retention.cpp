@@ -18,6 +18,7 @@
 #include "upkeep/pg/error_bridge.hpp"
 #include "upkeep/pg/report.hpp"
 #include "upkeep/pg/spi.hpp"
+#include "upkeep/pg/subtransaction.hpp"
 
 extern "C" {
 #include "storage/lmgr.h"
@@ -99,6 +100,38 @@ RunPartitionExpiry(TableRun &run) {
 		             ") CONCURRENTLY");
 		run.Note(expired.empty() ? "cutoff " + cutoff.text : "handed to the worker: " + names);
 		return;
+	}
+	if (drop && !run.DryRun() && expired.size() > 1) {
+		/*
+		 * All expired partitions in one DROP: one short ACCESS EXCLUSIVE on
+		 * the parent instead of one per partition, as a DBA's own DROP would.
+		 * If that fails for one of them (say, a foreign key), drop them one
+		 * by one below, so the others still go and the culprit is named.
+		 */
+		std::string list;
+		for (const auto &c : expired)
+			list += (list.empty() ? "" : ", ") + c.qualified;
+		auto all_at_once = [&]() -> int64_t {
+			int64_t rows = 0;
+			for (const auto &c : expired)
+				rows += PartitionRows(c);
+			pg::SpiExec("DROP TABLE " + list, {}, false, false);
+			return rows;
+		};
+		std::optional<pg::PgError> failure;
+		if (run.Options().mode == RunMode::CommitPerBatch) {
+			try {
+				run.Batch(all_at_once);
+			} catch (const pg::PgError &e) {
+				failure = e;
+			}
+		} else {
+			failure = pg::TrySubtransaction([&] { run.Batch(all_at_once); });
+		}
+		if (!failure)
+			return;
+		if (failure->SqlErrCode() == ERRCODE_LOCK_NOT_AVAILABLE || failure->SqlErrCode() == ERRCODE_QUERY_CANCELED)
+			throw *failure;
 	}
 	for (const auto &c : expired) {
 		run.Batch([&]() -> int64_t {

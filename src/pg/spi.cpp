@@ -18,6 +18,7 @@ extern "C" {
 #include "utils/snapmgr.h"
 #include "storage/itemptr.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 }
 
 namespace upkeep::pg {
@@ -340,6 +341,15 @@ SpiExec(const std::string &sql, const std::vector<SpiValue> &args, bool read_onl
 		Throw(ERRCODE_INTERNAL_ERROR, msg.c_str(), sql.c_str());
 	}
 	return result;
+}
+
+void
+CommitAsync() {
+	PgCall([] {
+		(void)set_config_option("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0,
+		                        false);
+	});
+	SpiCommit();
 }
 
 } // namespace upkeep::pg

@@ -105,12 +105,42 @@ public:
 	Step Next(std::optional<int64_t> boundary);
 	/* An Equal step's chunk removed nothing more: move past that value. */
 	void EqualExhausted();
+	/*
+	 * An estimated slice [Lo, hi) was taken (see SliceEstimator): continue
+	 * from hi; at or past the cutoff the walk is done.
+	 */
+	void Advance(int64_t hi);
 
 private:
 	int64_t cutoff_;
 	std::optional<int64_t> lo_;
 	bool lo_inclusive_ = true;
 	bool done_ = false;
+};
+
+/*
+ * Widths of time slices without boundary queries.  A boundary query reads
+ * the index entries of a batch once more before the DELETE reads them
+ * again; once two exact slices have shown how many rows a unit of time
+ * holds, the next slice's width is estimated from the density observed so
+ * far (rising density believed at once, falling density halfway), and the
+ * walk returns to exact boundaries whenever a slice overshoots its budget
+ * by half or a width would fall below one unit.
+ */
+class SliceEstimator {
+public:
+	/* An estimate exists and no overshoot asked for exact boundaries. */
+	bool Ready() const {
+		return density_ > 0 && !exact_next_;
+	}
+	/* Width (key units) expected to hold `rows` rows; 0 when below one unit. */
+	int64_t Width(int64_t rows) const;
+	/* A slice of `width` units held `rows` rows, for a budget of `budget` rows. */
+	void Observe(int64_t width, int64_t rows, int64_t budget);
+
+private:
+	double density_ = 0; /* rows per key unit */
+	bool exact_next_ = false;
 };
 
 /*

@@ -85,5 +85,7 @@ Datum SpiValueToDatum(const SpiValue &v);
 
 /* Commit inside a non-atomic SPI connection (procedures). A new transaction starts at once. */
 void SpiCommit();
+/* The same, with synchronous_commit = off for this commit only (SET LOCAL semantics). */
+void CommitAsync();
 
 } // namespace upkeep::pg
