@@ -180,7 +180,8 @@ TableRun::Action(const std::string &label, const std::function<void()> &body) {
 	const std::string line = "upkeep: " + rel_.qualified + ": " + OutcomeActionText(o) + ": " + std::to_string(o.rows) +
 	                         (o.rows == 1 ? " row in " : " rows in ") + std::to_string(o.batches) +
 	                         (o.batches == 1 ? " batch (" : " batches (") + FormatMs(o.ms) + ")";
-	if (opt_.notices)
+	/* interactive callers hear about work, skips and failures; an action with nothing to do stays quiet */
+	if (opt_.notices && (o.batches > 0 || o.rows > 0 || o.status != "ok"))
 		pg::Notice(line);
 	if (o.status == "failed" || o.status == "skipped")
 		pg::Log(line);

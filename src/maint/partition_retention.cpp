@@ -192,6 +192,35 @@ RunPremake(TableRun &run) {
 	}
 	run.SetLabel("PREMAKE " + Plural(static_cast<int64_t>(missing.size()), "partition") + " (" +
 	             std::to_string(p.premake) + " months ahead)");
+	if (missing.empty())
+		return;
+	if (!run.DryRun() && missing.size() > 1) {
+		/* every missing month in one transaction; month by month only if that fails */
+		auto all_months = [&]() -> int64_t {
+			pg::PgCall([&] { LockRelationOid(t.rel.oid, ShareUpdateExclusiveLock); });
+			int64_t made = 0;
+			for (const auto &m : missing) {
+				bool created = false;
+				(void)EnsureMonthPartitionLocked(t, m, tz, &created);
+				made += created ? 1 : 0;
+			}
+			return made;
+		};
+		std::optional<pg::PgError> failure;
+		if (run.Options().mode == RunMode::CommitPerBatch) {
+			try {
+				run.Batch(all_months);
+			} catch (const pg::PgError &e) {
+				failure = e;
+			}
+		} else {
+			failure = pg::TrySubtransaction([&] { run.Batch(all_months); });
+		}
+		if (!failure)
+			return;
+		if (failure->SqlErrCode() == ERRCODE_LOCK_NOT_AVAILABLE || failure->SqlErrCode() == ERRCODE_QUERY_CANCELED)
+			throw *failure;
+	}
 	for (const auto &m : missing) {
 		run.Batch([&]() -> int64_t {
 			if (run.DryRun())

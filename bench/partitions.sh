@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# bench/partitions.sh -- partition creation and steady-state maintenance, side
+# by side, in one run on one throwaway cluster, for SETS (1,000) range-
+# partitioned tables (id bigint, at timestamptz, v text), RUNS (3) times each:
+#
+#  1. create 12 monthly partitions per set, one transaction per arm:
+#       plain     CREATE TABLE ... PARTITION OF ... FOR VALUES ...   (the floor)
+#       upkeep    upkeep.create_monthly_partition(set, month)
+#       partman   pg_partman 4.7 create_parent(native, monthly, premake 11) + run_maintenance()
+#  2. premake: every set has its current and next month; maintenance must
+#     add 3 more so that 4 future months are ready:
+#       upkeep    set_policy(premake => 4) + CALL upkeep.run_maintenance()
+#       partman   part_config.premake = 4 + CALL partman.run_maintenance_proc()
+#  3. steady state (nothing to do): a second maintenance pass over the sets.
+#
+# pg_partman 4.7 also makes a template table and a DEFAULT partition per set;
+# counts of children are printed so the work compared is visible.
+. "$(dirname "$0")/lib.sh"
+ensure_packages postgresql-15-partman >/dev/null
+SETS=${SETS:-1000}
+bench_cluster "max_connections = 30"
+q -c "CREATE EXTENSION pg_upkeep" -c "CREATE SCHEMA partman" -c "CREATE EXTENSION pg_partman SCHEMA partman" >/dev/null
+
+make_sets() { # prefix
+	q -c "DO \$\$ BEGIN FOR i IN 1..$SETS LOOP
+	        EXECUTE format('CREATE TABLE %I (id bigint NOT NULL, at timestamptz NOT NULL, v text) PARTITION BY RANGE (at)', '$1' || i);
+	      END LOOP; END \$\$" >/dev/null
+}
+drop_sets() { # prefix
+	q -c "DELETE FROM partman.part_config WHERE parent_table LIKE 'public.$1%'" >/dev/null
+	q -c "DO \$\$ DECLARE r record; BEGIN
+	        FOR r IN SELECT oid::regclass AS t FROM pg_class WHERE relname LIKE '$1%' AND relkind = 'p' AND NOT relispartition LOOP
+	          EXECUTE format('DROP TABLE %s CASCADE', r.t); END LOOP;
+	        FOR r IN SELECT oid::regclass AS t FROM pg_class WHERE relname LIKE 'template_public_$1%' AND relkind = 'r' LOOP
+	          EXECUTE format('DROP TABLE %s', r.t); END LOOP; END \$\$" >/dev/null
+	q -c "DELETE FROM upkeep.policy" -c "DELETE FROM upkeep.policy_state" -c "CHECKPOINT" >/dev/null
+}
+children() { q -c "SELECT count(*) FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname LIKE '$1%' AND p.relkind = 'p'"; }
+M0="date_trunc('month', now())"
+
+declare -a PLAIN UPK PART PRE_U PRE_P STEADY_U STEADY_P
+for r in $(seq 1 "$RUNS"); do
+	# ---- 1. twelve months per set
+	make_sets pl_
+	PLAIN+=("$(ms q -c "DO \$\$ DECLARE m timestamptz; BEGIN FOR i IN 1..$SETS LOOP FOR k IN 0..11 LOOP
+	    m := $M0 + k * interval '1 month';
+	    EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)', 'pl_' || i || '_' || to_char(m, 'YYYY_MM'),
+	                   'pl_' || i, m, m + interval '1 month');
+	  END LOOP; END LOOP; END \$\$")")
+	n_plain=$(children pl_)
+	make_sets up_
+	UPK+=("$(ms q -c "DO \$\$ BEGIN FOR i IN 1..$SETS LOOP FOR k IN 0..11 LOOP
+	    PERFORM upkeep.create_monthly_partition(('up_' || i)::regclass, ($M0 + k * interval '1 month')::date);
+	  END LOOP; END LOOP; END \$\$")")
+	n_upk=$(children up_)
+	make_sets pm_
+	PART+=("$(ms q -c "DO \$\$ BEGIN FOR i IN 1..$SETS LOOP
+	    PERFORM partman.create_parent('public.pm_' || i, 'at', 'native', 'monthly', p_premake := 11,
+	                                  p_start_partition := to_char($M0, 'YYYY-MM-DD'), p_jobmon := false);
+	  END LOOP; END \$\$" -c "SELECT partman.run_maintenance(p_jobmon := false)")")
+	n_part=$(children pm_)
+	echo "run $r (12 months): plain ${PLAIN[-1]} ms ($n_plain children), upkeep ${UPK[-1]} ms ($n_upk), pg_partman ${PART[-1]} ms ($n_part incl. DEFAULT)"
+	drop_sets pl_; drop_sets up_; drop_sets pm_
+
+	# ---- 2. premake 4 more months per set, by maintenance
+	make_sets up_
+	q -c "DO \$\$ BEGIN FOR i IN 1..$SETS LOOP
+	        PERFORM upkeep.create_monthly_partition(('up_' || i)::regclass, $M0::date);
+	        PERFORM upkeep.create_monthly_partition(('up_' || i)::regclass, ($M0 + interval '1 month')::date);
+	        PERFORM upkeep.set_policy(('up_' || i)::regclass, retain => '10 years', premake => 4);
+	      END LOOP; END \$\$" -c "CHECKPOINT" >/dev/null
+	PRE_U+=("$(ms q -c "CALL upkeep.run_maintenance()")")
+	nu=$(children up_)
+	STEADY_U+=("$(ms q -c "CALL upkeep.run_maintenance()")")
+	make_sets pm_
+	q -c "DO \$\$ BEGIN FOR i IN 1..$SETS LOOP
+	        PERFORM partman.create_parent('public.pm_' || i, 'at', 'native', 'monthly', p_premake := 1,
+	                                      p_start_partition := to_char($M0, 'YYYY-MM-DD'), p_jobmon := false);
+	      END LOOP; END \$\$" -c "UPDATE partman.part_config SET premake = 4, infinite_time_partitions = true" -c "CHECKPOINT" >/dev/null
+	PRE_P+=("$(ms q -c "CALL partman.run_maintenance_proc(p_jobmon := false)")")
+	np=$(children pm_)
+	STEADY_P+=("$(ms q -c "SELECT partman.run_maintenance(p_jobmon := false)")")
+	echo "run $r (premake 4): upkeep ${PRE_U[-1]} ms ($nu children), pg_partman ${PRE_P[-1]} ms ($np incl. DEFAULT); steady state: upkeep ${STEADY_U[-1]} ms, pg_partman ${STEADY_P[-1]} ms"
+	drop_sets up_; drop_sets pm_
+done
+pl=$(median "${PLAIN[@]}"); up=$(median "${UPK[@]}"); pa=$(median "${PART[@]}")
+pu=$(median "${PRE_U[@]}"); pp=$(median "${PRE_P[@]}"); su=$(median "${STEADY_U[@]}"); sp=$(median "${STEADY_P[@]}")
+echo "12 months x $SETS sets: plain DDL $pl ms, upkeep $up ms ($(ratio "$up" "$pl")x the floor, target <= 1.2), pg_partman $pa ms (upkeep $(ratio "$pa" "$up")x faster)"
+echo "premake (3 new months) x $SETS sets by maintenance: upkeep $pu ms ($(awk -v t="$pu" -v n="$SETS" 'BEGIN { printf "%.2f", t / n }') ms/set), pg_partman $pp ms ($(awk -v t="$pp" -v n="$SETS" 'BEGIN { printf "%.1f", t / n }') ms/set): $(ratio "$pp" "$pu")x (target >= 10)"
+echo "steady state, $SETS sets: upkeep $su ms, pg_partman $sp ms: $(ratio "$sp" "$su")x (target >= 50)"
+echo "SUMMARY partitions ($SETS sets, median of $RUNS): 12 months plain $pl / upkeep $up / partman $pa ms; premake upkeep $pu / partman $pp ms ($(ratio "$pp" "$pu")x); steady upkeep $su / partman $sp ms ($(ratio "$sp" "$su")x)"
