@@ -14,12 +14,21 @@
 #  3. steady state (nothing to do): a second maintenance pass over the sets.
 #
 # pg_partman 4.7 also makes a template table and a DEFAULT partition per set;
-# counts of children are printed so the work compared is visible.
+# counts of children are printed so the work compared is visible.  Every arm
+# runs in a database of its own, freshly created: DDL gets slower as a
+# catalog grows, so arms sharing one database would favour whichever ran first.
 . "$(dirname "$0")/lib.sh"
 ensure_packages postgresql-15-partman >/dev/null
 SETS=${SETS:-1000}
 bench_cluster "max_connections = 30"
-q -c "CREATE EXTENSION pg_upkeep" -c "CREATE SCHEMA partman" -c "CREATE EXTENSION pg_partman SCHEMA partman" >/dev/null
+DB=postgres
+q() { psql_at "$B_PORT" -d "$DB" -At -v ON_ERROR_STOP=1 "$@" 2>&1 | grep -v "^NOTICE:" || true; }
+fresh_db() { # name: a new database with both extensions; selects it for q
+	DB=postgres
+	q -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null
+	DB=$1
+	q -c "CREATE EXTENSION pg_upkeep" -c "CREATE SCHEMA partman" -c "CREATE EXTENSION pg_partman SCHEMA partman" -c "CHECKPOINT" >/dev/null
+}
 
 make_sets() { # prefix
 	q -c "DO \$\$ BEGIN FOR i IN 1..$SETS LOOP
@@ -41,6 +50,7 @@ M0="date_trunc('month', now())"
 declare -a PLAIN UPK PART PRE_U PRE_P STEADY_U STEADY_P
 for r in $(seq 1 "$RUNS"); do
 	# ---- 1. twelve months per set
+	fresh_db b_plain
 	make_sets pl_
 	PLAIN+=("$(ms q -c "DO \$\$ DECLARE m timestamptz; BEGIN FOR i IN 1..$SETS LOOP FOR k IN 0..11 LOOP
 	    m := $M0 + k * interval '1 month';
@@ -48,11 +58,13 @@ for r in $(seq 1 "$RUNS"); do
 	                   'pl_' || i, m, m + interval '1 month');
 	  END LOOP; END LOOP; END \$\$")")
 	n_plain=$(children pl_)
+	fresh_db b_upkeep
 	make_sets up_
 	UPK+=("$(ms q -c "DO \$\$ BEGIN FOR i IN 1..$SETS LOOP FOR k IN 0..11 LOOP
 	    PERFORM upkeep.create_monthly_partition(('up_' || i)::regclass, ($M0 + k * interval '1 month')::date);
 	  END LOOP; END LOOP; END \$\$")")
 	n_upk=$(children up_)
+	fresh_db b_partman
 	make_sets pm_
 	PART+=("$(ms q -c "DO \$\$ BEGIN FOR i IN 1..$SETS LOOP
 	    PERFORM partman.create_parent('public.pm_' || i, 'at', 'native', 'monthly', p_premake := 11,
@@ -60,9 +72,9 @@ for r in $(seq 1 "$RUNS"); do
 	  END LOOP; END \$\$" -c "SELECT partman.run_maintenance(p_jobmon := false)")")
 	n_part=$(children pm_)
 	echo "run $r (12 months): plain ${PLAIN[-1]} ms ($n_plain children), upkeep ${UPK[-1]} ms ($n_upk), pg_partman ${PART[-1]} ms ($n_part incl. DEFAULT)"
-	drop_sets pl_; drop_sets up_; drop_sets pm_
 
 	# ---- 2. premake 4 more months per set, by maintenance
+	fresh_db b_upkeep2
 	make_sets up_
 	q -c "DO \$\$ BEGIN FOR i IN 1..$SETS LOOP
 	        PERFORM upkeep.create_monthly_partition(('up_' || i)::regclass, $M0::date);
@@ -72,6 +84,7 @@ for r in $(seq 1 "$RUNS"); do
 	PRE_U+=("$(ms q -c "CALL upkeep.run_maintenance()")")
 	nu=$(children up_)
 	STEADY_U+=("$(ms q -c "CALL upkeep.run_maintenance()")")
+	fresh_db b_partman2
 	make_sets pm_
 	q -c "DO \$\$ BEGIN FOR i IN 1..$SETS LOOP
 	        PERFORM partman.create_parent('public.pm_' || i, 'at', 'native', 'monthly', p_premake := 1,
@@ -81,7 +94,8 @@ for r in $(seq 1 "$RUNS"); do
 	np=$(children pm_)
 	STEADY_P+=("$(ms q -c "SELECT partman.run_maintenance(p_jobmon := false)")")
 	echo "run $r (premake 4): upkeep ${PRE_U[-1]} ms ($nu children), pg_partman ${PRE_P[-1]} ms ($np incl. DEFAULT); steady state: upkeep ${STEADY_U[-1]} ms, pg_partman ${STEADY_P[-1]} ms"
-	drop_sets up_; drop_sets pm_
+	DB=postgres
+	for d in b_plain b_upkeep b_partman b_upkeep2 b_partman2; do q -c "DROP DATABASE $d" >/dev/null; done
 done
 pl=$(median "${PLAIN[@]}"); up=$(median "${UPK[@]}"); pa=$(median "${PART[@]}")
 pu=$(median "${PRE_U[@]}"); pp=$(median "${PRE_P[@]}"); su=$(median "${STEADY_U[@]}"); sp=$(median "${STEADY_P[@]}")

@@ -52,6 +52,13 @@ TableRun::TableRun(const RunOptions &opt, const Policy &policy, const pg::RelInf
     : opt_(opt), policy_(policy), rel_(rel), run_id_(run_id), run_by_(run_by), out_(out) {
 }
 
+const std::vector<pg::ChildPartition> &
+TableRun::Partitions() {
+	if (!partitions_)
+		partitions_ = pg::ListRangePartitions(rel_.oid);
+	return *partitions_;
+}
+
 void
 TableRun::Commit() {
 	if (opt_.mode == RunMode::CommitPerBatch)
@@ -61,6 +68,7 @@ TableRun::Commit() {
 int64_t
 TableRun::Batch(const std::function<int64_t()> &fn) {
 	pg::CheckInterrupts();
+	partitions_.reset(); /* a batch may change them */
 	const bool per_batch = opt_.mode == RunMode::CommitPerBatch;
 	if (!opt_.dry_run && log_id_ == 0) {
 		/* first batch of the action: the 'running' row, visible to others while we work */

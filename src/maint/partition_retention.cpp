@@ -64,7 +64,7 @@ RunPartitionExpiry(TableRun &run) {
 	const Cutoff cutoff = PolicyCutoff(p, t.kind, PolicyTimeZone(p));
 	const bool drop = p.action == "drop";
 
-	auto children = pg::ListRangePartitions(t.rel.oid);
+	const std::vector<pg::ChildPartition> children = run.Partitions();
 	std::vector<pg::ChildPartition> ranged;
 	for (auto &c : children)
 		if (!c.is_default)
@@ -160,7 +160,7 @@ RunPremake(TableRun &run) {
 	const core::YearMonth now = pg::MonthContaining(t.kind, NowKey(p, t.kind, tz), tz);
 	const core::YearMonth cutoff_month = pg::MonthContaining(t.kind, cutoff.key, tz);
 
-	auto children = pg::ListRangePartitions(t.rel.oid);
+	const std::vector<pg::ChildPartition> children = run.Partitions();
 	/* from the oldest retained partition (or now) to the newest partition or now + premake, whichever is later */
 	core::YearMonth first = now, last = core::AddMonths(now, p.premake);
 	for (const auto &c : children) {

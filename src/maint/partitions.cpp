@@ -244,7 +244,8 @@ EnsureMonthPartitionLocked(const PartitionedTable &t, core::YearMonth ym, const 
 				CreateByMovingDefaultRows(t, *def, child_sql, lower, upper, bounds);
 			}
 		}
-		CopyGrants(t.rel.oid, child_sql);
+		if (t.rel.has_acl)
+			CopyGrants(t.rel.oid, child_sql);
 	});
 	*created = true;
 	Oid child = pg::RelationByName(t.rel.nspoid, name);

@@ -55,6 +55,7 @@ struct RelRaw {
 	char persistence;
 	Oid owner;
 	bool ispartition;
+	bool has_acl;
 };
 
 void
@@ -70,6 +71,9 @@ ReadRel(Oid relid, RelRaw *out) {
 	out->persistence = form->relpersistence;
 	out->owner = form->relowner;
 	out->ispartition = form->relispartition;
+	bool acl_null = true;
+	(void)SysCacheGetAttr(RELOID, tup, Anum_pg_class_relacl, &acl_null);
+	out->has_acl = !acl_null;
 	ReleaseSysCache(tup);
 	char *nsp = get_namespace_name(out->nspoid);
 	namestrcpy(&out->nspname, nsp ? nsp : "");
@@ -102,6 +106,7 @@ LookupRelation(Oid relid) {
 	info.persistence = raw.persistence;
 	info.owner = raw.owner;
 	info.ispartition = raw.ispartition;
+	info.has_acl = raw.has_acl;
 	info.qualified = QuoteQualified(info.nspname, info.name);
 	return info;
 }

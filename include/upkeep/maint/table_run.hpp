@@ -13,6 +13,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,13 @@ public:
 	/* Commit (CommitPerBatch) or nothing (CallerTransaction). */
 	void Commit();
 
+	/*
+	 * The table's partitions, read once per run and again only after a batch
+	 * (which may have changed them): premake and expiry of a set with nothing
+	 * to do share one catalog read.
+	 */
+	const std::vector<pg::ChildPartition> &Partitions();
+
 private:
 	const RunOptions &opt_;
 	Policy policy_;
@@ -98,6 +106,7 @@ private:
 	int batches_ = 0;
 	double started_ms_ = 0;
 	double last_notice_ms_ = 0;
+	std::optional<std::vector<pg::ChildPartition>> partitions_;
 };
 
 /* The batching method for a table: upkeep.batch_method when usable, else the planner's choice. */

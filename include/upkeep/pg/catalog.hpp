@@ -28,6 +28,7 @@ struct RelInfo {
 	char persistence = 0;  /* RELPERSISTENCE_* */
 	Oid owner = InvalidOid;
 	bool ispartition = false;
+	bool has_acl = false;  /* relacl is not NULL: there are grants to copy */
 	std::string qualified; /* quote_qualified_identifier(nspname, name) */
 };
 
