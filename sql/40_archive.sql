@@ -64,6 +64,14 @@ INSERT INTO src SELECT g, timestamptz '2024-06-15 12:00+00' - g * interval '1 da
 CREATE TABLE src_wide (amount numeric, note text, id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, at timestamptz NOT NULL, extra text);
 SELECT upkeep.archive_table('src', 'src_wide', '60 days', 'at') AS moved_to_wide;
 SELECT count(*) AS wide_rows, min(id), max(id) FROM src_wide;
+-- an archive whose BEFORE INSERT trigger rewrites rows: the manifest hashes what the archive stored
+CREATE TABLE src_shouting (id int PRIMARY KEY, at timestamptz NOT NULL, note varchar(20), amount numeric(10, 2),
+                           archived_at timestamptz NOT NULL DEFAULT now());
+CREATE FUNCTION public.shout() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.note := upper(NEW.note); RETURN NEW; END $$;
+CREATE TRIGGER shout BEFORE INSERT ON src_shouting FOR EACH ROW EXECUTE FUNCTION public.shout();
+SELECT upkeep.archive_table('src', 'src_shouting', '50 days', 'at') AS moved_to_shouting;
+SELECT min(note) AS stored_as FROM src_shouting;
+SELECT status FROM upkeep.verify_backup_integrity() WHERE check_name = 'archive_manifest' AND object = 'public.src_shouting';
 -- incompatible: every mismatch is listed, nothing moves
 CREATE TABLE src_bad (id text, at timestamptz NOT NULL, amount numeric GENERATED ALWAYS AS (1) STORED, must int NOT NULL);
 SELECT upkeep.archive_table('src', 'src_bad', '30 days', 'at');
@@ -162,6 +170,8 @@ SELECT method, partition_name, time_min, time_max, content_hash IS NULL AS no_co
 -- the source's month names are free again
 SELECT to_regclass('readings_2024_01') AS old_name;
 
+DROP TABLE src_shouting;
+DROP FUNCTION public.shout();
 DROP TABLE events, events_archive, events_deleted, src, src_wide, src_bad, src_unlogged, src_foreign_owner, squat,
   squat_archive, orders, orders_archive, readings, readings_archive CASCADE;
 DROP FUNCTION note_delete();

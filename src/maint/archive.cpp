@@ -114,6 +114,8 @@ struct ArchivePlan {
 	std::vector<std::string> columns; /* source columns, in order: what moves and what is hashed */
 	std::string key_column;           /* single-column primary key, for the manifest's key range */
 	bool archive_has_archived_at = false;
+	bool same_types = false;          /* every moved column has the same type and typmod in the archive */
+	bool archive_rewrites = false;    /* the archive has BEFORE INSERT row triggers (or rules) */
 };
 
 ArchivePlan
@@ -127,6 +129,23 @@ PlanArchive(const pg::RelInfo &source, Oid archive_oid) {
 	if (pk.size() == 1)
 		plan.key_column = pk[0];
 	plan.archive_has_archived_at = HasColumn(archive_oid, "archived_at");
+	const auto src_cols = pg::GetColumns(source.oid);
+	const auto arc_cols = pg::GetColumns(archive_oid);
+	plan.same_types = true;
+	for (const auto &sc : src_cols) {
+		bool same = false;
+		for (const auto &ac : arc_cols)
+			same = same || (ac.name == sc.name && ac.type == sc.type && ac.typmod == sc.typmod);
+		plan.same_types = plan.same_types && same;
+	}
+	/* BEFORE INSERT row triggers (tgtype: ROW 1, BEFORE 2, INSERT 4) on the archive or its partitions, or rules */
+	plan.archive_rewrites =
+	    pg::SpiExec("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgrelid OPERATOR(pg_catalog.=) ANY "
+	                "(SELECT $1::pg_catalog.oid UNION ALL SELECT relid FROM pg_catalog.pg_partition_tree($1)) "
+	                "AND (t.tgtype::pg_catalog.int4 OPERATOR(pg_catalog.&) 7) OPERATOR(pg_catalog.=) 7 AND NOT t.tgisinternal) "
+	                "OR EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite r WHERE r.ev_class OPERATOR(pg_catalog.=) $1)",
+	                {pg::SpiValue::RegClass(archive_oid)}, true)
+	        .BoolAt(0, 0);
 	return plan;
 }
 
@@ -182,32 +201,47 @@ ArchiveRows(TableRun &run, const ArchivePlan &plan, const std::string &time_colu
 	run.Note("cutoff " + cutoff.text + ", batches by " + why);
 	ExpiredRowBatches batches(plan.source, time_column, cutoff, batch_size, method);
 	const std::string cols = JoinQuoted(plan.columns);
-	const std::string tcol = pg::QuoteIdent(time_column);
-	std::string extras = ", pg_catalog.min(" + tcol + ") OVER ()::pg_catalog.text, pg_catalog.max(" + tcol +
-	                     ") OVER ()::pg_catalog.text";
-	if (!plan.key_column.empty()) {
-		const std::string k = pg::QuoteIdent(plan.key_column);
-		extras += ", pg_catalog.min(" + k + ") OVER ()::pg_catalog.text, pg_catalog.max(" + k +
-		          ") OVER ()::pg_catalog.text";
+	/* where the time and key columns sit in the result (1-based), for the manifest's ranges */
+	int time_pos = 0, key_pos = 0;
+	for (size_t i = 0; i < plan.columns.size(); i++) {
+		if (plan.columns[i] == time_column)
+			time_pos = static_cast<int>(i + 1);
+		if (!plan.key_column.empty() && plan.columns[i] == plan.key_column)
+			key_pos = static_cast<int>(i + 1);
 	}
-	const int n_extras = plan.key_column.empty() ? 2 : 4;
+	std::vector<int> ranges{time_pos};
+	if (key_pos > 0)
+		ranges.push_back(key_pos);
+	/*
+	 * The rows are hashed as the archive holds them.  When source and archive
+	 * columns have the same types and nothing on the archive can rewrite a row
+	 * on its way in (BEFORE INSERT triggers), that is the moved rows
+	 * themselves; otherwise the INSERT's RETURNING.
+	 */
+	const bool hash_moved = plan.same_types && !plan.archive_rewrites;
 	for (;;) {
 		int64_t rows = run.Batch([&]() -> int64_t {
 			auto pred = batches.Next();
 			if (!pred)
 				return -1;
 			const double t0 = pg::NowMs();
-			const std::string sql = "WITH moved AS (DELETE FROM " + batches.Target() + " WHERE " + pred->where +
-			                        " RETURNING " + cols + "), ins AS (INSERT INTO " + plan.archive.qualified + " (" +
-			                        cols + ") OVERRIDING SYSTEM VALUE SELECT " + cols + " FROM moved RETURNING " +
-			                        cols + ") SELECT " + cols + extras + " FROM ins";
+			const std::string sql =
+			    hash_moved
+			        ? "WITH moved AS (DELETE FROM " + batches.Target() + " WHERE " + pred->where + " RETURNING " + cols +
+			              "), ins AS (INSERT INTO " + plan.archive.qualified + " (" + cols +
+			              ") OVERRIDING SYSTEM VALUE SELECT " + cols + " FROM moved) SELECT " + cols + " FROM moved"
+			        : "WITH moved AS (DELETE FROM " + batches.Target() + " WHERE " + pred->where + " RETURNING " + cols +
+			              "), ins AS (INSERT INTO " + plan.archive.qualified + " (" + cols +
+			              ") OVERRIDING SYSTEM VALUE SELECT " + cols + " FROM moved RETURNING " + cols + ") SELECT " +
+			              cols + " FROM ins";
 			const int nest = pg::PinFingerprintSettings();
-			pg::BatchDigest d = pg::ExecAndDigest(sql, pred->args, static_cast<int>(plan.columns.size()), n_extras);
+			pg::BatchDigest d =
+			    pg::ExecAndDigestRanges(sql, pred->args, static_cast<int>(plan.columns.size()), ranges);
 			pg::UnpinFingerprintSettings(nest);
 			batches.Observe(d.rows, pg::NowMs() - t0);
 			if (d.rows > 0) {
 				std::optional<std::string> kmin, kmax;
-				if (n_extras == 4) {
+				if (key_pos > 0) {
 					kmin = d.extras[2];
 					kmax = d.extras[3];
 				}

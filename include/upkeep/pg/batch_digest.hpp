@@ -27,4 +27,13 @@ struct BatchDigest {
 BatchDigest ExecAndDigest(const std::string &sql, const std::vector<SpiValue> &args, int hash_columns,
                           int extra_columns);
 
+/*
+ * Same, computing ranges in C++ instead of in SQL: the result's first
+ * `hash_columns` columns are hashed, and the minimum and maximum of the
+ * (1-based) columns in `range_columns` are returned as text in `extras`
+ * (min, max for each), compared with their types' b-tree ordering.
+ */
+BatchDigest ExecAndDigestRanges(const std::string &sql, const std::vector<SpiValue> &args, int hash_columns,
+                                const std::vector<int> &range_columns);
+
 } // namespace upkeep::pg
