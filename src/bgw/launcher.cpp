@@ -143,6 +143,14 @@ Reconcile(SharedState *sh, bool reloaded) {
 		DbSlot *slot = &sh->slots[i];
 		if (slot->state == kSlotFree && g_handles[i] == NULL)
 			continue;
+		if (reloaded && slot->state == kSlotNoExtension && g_handles[i] == NULL) {
+			/* a reload is the signal that the extension may exist now: try again at once */
+			SpinLockAcquire(&sh->mutex);
+			slot->state = kSlotStopped;
+			slot->next_start = now;
+			slot->quick_exits = 0;
+			SpinLockRelease(&sh->mutex);
+		}
 		bool listed = false;
 		for (int k = 0; k < n; k++)
 			listed = listed || strcmp(NameStr(wanted[k]), NameStr(slot->dbname)) == 0;

@@ -40,6 +40,13 @@ sleep 3
 is "$(grep -c 'database "noext" does not have the pg_upkeep extension' "$DATA/server.log")" 1 "one log line for the database without the extension"
 is "$(grep -c 'worker for database "noext" exited' "$DATA/server.log")" 0 "and no restart loop for it"
 
+# ---- once the extension exists there, a reload starts its worker
+sql -d noext "CREATE EXTENSION pg_upkeep" >/dev/null
+psql_at "$PORT" -c "SELECT pg_reload_conf()" >/dev/null
+check "after CREATE EXTENSION and a reload, noext gets its worker" wait_until 10 \
+	"SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'pg_upkeep worker' AND datname = 'noext')"
+is "$(grep -c 'database "noext" does not have the pg_upkeep extension' "$DATA/server.log")" 1 "still just the one log line"
+
 # ---- SIGTERM to the worker: it comes back, the postmaster is unaffected
 PM=$(head -1 "$DATA/postmaster.pid")
 W1=$(sql "SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_upkeep worker' AND datname = 'app'")

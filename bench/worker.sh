@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# bench/worker.sh -- the background worker's costs, on one throwaway cluster
+# with pg_upkeep preloaded and one database under maintenance:
+#   idle CPU    CPU time (utime + stime from /proc) the worker and the launcher
+#               use over IDLE_S (60) seconds with nothing due (upkeep.naptime 1s,
+#               so the worker wakes 60 times)
+#   latency     from the moment a policy becomes due (a fresh policy) to its
+#               run in upkeep.run_log, with upkeep.naptime = NAPTIME (10s):
+#               at most a naptime, as the worker sleeps on its latch between
+#               wake-ups; and with upkeep.wake_worker(), immediate.
+. "$(dirname "$0")/lib.sh"
+IDLE_S=${IDLE_S:-60}
+bench_cluster "shared_preload_libraries = 'pg_upkeep'" "upkeep.databases = 'postgres'" "upkeep.naptime = 1"
+q -c "CREATE EXTENSION pg_upkeep" >/dev/null
+q -c "SELECT pg_reload_conf()" >/dev/null   # the worker stopped at start-up for want of the extension
+q -c "CREATE TABLE logs (id bigserial PRIMARY KEY, at timestamptz NOT NULL);
+      INSERT INTO logs (at) SELECT now() - g * interval '1 hour' FROM generate_series(1, 1000) g;
+      SELECT relid FROM upkeep.set_policy('logs', 'at', '10 days', run_every => '1 day');" >/dev/null
+for _ in $(seq 1 30); do
+	[ "$(q -c "SELECT count(*) FROM upkeep.policy_state WHERE last_status = 'ok'")" = 1 ] && break
+	sleep 0.5
+done
+WPID=$(q -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_upkeep worker'")
+LPID=$(q -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_upkeep launcher'")
+cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; } # clock ticks
+TICK=$(getconf CLK_TCK)
+w0=$(cpu "$WPID"); l0=$(cpu "$LPID")
+sleep "$IDLE_S"
+w1=$(cpu "$WPID"); l1=$(cpu "$LPID")
+W_MS=$(( (w1 - w0) * 1000 / TICK )); L_MS=$(( (l1 - l0) * 1000 / TICK ))
+echo "idle over ${IDLE_S}s (naptime 1s, nothing due): worker ${W_MS} ms CPU ($(awk -v c="$W_MS" -v s="$IDLE_S" 'BEGIN { printf "%.3f", c / (s * 10) }') % of a core), launcher ${L_MS} ms CPU"
+
+# latency from due to run
+psql_at "$B_PORT" -c "ALTER SYSTEM SET upkeep.naptime = '${NAPTIME:-10}s'" -c "SELECT pg_reload_conf()" >/dev/null
+sleep 1
+lat=()
+for i in 1 2 3; do
+	q -c "CREATE TABLE t$i (at timestamptz NOT NULL); INSERT INTO t$i SELECT now() - interval '30 days' FROM generate_series(1, 10)" >/dev/null
+	t0=$(date +%s%3N)
+	q -c "SELECT relid FROM upkeep.set_policy('t$i', 'at', '10 days')" >/dev/null
+	until [ "$(q -c "SELECT count(*) FROM upkeep.run_log WHERE table_name = 'public.t$i' AND status = 'ok'")" = 1 ]; do sleep 0.05; done
+	lat+=($(( $(date +%s%3N) - t0 )))
+done
+q -c "CREATE TABLE tw (at timestamptz NOT NULL); INSERT INTO tw SELECT now() - interval '30 days' FROM generate_series(1, 10)" >/dev/null
+t0=$(date +%s%3N)
+q -c "SELECT relid FROM upkeep.set_policy('tw', 'at', '10 days'); SELECT upkeep.wake_worker();" >/dev/null
+until [ "$(q -c "SELECT count(*) FROM upkeep.run_log WHERE table_name = 'public.tw' AND status = 'ok'")" = 1 ]; do sleep 0.01; done
+wake=$(( $(date +%s%3N) - t0 ))
+echo "due -> run with naptime ${NAPTIME:-10}s: ${lat[*]} ms (median $(median "${lat[@]}") ms); with wake_worker(): ${wake} ms"
+echo "SUMMARY worker: idle CPU ${W_MS} ms over ${IDLE_S}s (launcher ${L_MS} ms); due->run median $(median "${lat[@]}") ms at naptime ${NAPTIME:-10}s, ${wake} ms with wake_worker()"
