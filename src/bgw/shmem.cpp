@@ -7,6 +7,7 @@
 #include "upkeep/pg/guc.hpp"
 
 extern "C" {
+#include "access/xact.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
@@ -77,6 +78,30 @@ WakeWorkerForCurrentDatabase() {
 		return false;
 	SetLatch(latch);
 	return true;
+}
+
+namespace {
+bool g_wake_pending = false;
+bool g_callback_registered = false;
+
+void
+WakeOnCommit(XactEvent event, void *) {
+	if (event == XACT_EVENT_COMMIT && g_wake_pending)
+		(void)WakeWorkerForCurrentDatabase();
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT)
+		g_wake_pending = false;
+}
+} // namespace
+
+void
+WakeWorkerAtCommit() {
+	if (g_shared == nullptr)
+		return;
+	if (!g_callback_registered) {
+		RegisterXactCallback(WakeOnCommit, nullptr);
+		g_callback_registered = true;
+	}
+	g_wake_pending = true;
 }
 
 } // namespace upkeep::bgw

@@ -3,6 +3,7 @@
  *
  * See upkeep/maint/sql_api.hpp.
  */
+#include "upkeep/bgw/shmem.hpp"
 #include "upkeep/maint/archive.hpp"
 #include "upkeep/maint/partitions.hpp"
 #include "upkeep/maint/sql_api.hpp"
@@ -65,6 +66,8 @@ SetPolicyEntry(const PolicyArgs &args) {
 	pg::SpiConnect();
 	SetPolicy(args);
 	pg::SpiFinish();
+	/* the worker schedules a new or changed policy as soon as it is committed, not a naptime later */
+	pg::PgCall([] { bgw::WakeWorkerAtCommit(); });
 }
 
 bool

@@ -54,5 +54,7 @@ SharedState *Shared();
 
 /* Wakes the worker serving the current database; false when there is none. */
 bool WakeWorkerForCurrentDatabase();
+/* Wakes it when the current transaction commits (a new or changed policy is then visible to it). */
+void WakeWorkerAtCommit();
 
 } // namespace upkeep::bgw
