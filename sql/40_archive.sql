@@ -156,6 +156,11 @@ ANALYZE readings;
 CREATE TEMP TABLE file_nodes AS SELECT c.relname, c.relfilenode FROM pg_class c JOIN pg_inherits i ON i.inhrelid = c.oid
   WHERE i.inhparent = 'readings'::regclass;
 SELECT relid, action FROM upkeep.set_policy('readings', retain => '3 months', action => 'archive');
+-- partitions made before the archive policy carry no bounds CHECK; one made after it does
+SELECT upkeep.create_monthly_partition('readings', '2024-07-01');
+SELECT c.relname, k.conname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+  LEFT JOIN pg_constraint k ON k.conrelid = c.oid AND k.contype = 'c'
+ WHERE i.inhparent = 'readings'::regclass AND c.relname IN ('readings_2024_01', 'readings_2024_07') ORDER BY 1;
 SELECT table_name, action, rows_affected FROM upkeep.cleanup_old_data("only" => 'readings');
 -- the archive is partitioned the same way and now holds the expired months, same files
 SELECT c.oid::regclass AS partition, pg_get_expr(c.relpartbound, c.oid) AS bounds,

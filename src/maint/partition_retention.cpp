@@ -201,7 +201,7 @@ RunPremake(TableRun &run) {
 			int64_t made = 0;
 			for (const auto &m : missing) {
 				bool created = false;
-				(void)EnsureMonthPartitionLocked(t, m, tz, &created);
+				(void)EnsureMonthPartitionLocked(t, m, tz, p.action == "archive", &created);
 				made += created ? 1 : 0;
 			}
 			return made;
@@ -227,7 +227,7 @@ RunPremake(TableRun &run) {
 				return 1;
 			pg::PgCall([&] { LockRelationOid(t.rel.oid, ShareUpdateExclusiveLock); });
 			bool created = false;
-			(void)EnsureMonthPartitionLocked(t, m, tz, &created);
+			(void)EnsureMonthPartitionLocked(t, m, tz, p.action == "archive", &created);
 			return created ? 1 : 0;
 		});
 	}

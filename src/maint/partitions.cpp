@@ -27,6 +27,7 @@
 #include "upkeep/core/naming.hpp"
 #include "upkeep/maint/partitions.hpp"
 #include "upkeep/pg/error_bridge.hpp"
+#include "upkeep/pg/extension.hpp"
 #include "upkeep/pg/guc.hpp"
 #include "upkeep/pg/owner_context.hpp"
 #include "upkeep/pg/report.hpp"
@@ -44,8 +45,18 @@ namespace upkeep::maint {
 
 namespace {
 
-/* Name of the CHECK constraint that repeats a pg_upkeep partition's bounds. */
-constexpr const char *kBoundsConstraint = "upkeep_month_bounds";
+/*
+ * Name of the CHECK constraint that repeats a pg_upkeep partition's bounds:
+ * <partition>_month_bounds.  One name per partition, not one shared name:
+ * PostgreSQL looks CHECK names up per schema, so thousands of constraints
+ * sharing a name made every CREATE TABLE slower than the one before.
+ */
+std::string
+BoundsConstraintName(const std::string &partition_name) {
+	return pg::QuoteIdent(core::FitIdentifier(partition_name, "_month_bounds", [](std::string_view s, size_t limit) {
+		return pg::ClipToEncoding(std::string(s), limit);
+	}));
+}
 
 std::string
 MonthText(core::YearMonth ym) {
@@ -115,8 +126,9 @@ CopyGrants(Oid parent, const std::string &child_sql) {
  * while the table is empty, lets ATTACH skip re-scanning it.
  */
 void
-CreateByMovingDefaultRows(const PartitionedTable &t, const pg::ChildPartition &def, const std::string &child_sql,
-                          const pg::KeyValue &lower, const pg::KeyValue &upper, const std::string &bounds) {
+CreateByMovingDefaultRows(const PartitionedTable &t, const pg::ChildPartition &def, const std::string &child_name,
+                          const std::string &child_sql, const pg::KeyValue &lower, const pg::KeyValue &upper,
+                          const std::string &bounds) {
 	const std::string key = pg::QuoteIdent(t.key.column);
 	std::string cols;
 	for (const auto &c : pg::GetColumns(t.rel.oid)) {
@@ -127,7 +139,7 @@ CreateByMovingDefaultRows(const PartitionedTable &t, const pg::ChildPartition &d
 	pg::SpiExec("CREATE TABLE " + child_sql + " (LIKE " + t.rel.qualified +
 	            " INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED INCLUDING STORAGE INCLUDING "
 	            "COMPRESSION)");
-	pg::SpiExec("ALTER TABLE " + child_sql + " ADD CONSTRAINT " + kBoundsConstraint + " CHECK (" +
+	pg::SpiExec("ALTER TABLE " + child_sql + " ADD CONSTRAINT " + BoundsConstraintName(child_name) + " CHECK (" +
 	            BoundsCheck(t, lower, upper) + ")");
 	pg::SpiResult moved = pg::SpiExec("WITH moved AS (DELETE FROM ONLY " + def.qualified + " WHERE " + key +
 	                                      " OPERATOR(pg_catalog.>=) " + lower.literal + " AND " + key +
@@ -188,8 +200,19 @@ RequireMonthlyPartitionable(const pg::RelInfo &rel) {
 	return t;
 }
 
+bool
+ArchivesByPolicy(Oid relid) {
+	pg::SpiResult r = pg::AsExtensionOwner([&] {
+		return pg::SpiExec("SELECT EXISTS (SELECT 1 FROM upkeep.policy WHERE relid OPERATOR(pg_catalog.=) $1 AND action "
+		                   "OPERATOR(pg_catalog.=) 'archive')",
+		                   {pg::SpiValue::RegClass(relid)}, true);
+	});
+	return r.BoolAt(0, 0);
+}
+
 Oid
-EnsureMonthPartitionLocked(const PartitionedTable &t, core::YearMonth ym, const std::string &tz, bool *created) {
+EnsureMonthPartitionLocked(const PartitionedTable &t, core::YearMonth ym, const std::string &tz, bool bounds_check,
+                           bool *created) {
 	*created = false;
 	const pg::KeyValue lower = pg::MonthStart(t.kind, ym, tz);
 	const pg::KeyValue upper = pg::MonthStart(t.kind, core::AddMonths(ym, 1), tz);
@@ -226,12 +249,16 @@ EnsureMonthPartitionLocked(const PartitionedTable &t, core::YearMonth ym, const 
 	const std::string child_sql = pg::QuoteQualified(t.rel.nspname, name);
 	const std::string bounds = "FOR VALUES FROM (" + lower.literal + ") TO (" + upper.literal + ")";
 	/*
-	 * The partition carries a CHECK equal to its bounds (free on an empty
-	 * table): once detached, it can be attached elsewhere -- to an archive --
-	 * without a validation scan.
+	 * For sets that archive, the partition carries a CHECK equal to its bounds
+	 * (free on an empty table): once detached, it can be attached to the
+	 * archive without a validation scan.  Not for the others: PostgreSQL's
+	 * DDL slows down with every CHECK constraint in a schema.
 	 */
-	const std::string create = "CREATE TABLE " + child_sql + " PARTITION OF " + t.rel.qualified + " (CONSTRAINT " +
-	                           kBoundsConstraint + " CHECK (" + BoundsCheck(t, lower, upper) + ")) " + bounds;
+	const std::string create = "CREATE TABLE " + child_sql + " PARTITION OF " + t.rel.qualified +
+	                           (bounds_check ? " (CONSTRAINT " + BoundsConstraintName(name) + " CHECK (" +
+	                                               BoundsCheck(t, lower, upper) + "))"
+	                                         : std::string()) +
+	                           " " + bounds;
 
 	pg::AsOwner(t.rel.owner, [&] {
 		if (def == nullptr) {
@@ -241,7 +268,7 @@ EnsureMonthPartitionLocked(const PartitionedTable &t, core::YearMonth ym, const 
 			if (failure) {
 				if (failure->SqlErrCode() != ERRCODE_CHECK_VIOLATION)
 					throw *failure;
-				CreateByMovingDefaultRows(t, *def, child_sql, lower, upper, bounds);
+				CreateByMovingDefaultRows(t, *def, name, child_sql, lower, upper, bounds);
 			}
 		}
 		if (t.rel.has_acl)
@@ -279,7 +306,7 @@ CreateMonthlyPartition(Oid parent_oid, int32_t pg_date, const std::string &tz_in
 	const PartitionedTable t = RequireMonthlyPartitionable(rel);
 
 	bool created = false;
-	Oid child = EnsureMonthPartitionLocked(t, ym, tz, &created);
+	Oid child = EnsureMonthPartitionLocked(t, ym, tz, ArchivesByPolicy(parent_oid), &created);
 	pg::LeaveOwnerContext(pinned);
 	pg::SpiFinish();
 	return child;

@@ -41,9 +41,14 @@ Oid CreateMonthlyPartition(Oid parent_oid, int32_t pg_date, const std::string &t
 /*
  * Same, for a caller that already validated ownership and holds at least
  * SHARE UPDATE EXCLUSIVE on the parent (premake).  Returns the partition and
- * whether it was created now.
+ * whether it was created now.  `bounds_check`: give the new partition a
+ * CHECK repeating its bounds, so it can later move to an archive without a
+ * validation scan (done for sets whose policy archives).
  */
 Oid EnsureMonthPartitionLocked(const PartitionedTable &table, core::YearMonth ym, const std::string &tz,
-                               bool *created);
+                               bool bounds_check, bool *created);
+
+/* Whether the table's policy archives (its partitions then carry bounds CHECKs). */
+bool ArchivesByPolicy(Oid relid);
 
 } // namespace upkeep::maint
