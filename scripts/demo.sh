@@ -119,7 +119,7 @@ demo "the worker did it" <<'SQL'
 SELECT pid, backend_type, application_name, datname, state FROM pg_stat_activity WHERE backend_type LIKE 'pg_upkeep%';
 SELECT count(*) AS expired_left FROM app_log WHERE at < now() - interval '60 days';
 SELECT table_name, action, rows, status, run_by FROM upkeep.run_log WHERE run_by = 'worker' ORDER BY id;
-SELECT relid, last_status, next_due FROM upkeep.policy_state;
+SELECT relid::regclass AS table_name, last_status, next_due FROM upkeep.policy_state ORDER BY 1::text;
 SQL
 
 echo

@@ -225,6 +225,9 @@ SetPolicy(const PolicyArgs &a) {
 		     pg::SpiValue::Int4(p.premake), pg::SpiValue::Int4(p.batch_size), pg::SpiValue::Text(p.run_every),
 		     p.timezone.empty() ? pg::SpiValue::Null(TEXTOID) : pg::SpiValue::Text(p.timezone),
 		     pg::SpiValue::Bool(p.enabled), pg::SpiValue{REGROLEOID, false, static_cast<int64_t>(caller), {}}});
+		/* A changed policy is due at once: the worker applies it on its next wake, not an hour later. */
+		pg::SpiExec("UPDATE upkeep.policy_state SET next_due = NULL WHERE relid OPERATOR(pg_catalog.=) $1",
+		            {pg::SpiValue::Oid_(p.relid)}, false, false);
 	});
 }
 

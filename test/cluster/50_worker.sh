@@ -30,6 +30,10 @@ check "the worker premakes the current and 2 future months" wait_until 30 \
 check "the worker deletes the expired rows" wait_until 30 "SELECT NOT EXISTS (SELECT 1 FROM logs WHERE at < now() - interval '10 days')"
 is "$(A "SELECT string_agg(DISTINCT run_by, ',') FROM upkeep.run_log")" worker "run_log says the worker did it"
 is "$(A "SELECT count(*) FROM upkeep.policy_state WHERE next_due > now()")" 2 "both policies have their next run scheduled"
+# a changed policy is due at once, not at its next scheduled run (an hour away)
+A "SELECT relid FROM upkeep.set_policy('metrics', premake => 4)" >/dev/null
+check "a changed policy is applied on the next wake" wait_until 15 \
+	"SELECT count(*) = 5 FROM pg_inherits WHERE inhparent = 'metrics'::regclass"
 is "$(sql "SELECT string_agg(backend_type || '/' || application_name || '/' || COALESCE(datname, '-'), ' ' ORDER BY backend_type) FROM pg_stat_activity WHERE backend_type LIKE 'pg_upkeep%'")" \
 	"pg_upkeep launcher/pg_upkeep launcher/- pg_upkeep worker/pg_upkeep worker/app" "launcher and worker are visible in pg_stat_activity"
 check "VACUUM ran after the large delete, at top level" wait_until 20 \
