@@ -79,25 +79,32 @@ OnExit(int, Datum) {
 /* Rows after which a table deserves a VACUUM right away (autovacuum would come, later). */
 constexpr int64_t kVacuumAfterRows = 10000;
 
-/* The policies that are due, by OID. */
-std::vector<Oid>
+/* A due policy, and the version of it (updated_at) that was due. */
+struct DuePolicy {
+	Oid relid;
+	std::string version;
+};
+
+/* The policies that are due. */
+std::vector<DuePolicy>
 DuePolicies() {
 	pg::SpiResult r = pg::AsExtensionOwner([] {
-		return pg::SpiExec("SELECT p.relid::pg_catalog.oid FROM upkeep.policy p "
+		return pg::SpiExec("SELECT p.relid::pg_catalog.oid, p.updated_at::pg_catalog.text FROM upkeep.policy p "
 		                   "LEFT JOIN upkeep.policy_state s ON s.relid OPERATOR(pg_catalog.=) p.relid::pg_catalog.oid "
 		                   "WHERE p.enabled AND (s.next_due IS NULL OR s.next_due OPERATOR(pg_catalog.<=) "
 		                   "pg_catalog.now())",
 		                   {}, true);
 	});
-	std::vector<Oid> due;
+	std::vector<DuePolicy> due;
 	for (size_t i = 0; i < r.rows.size(); i++)
-		due.push_back(r.OidAt(i, 0));
+		due.push_back(DuePolicy{r.OidAt(i, 0), r.At(i, 1)});
 	return due;
 }
 
 void
-RecordSchedule(const std::vector<Oid> &due, const std::vector<maint::Outcome> &outcomes, int64_t started) {
-	for (Oid relid : due) {
+RecordSchedule(const std::vector<DuePolicy> &due, const std::vector<maint::Outcome> &outcomes, int64_t started) {
+	for (const DuePolicy &d : due) {
+		const Oid relid = d.relid;
 		std::string status = "ok";
 		for (const auto &o : outcomes) {
 			if (o.relid != relid)
@@ -130,6 +137,11 @@ RecordSchedule(const std::vector<Oid> &due, const std::vector<maint::Outcome> &o
 			     pg::SpiValue::TimestampTz(started),
 			     pg::SpiValue::Int4(pg::g_naptime_s)},
 			    false, false);
+			/* changed (set_policy) while it ran: due again at once, with the new settings */
+			pg::SpiExec("UPDATE upkeep.policy_state s SET next_due = NULL FROM upkeep.policy p "
+			            "WHERE s.relid OPERATOR(pg_catalog.=) $1 AND p.relid::pg_catalog.oid OPERATOR(pg_catalog.=) $1 "
+			            "AND p.updated_at IS DISTINCT FROM $2::pg_catalog.timestamptz",
+			            {pg::SpiValue::Oid_(relid), pg::SpiValue::Text(d.version)}, false, false);
 		});
 	}
 }
@@ -144,7 +156,7 @@ MaintainDuePolicies(bool first, Followups *follow) {
 	pg::SpiConnect(true);
 	if (first)
 		maint::MarkInterruptedRuns(); /* runs left 'running' by a crash do not block anything */
-	const std::vector<Oid> due = DuePolicies();
+	const std::vector<DuePolicy> due = DuePolicies();
 	if (!due.empty()) {
 		const int64_t started = pg::PgCall([] { return (int64_t)GetCurrentTimestamp(); });
 		maint::RunOptions opt;
@@ -152,7 +164,8 @@ MaintainDuePolicies(bool first, Followups *follow) {
 		opt.premake = true;
 		opt.worker = true;
 		opt.notices = false;
-		opt.subset = due;
+		for (const DuePolicy &d : due)
+			opt.subset.push_back(d.relid);
 		opt.deferred = &follow->detaches;
 		const std::vector<maint::Outcome> outcomes = maint::RunMaintenance(opt);
 		RecordSchedule(due, outcomes, started);

@@ -75,6 +75,9 @@ TableRun::Batch(const std::function<int64_t()> &fn) {
 		log_id_ = LogStart(run_id_, rel_.oid, rel_.qualified, label_, run_by_);
 		Commit();
 	}
+	/* what pg_stat_activity shows while the batch works (SPI statements are not shown there) */
+	pg::ReportActivity("pg_upkeep: " + label_ + " on " + rel_.qualified + ": batch " + std::to_string(batches_ + 1) +
+	                   " running, " + std::to_string(rows_) + " rows so far");
 	pg::SubxactState sub{};
 	if (per_batch)
 		sub = pg::BeginSubtransaction();

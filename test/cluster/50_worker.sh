@@ -96,6 +96,21 @@ is "$(A "SELECT count(*) FROM upkeep.run_log a JOIN upkeep.run_log b ON a.table_
            AND tstzrange(a.started_at, a.finished_at) && tstzrange(b.started_at, b.finished_at)")" 0 \
 	"no two runs that did work on the table overlapped in time"
 
+# ---- a policy changed while the worker runs it is run again at once, with the change
+A "CREATE TABLE slowlog (id bigserial PRIMARY KEY, at timestamptz NOT NULL);
+   INSERT INTO slowlog (at) SELECT now() - interval '100 days' FROM generate_series(1, 6);
+   CREATE FUNCTION public.crawl() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN PERFORM pg_catalog.pg_sleep(0.5); RETURN OLD; END \$\$;
+   CREATE TRIGGER crawl BEFORE DELETE ON slowlog FOR EACH ROW EXECUTE FUNCTION public.crawl();
+   SELECT relid FROM upkeep.set_policy('slowlog', 'at', '30 days');" >/dev/null
+check "pg_stat_activity shows the worker's batch while it runs" wait_until 10 \
+	"SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'pg_upkeep worker' AND state = 'active' AND query = 'pg_upkeep: DELETE (>30 days) on public.slowlog: batch 1 running, 0 rows so far')"
+A "INSERT INTO slowlog (at) SELECT now() - interval '100 days' FROM generate_series(1, 2);
+   SELECT relid FROM upkeep.set_policy('slowlog', retain => '20 days');" >/dev/null
+check "a policy changed during its run runs again right after (not run_every later)" wait_until 20 \
+	"SELECT NOT EXISTS (SELECT 1 FROM slowlog) AND (SELECT count(*) FROM upkeep.run_log WHERE table_name = 'public.slowlog' AND run_by = 'worker' AND action LIKE 'DELETE%') >= 2"
+is "$(A "SELECT string_agg(action, ',' ORDER BY id) FROM upkeep.run_log WHERE table_name = 'public.slowlog' AND action LIKE 'DELETE%'")" \
+	"DELETE (>30 days),DELETE (>20 days)" "the second run used the changed policy"
+
 # ---- a malicious trigger on a non-superuser's table cannot escalate through the worker
 A "CREATE ROLE mallory LOGIN;
    GRANT CREATE ON SCHEMA public TO mallory;
