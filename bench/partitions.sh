@@ -44,10 +44,12 @@ drop_sets() { # prefix
 	          EXECUTE format('DROP TABLE %s', r.t); END LOOP; END \$\$" >/dev/null
 	q -c "DELETE FROM upkeep.policy" -c "DELETE FROM upkeep.policy_state" -c "CHECKPOINT" >/dev/null
 }
+# second_timing STATEMENT: server round trip (ms) of the statement's second run in one session (warm caches)
+second_timing() { q -c '\timing on' -c "$1" -c "$1" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1 | awk '{ printf "%d", $1 + 0.5 }'; }
 children() { q -c "SELECT count(*) FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname LIKE '$1%' AND p.relkind = 'p'"; }
 M0="date_trunc('month', now())"
 
-declare -a PLAIN UPK PART PRE_U PRE_P STEADY_U STEADY_P
+declare -a PLAIN UPK PART PRE_U PRE_P PRE_PL STEADY_U STEADY_P WARM_U WARM_P
 for r in $(seq 1 "$RUNS"); do
 	# ---- 1. twelve months per set
 	fresh_db b_plain
@@ -84,6 +86,19 @@ for r in $(seq 1 "$RUNS"); do
 	PRE_U+=("$(ms q -c "CALL upkeep.run_maintenance()")")
 	nu=$(children up_)
 	STEADY_U+=("$(ms q -c "CALL upkeep.run_maintenance()")")
+	WARM_U+=("$(second_timing "CALL upkeep.run_maintenance()")")
+	fresh_db b_plain2
+	make_sets pl_
+	q -c "DO \$\$ DECLARE m timestamptz; BEGIN FOR i IN 1..$SETS LOOP FOR k IN 0..1 LOOP
+	    m := $M0 + k * interval '1 month';
+	    EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)', 'pl_' || i || '_' || to_char(m, 'YYYY_MM'),
+	                   'pl_' || i, m, m + interval '1 month');
+	  END LOOP; END LOOP; END \$\$" -c "CHECKPOINT" >/dev/null
+	PRE_PL+=("$(ms q -c "DO \$\$ DECLARE m timestamptz; BEGIN FOR i IN 1..$SETS LOOP FOR k IN 2..4 LOOP
+	    m := $M0 + k * interval '1 month';
+	    EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)', 'pl_' || i || '_' || to_char(m, 'YYYY_MM'),
+	                   'pl_' || i, m, m + interval '1 month');
+	  END LOOP; END LOOP; END \$\$")")
 	fresh_db b_partman2
 	make_sets pm_
 	q -c "DO \$\$ BEGIN FOR i IN 1..$SETS LOOP
@@ -93,13 +108,15 @@ for r in $(seq 1 "$RUNS"); do
 	PRE_P+=("$(ms q -c "CALL partman.run_maintenance_proc(p_jobmon := false)")")
 	np=$(children pm_)
 	STEADY_P+=("$(ms q -c "SELECT partman.run_maintenance(p_jobmon := false)")")
-	echo "run $r (premake 4): upkeep ${PRE_U[-1]} ms ($nu children), pg_partman ${PRE_P[-1]} ms ($np incl. DEFAULT); steady state: upkeep ${STEADY_U[-1]} ms, pg_partman ${STEADY_P[-1]} ms"
+	WARM_P+=("$(second_timing "SELECT partman.run_maintenance(p_jobmon := false)")")
+	echo "run $r (premake 4): plain DDL ${PRE_PL[-1]} ms, upkeep ${PRE_U[-1]} ms ($nu children), pg_partman ${PRE_P[-1]} ms ($np incl. DEFAULT); steady state: upkeep ${STEADY_U[-1]} ms (warm ${WARM_U[-1]}), pg_partman ${STEADY_P[-1]} ms (warm ${WARM_P[-1]})"
 	DB=postgres
-	for d in b_plain b_upkeep b_partman b_upkeep2 b_partman2; do q -c "DROP DATABASE $d" >/dev/null; done
+	for d in b_plain b_upkeep b_partman b_upkeep2 b_partman2 b_plain2; do q -c "DROP DATABASE $d" >/dev/null; done
 done
 pl=$(median "${PLAIN[@]}"); up=$(median "${UPK[@]}"); pa=$(median "${PART[@]}")
-pu=$(median "${PRE_U[@]}"); pp=$(median "${PRE_P[@]}"); su=$(median "${STEADY_U[@]}"); sp=$(median "${STEADY_P[@]}")
+pu=$(median "${PRE_U[@]}"); pp=$(median "${PRE_P[@]}"); ppl=$(median "${PRE_PL[@]}"); su=$(median "${STEADY_U[@]}"); sp=$(median "${STEADY_P[@]}")
+wu=$(median "${WARM_U[@]}"); wp=$(median "${WARM_P[@]}")
 echo "12 months x $SETS sets: plain DDL $pl ms, upkeep $up ms ($(ratio "$up" "$pl")x the floor, target <= 1.2), pg_partman $pa ms (upkeep $(ratio "$pa" "$up")x faster)"
-echo "premake (3 new months) x $SETS sets by maintenance: upkeep $pu ms ($(awk -v t="$pu" -v n="$SETS" 'BEGIN { printf "%.2f", t / n }') ms/set), pg_partman $pp ms ($(awk -v t="$pp" -v n="$SETS" 'BEGIN { printf "%.1f", t / n }') ms/set): $(ratio "$pp" "$pu")x (target >= 10)"
-echo "steady state, $SETS sets: upkeep $su ms, pg_partman $sp ms: $(ratio "$sp" "$su")x (target >= 50)"
-echo "SUMMARY partitions ($SETS sets, median of $RUNS): 12 months plain $pl / upkeep $up / partman $pa ms; premake upkeep $pu / partman $pp ms ($(ratio "$pp" "$pu")x); steady upkeep $su / partman $sp ms ($(ratio "$sp" "$su")x)"
+echo "premake (3 new months) x $SETS sets by maintenance: upkeep $pu ms ($(awk -v t="$pu" -v n="$SETS" 'BEGIN { printf "%.2f", t / n }') ms/set), pg_partman $pp ms ($(awk -v t="$pp" -v n="$SETS" 'BEGIN { printf "%.1f", t / n }') ms/set): $(ratio "$pp" "$pu")x (target >= 10); plain DDL of the same months $ppl ms: upkeep $(ratio "$pu" "$ppl")x the floor (target <= 1.2)"
+echo "steady state, $SETS sets: new session: upkeep $su ms, pg_partman $sp ms: $(ratio "$sp" "$su")x (target >= 50); warm session (as the worker): upkeep $wu ms, pg_partman $wp ms: $(ratio "$wp" "$wu")x"
+echo "SUMMARY partitions ($SETS sets, median of $RUNS): 12 months plain $pl / upkeep $up / partman $pa ms; premake plain $ppl / upkeep $pu / partman $pp ms ($(ratio "$pp" "$pu")x partman, $(ratio "$pu" "$ppl")x plain); steady upkeep $su / partman $sp ms ($(ratio "$sp" "$su")x; warm $wu / $wp ms, $(ratio "$wp" "$wu")x)"
