@@ -132,8 +132,8 @@ TableRun::Batch(const std::function<int64_t()> &fn) {
 	return rows;
 }
 
-bool
-TableRun::Action(const std::string &label, const std::function<void()> &body) {
+void
+TableRun::BeginAction(const std::string &label) {
 	label_ = label;
 	note_.clear();
 	rows_ = 0;
@@ -141,6 +141,11 @@ TableRun::Action(const std::string &label, const std::function<void()> &body) {
 	started_ms_ = pg::NowMs();
 	last_notice_ms_ = started_ms_;
 	log_id_ = 0; /* the run_log row is made by the first batch: an action with nothing to do leaves none */
+}
+
+bool
+TableRun::Action(const std::string &label, const std::function<void()> &body) {
+	BeginAction(label);
 
 	std::optional<pg::PgError> failure;
 	if (opt_.mode == RunMode::CallerTransaction) {
@@ -202,13 +207,7 @@ TableRun::Action(const std::string &label, const std::function<void()> &body) {
 
 int64_t
 TableRun::Direct(const std::string &label, const std::function<void()> &body) {
-	label_ = label;
-	note_.clear();
-	rows_ = 0;
-	batches_ = 0;
-	started_ms_ = pg::NowMs();
-	last_notice_ms_ = started_ms_;
-	log_id_ = 0;
+	BeginAction(label);
 	body();
 	if (log_id_ != 0)
 		LogFinish(log_id_, "ok", rows_, batches_, note_, label_);

@@ -32,18 +32,7 @@ struct Params {
 BatchDigest
 ExecAndDigest(const std::string &sql, const std::vector<SpiValue> &args, int hash_columns, int extra_columns) {
 	BatchDigest out;
-	int rc = PgCall([&] {
-		const int nargs = static_cast<int>(args.size());
-		Oid *types = nargs ? (Oid *)palloc(sizeof(Oid) * nargs) : nullptr;
-		Datum *values = nargs ? (Datum *)palloc(sizeof(Datum) * nargs) : nullptr;
-		char *nulls = nargs ? (char *)palloc(nargs) : nullptr;
-		for (int i = 0; i < nargs; i++) {
-			types[i] = args[i].type;
-			values[i] = SpiValueToDatum(args[i]);
-			nulls[i] = args[i].isnull ? 'n' : ' ';
-		}
-		return SPI_execute_with_args(sql.c_str(), nargs, types, values, nulls, false, 0);
-	});
+	int rc = PgCall([&] { return SpiExecuteRaw(sql.c_str(), args, false, 0); });
 	if (rc < 0)
 		Throw(ERRCODE_INTERNAL_ERROR, "SPI_execute failed while archiving", sql.c_str());
 	SPITupleTable *tt = PgCall([] { return SPI_tuptable; });
@@ -145,18 +134,7 @@ BatchDigest
 ExecAndDigestRanges(const std::string &sql, const std::vector<SpiValue> &args, int hash_columns,
                     const std::vector<int> &range_columns) {
 	BatchDigest out;
-	int rc = PgCall([&] {
-		const int nargs = static_cast<int>(args.size());
-		Oid *types = nargs ? (Oid *)palloc(sizeof(Oid) * nargs) : nullptr;
-		Datum *values = nargs ? (Datum *)palloc(sizeof(Datum) * nargs) : nullptr;
-		char *nulls = nargs ? (char *)palloc(nargs) : nullptr;
-		for (int i = 0; i < nargs; i++) {
-			types[i] = args[i].type;
-			values[i] = SpiValueToDatum(args[i]);
-			nulls[i] = args[i].isnull ? 'n' : ' ';
-		}
-		return SPI_execute_with_args(sql.c_str(), nargs, types, values, nulls, false, 0);
-	});
+	int rc = PgCall([&] { return SpiExecuteRaw(sql.c_str(), args, false, 0); });
 	if (rc < 0)
 		Throw(ERRCODE_INTERNAL_ERROR, "SPI_execute failed while archiving", sql.c_str());
 	SPITupleTable *tt = PgCall([] { return SPI_tuptable; });

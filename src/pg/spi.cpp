@@ -204,9 +204,8 @@ ToDatum(const SpiValue &v) {
 	return (Datum)0;
 }
 
-/* Runs the statement; copies text results into `out`.  C-style frame apart from `out`, owned by the caller. */
 int
-ExecInto(const char *sql, int nargs, const SpiValue *args, bool read_only, bool fetch, long limit, SpiResult *out) {
+ExecuteWithArgs(const char *sql, int nargs, const SpiValue *args, bool read_only, long limit) {
 	Oid *types = nargs ? (Oid *)palloc(sizeof(Oid) * nargs) : nullptr;
 	Datum *values = nargs ? (Datum *)palloc(sizeof(Datum) * nargs) : nullptr;
 	char *nulls = nargs ? (char *)palloc(nargs) : nullptr;
@@ -216,6 +215,22 @@ ExecInto(const char *sql, int nargs, const SpiValue *args, bool read_only, bool 
 		nulls[i] = args[i].isnull ? 'n' : ' ';
 	}
 	int rc = SPI_execute_with_args(sql, nargs, types, values, nulls, read_only, limit);
+	/* the results do not point into the parameters: free them (long loops run in one context) */
+	for (int i = 0; i < nargs; i++)
+		if (!args[i].isnull && (types[i] == TEXTOID || types[i] == NAMEOID || types[i] == TIDOID))
+			pfree(DatumGetPointer(values[i]));
+	if (nargs) {
+		pfree(types);
+		pfree(values);
+		pfree(nulls);
+	}
+	return rc;
+}
+
+/* Runs the statement; copies text results into `out`.  C-style frame apart from `out`, owned by the caller. */
+int
+ExecInto(const char *sql, int nargs, const SpiValue *args, bool read_only, bool fetch, long limit, SpiResult *out) {
+	int rc = ExecuteWithArgs(sql, nargs, args, read_only, limit);
 	out->code = rc;
 	out->processed = SPI_processed;
 	if (rc >= 0 && fetch && SPI_tuptable != nullptr) {
@@ -238,29 +253,13 @@ ExecInto(const char *sql, int nargs, const SpiValue *args, bool read_only, bool 
 	}
 	if (SPI_tuptable != nullptr)
 		SPI_freetuptable(SPI_tuptable);
-	for (int i = 0; i < nargs; i++)
-		if (!args[i].isnull && (types[i] == TEXTOID || types[i] == NAMEOID || types[i] == TIDOID))
-			pfree(DatumGetPointer(values[i]));
-	if (nargs) {
-		pfree(types);
-		pfree(values);
-		pfree(nulls);
-	}
 	return rc;
 }
 
 /* Raw by-value results.  C-style apart from `out`, owned by the caller. */
 int
 QueryIntsInto(const char *sql, int nargs, const SpiValue *args, bool read_only, std::vector<SpiIntRow> *out) {
-	Oid *types = nargs ? (Oid *)palloc(sizeof(Oid) * nargs) : nullptr;
-	Datum *values = nargs ? (Datum *)palloc(sizeof(Datum) * nargs) : nullptr;
-	char *nulls = nargs ? (char *)palloc(nargs) : nullptr;
-	for (int i = 0; i < nargs; i++) {
-		types[i] = args[i].type;
-		values[i] = ToDatum(args[i]);
-		nulls[i] = args[i].isnull ? 'n' : ' ';
-	}
-	int rc = SPI_execute_with_args(sql, nargs, types, values, nulls, read_only, 0);
+	int rc = ExecuteWithArgs(sql, nargs, args, read_only, 0);
 	if (rc >= 0 && SPI_tuptable != nullptr) {
 		TupleDesc desc = SPI_tuptable->tupdesc;
 		out->reserve(SPI_processed);
@@ -304,9 +303,6 @@ QueryIntsInto(const char *sql, int nargs, const SpiValue *args, bool read_only, 
 	}
 	if (SPI_tuptable != nullptr)
 		SPI_freetuptable(SPI_tuptable);
-	for (int i = 0; i < nargs; i++)
-		if (!args[i].isnull && (types[i] == TEXTOID || types[i] == NAMEOID || types[i] == TIDOID))
-			pfree(DatumGetPointer(values[i]));
 	return rc;
 }
 
@@ -315,6 +311,11 @@ QueryIntsInto(const char *sql, int nargs, const SpiValue *args, bool read_only, 
 Datum
 SpiValueToDatum(const SpiValue &v) {
 	return ToDatum(v);
+}
+
+int
+SpiExecuteRaw(const char *sql, const std::vector<SpiValue> &args, bool read_only, long limit) {
+	return ExecuteWithArgs(sql, static_cast<int>(args.size()), args.data(), read_only, limit);
 }
 
 std::vector<SpiIntRow>

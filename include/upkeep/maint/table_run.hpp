@@ -91,6 +91,8 @@ public:
 	const std::vector<pg::ChildPartition> &Partitions();
 
 private:
+	/* resets the per-action counters and label */
+	void BeginAction(const std::string &label);
 	const RunOptions &opt_;
 	Policy policy_;
 	pg::RelInfo rel_;

@@ -8,7 +8,7 @@
  */
 #pragma once
 
-#include <type_traits>
+#include <utility>
 
 extern "C" {
 #include "postgres.h"
@@ -29,20 +29,7 @@ OwnerContext EnterExtensionOwner();
 template <typename Fn>
 auto
 AsExtensionOwner(Fn &&fn) -> decltype(fn()) {
-	OwnerContext ctx = EnterExtensionOwner();
-	try {
-		if constexpr (std::is_void_v<decltype(fn())>) {
-			fn();
-			LeaveOwnerContext(ctx);
-		} else {
-			auto result = fn();
-			LeaveOwnerContext(ctx);
-			return result;
-		}
-	} catch (...) {
-		LeaveOwnerContext(ctx);
-		throw;
-	}
+	return InContext(EnterExtensionOwner(), std::forward<Fn>(fn));
 }
 
 } // namespace upkeep::pg

@@ -13,6 +13,7 @@
  */
 #pragma once
 
+#include <type_traits>
 #include <utility>
 
 extern "C" {
@@ -38,11 +39,10 @@ OwnerContext EnterPinnedSettings();
 OwnerContext EnterOwnerContext(Oid owner);
 void LeaveOwnerContext(const OwnerContext &ctx);
 
-/* Runs fn() as `owner` (see above) and always leaves the context. */
+/* Runs fn() inside an entered context and always leaves it. */
 template <typename Fn>
 auto
-AsOwner(Oid owner, Fn &&fn) -> decltype(fn()) {
-	OwnerContext ctx = EnterOwnerContext(owner);
+InContext(OwnerContext ctx, Fn &&fn) -> decltype(fn()) {
 	try {
 		if constexpr (std::is_void_v<decltype(fn())>) {
 			fn();
@@ -56,6 +56,13 @@ AsOwner(Oid owner, Fn &&fn) -> decltype(fn()) {
 		LeaveOwnerContext(ctx);
 		throw;
 	}
+}
+
+/* Runs fn() as `owner` (see above) and always leaves the context. */
+template <typename Fn>
+auto
+AsOwner(Oid owner, Fn &&fn) -> decltype(fn()) {
+	return InContext(EnterOwnerContext(owner), std::forward<Fn>(fn));
 }
 
 /* The effective lock_timeout (ms) maintenance uses: upkeep.lock_timeout unless the session's is tighter. */

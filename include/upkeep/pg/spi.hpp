@@ -83,6 +83,12 @@ std::vector<SpiIntRow> SpiQueryInts(const std::string &sql, const std::vector<Sp
 /* The Datum of a parameter (palloc'd when by reference).  May ereport: call inside PgCall. */
 Datum SpiValueToDatum(const SpiValue &v);
 
+/*
+ * SPI_execute_with_args with SpiValue parameters; returns its code, results
+ * left in SPI_tuptable.  May ereport: call inside PgCall.
+ */
+int SpiExecuteRaw(const char *sql, const std::vector<SpiValue> &args, bool read_only, long limit);
+
 /* Commit inside a non-atomic SPI connection (procedures). A new transaction starts at once. */
 void SpiCommit();
 /* The same, with synchronous_commit = off for this commit only (SET LOCAL semantics). */
