@@ -57,6 +57,19 @@ SELECT relid FROM upkeep.set_policy('old_set', retain => '1 month', premake => 0
 SELECT table_name, action, rows_affected FROM upkeep.cleanup_old_data("only" => 'old_set');
 SELECT partition FROM part_rows('old_set');
 
+-- hand-made bounds read right: MINVALUE and MAXVALUE, a gap, a DEFAULT, a timestamptz key
+CREATE TABLE mixed (at timestamptz NOT NULL, v int) PARTITION BY RANGE (at);
+CREATE TABLE mixed_ancient PARTITION OF mixed FOR VALUES FROM (MINVALUE) TO ('2023-01-01 00:00+00');
+SELECT count(*) FROM (SELECT upkeep.create_monthly_partition('mixed', d::date) FROM generate_series('2024-02-01'::date, '2024-06-01', '1 month') d) s;
+CREATE TABLE mixed_future PARTITION OF mixed FOR VALUES FROM ('2024-09-01 00:00+00') TO (MAXVALUE);
+CREATE TABLE mixed_default PARTITION OF mixed DEFAULT;
+INSERT INTO mixed VALUES ('2022-05-01+00', 1), ('2023-06-01+00', 2), ('2024-02-10+00', 3), ('2030-01-01+00', 4);
+SELECT relid FROM upkeep.set_policy('mixed', retain => '3 months', premake => 4);
+-- ancient (upper bound 2023-01-01) and February 2024 expire; July and August are missing, September on is covered
+SELECT table_name, action, rows_affected FROM upkeep.cleanup_old_data("only" => 'mixed', dry_run => true);
+CALL upkeep.run_maintenance("only" => 'mixed');
+SELECT * FROM part_rows('mixed');
+
 -- detach: partitions leave the set but keep their rows, optionally in another schema
 CREATE SCHEMA cold;
 CREATE TABLE visits (id bigint, at timestamptz NOT NULL) PARTITION BY RANGE (at);
@@ -100,6 +113,6 @@ BEGIN;
 CALL upkeep.run_maintenance(dry_run => true);
 COMMIT;
 
-DROP TABLE sales, old_set, visits, metrics, metrics_berlin CASCADE;
+DROP TABLE sales, old_set, mixed, visits, metrics, metrics_berlin CASCADE;
 DROP SCHEMA cold CASCADE;
 DROP FUNCTION part_rows(regclass);

@@ -24,7 +24,13 @@ extern "C" {
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "nodes/primnodes.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "partitioning/partbounds.h"
+#include "partitioning/partdesc.h"
+#include "storage/lmgr.h"
 #include "utils/builtins.h"
+#include "utils/partcache.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
@@ -205,9 +211,82 @@ struct ChildRaw {
 	Oid owner;
 };
 
+/* A range bound of the relcache's partition descriptor as int64 in the key's unit. C-style. */
+int64
+DescBoundValue(PartitionBoundInfo bi, int k, bool is_date) {
+	if (bi->kind[k][0] == PARTITION_RANGE_DATUM_MINVALUE)
+		return PG_INT64_MIN;
+	if (bi->kind[k][0] == PARTITION_RANGE_DATUM_MAXVALUE)
+		return PG_INT64_MAX;
+	return is_date ? (int64)DatumGetInt32(bi->datums[k][0]) : DatumGetInt64(bi->datums[k][0]);
+}
+
+/*
+ * Children of a single-column range-partitioned `parent` from its cached
+ * partition descriptor: bounds already parsed, nothing read from pg_class's
+ * relpartbound text.  A warm backend (the worker) then lists a set's
+ * partitions without parsing a node tree per partition.  -1 when the parent
+ * cannot be locked at once (someone holds ACCESS EXCLUSIVE: we never wait
+ * here) or is not of that kind; the caller then reads the catalog.  C-style.
+ */
+int
+ReadChildrenFromDesc(Oid parent, ChildRaw **out) {
+	if (!ConditionalLockRelationOid(parent, AccessShareLock))
+		return -1;
+	Relation rel = try_relation_open(parent, NoLock);
+	if (rel == NULL) {
+		UnlockRelationOid(parent, AccessShareLock);
+		return -1;
+	}
+	::PartitionKey key = rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE ? RelationGetPartitionKey(rel) : NULL;
+	const Oid base = key != NULL && key->partnatts == 1 ? getBaseType(key->parttypid[0]) : InvalidOid;
+	if (key == NULL || key->strategy != PARTITION_STRATEGY_RANGE ||
+	    (base != DATEOID && base != TIMESTAMPOID && base != TIMESTAMPTZOID)) {
+		relation_close(rel, AccessShareLock);
+		return -1;
+	}
+	PartitionDesc pd = RelationGetPartitionDesc(rel, true);
+	PartitionBoundInfo bi = pd->boundinfo;
+	const int nparts = pd->nparts;
+	ChildRaw *all = (ChildRaw *)palloc0(sizeof(ChildRaw) * (nparts > 0 ? nparts : 1));
+	for (int j = 0; j < nparts; j++)
+		all[j].oid = pd->oids[j];
+	if (bi != NULL) {
+		if (bi->default_index >= 0)
+			all[bi->default_index].is_default = true;
+		/* bound k is the upper bound of partition indexes[k]; its lower bound is bound k - 1 */
+		for (int k = 0; k < bi->ndatums; k++) {
+			const int j = bi->indexes[k];
+			if (j < 0)
+				continue;
+			all[j].upper = DescBoundValue(bi, k, base == DATEOID);
+			all[j].lower = k > 0 ? DescBoundValue(bi, k - 1, base == DATEOID) : PG_INT64_MIN;
+		}
+	}
+	relation_close(rel, AccessShareLock);
+
+	int n = 0;
+	for (int j = 0; j < nparts; j++) {
+		HeapTuple tup = SearchSysCache1(RELOID, ObjectIdGetDatum(all[j].oid));
+		if (!HeapTupleIsValid(tup))
+			continue;
+		Form_pg_class form = (Form_pg_class)GETSTRUCT(tup);
+		all[n] = all[j];
+		all[n].name = form->relname;
+		all[n].owner = form->relowner;
+		n++;
+		ReleaseSysCache(tup);
+	}
+	*out = all;
+	return n;
+}
+
 /* Children of `parent` with their bounds, in a palloc'd array. C-style. */
 int
 ReadChildren(Oid parent, ChildRaw **out) {
+	const int from_desc = ReadChildrenFromDesc(parent, out);
+	if (from_desc >= 0)
+		return from_desc;
 	List *children = find_inheritance_children(parent, NoLock);
 	int n = list_length(children);
 	ChildRaw *arr = (ChildRaw *)palloc0(sizeof(ChildRaw) * (n > 0 ? n : 1));
