@@ -11,7 +11,10 @@
 #     add 3 more so that 4 future months are ready:
 #       upkeep    set_policy(premake => 4) + CALL upkeep.run_maintenance()
 #       partman   part_config.premake = 4 + CALL partman.run_maintenance_proc()
-#  3. steady state (nothing to do): a second maintenance pass over the sets.
+#     plain     CREATE TABLE ... PARTITION OF for the same 3 months per set (the floor)
+#  3. steady state (nothing to do): maintenance passes over the sets, timed by
+#     psql's \timing: the first in a new session (cold caches) and the second
+#     in the same session (warm, as in the long-lived worker).
 #
 # pg_partman 4.7 also makes a template table and a DEFAULT partition per set;
 # counts of children are printed so the work compared is visible.  Every arm
@@ -44,14 +47,16 @@ drop_sets() { # prefix
 	          EXECUTE format('DROP TABLE %s', r.t); END LOOP; END \$\$" >/dev/null
 	q -c "DELETE FROM upkeep.policy" -c "DELETE FROM upkeep.policy_state" -c "CHECKPOINT" >/dev/null
 }
-# second_timing STATEMENT: server round trip (ms) of the statement's second run in one session (warm caches)
-second_timing() { q -c '\timing on' -c "$1" -c "$1" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1 | awk '{ printf "%d", $1 + 0.5 }'; }
+# nth_timing N STATEMENT: round trip (ms, as psql's \timing) of the statement's Nth run in a new session:
+# 1 = cold caches (connection set-up excluded), 2 = warm, as in a long-lived worker
+nth_timing() { q -c '\timing on' -c "$2" -c "$2" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | sed -n "$1p" | awk '{ printf "%d", $1 + 0.5 }'; }
 children() { q -c "SELECT count(*) FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname LIKE '$1%' AND p.relkind = 'p'"; }
 M0="date_trunc('month', now())"
 
 declare -a PLAIN UPK PART PRE_U PRE_P PRE_PL STEADY_U STEADY_P WARM_U WARM_P
 for r in $(seq 1 "$RUNS"); do
-	# ---- 1. twelve months per set
+	# ---- 1. twelve months per set (CREATE_PHASE=0 skips it: pg_partman takes minutes there)
+	if [ "${CREATE_PHASE:-1}" = 1 ]; then
 	fresh_db b_plain
 	make_sets pl_
 	PLAIN+=("$(ms q -c "DO \$\$ DECLARE m timestamptz; BEGIN FOR i IN 1..$SETS LOOP FOR k IN 0..11 LOOP
@@ -74,6 +79,7 @@ for r in $(seq 1 "$RUNS"); do
 	  END LOOP; END \$\$" -c "SELECT partman.run_maintenance(p_jobmon := false)")")
 	n_part=$(children pm_)
 	echo "run $r (12 months): plain ${PLAIN[-1]} ms ($n_plain children), upkeep ${UPK[-1]} ms ($n_upk), pg_partman ${PART[-1]} ms ($n_part incl. DEFAULT)"
+	fi
 
 	# ---- 2. premake 4 more months per set, by maintenance
 	fresh_db b_upkeep2
@@ -85,8 +91,8 @@ for r in $(seq 1 "$RUNS"); do
 	      END LOOP; END \$\$" -c "CHECKPOINT" >/dev/null
 	PRE_U+=("$(ms q -c "CALL upkeep.run_maintenance()")")
 	nu=$(children up_)
-	STEADY_U+=("$(ms q -c "CALL upkeep.run_maintenance()")")
-	WARM_U+=("$(second_timing "CALL upkeep.run_maintenance()")")
+	STEADY_U+=("$(nth_timing 1 "CALL upkeep.run_maintenance()")")
+	WARM_U+=("$(nth_timing 2 "CALL upkeep.run_maintenance()")")
 	fresh_db b_plain2
 	make_sets pl_
 	q -c "DO \$\$ DECLARE m timestamptz; BEGIN FOR i IN 1..$SETS LOOP FOR k IN 0..1 LOOP
@@ -107,16 +113,16 @@ for r in $(seq 1 "$RUNS"); do
 	      END LOOP; END \$\$" -c "UPDATE partman.part_config SET premake = 4, infinite_time_partitions = true" -c "CHECKPOINT" >/dev/null
 	PRE_P+=("$(ms q -c "CALL partman.run_maintenance_proc(p_jobmon := false)")")
 	np=$(children pm_)
-	STEADY_P+=("$(ms q -c "SELECT partman.run_maintenance(p_jobmon := false)")")
-	WARM_P+=("$(second_timing "SELECT partman.run_maintenance(p_jobmon := false)")")
+	STEADY_P+=("$(nth_timing 1 "SELECT partman.run_maintenance(p_jobmon := false)")")
+	WARM_P+=("$(nth_timing 2 "SELECT partman.run_maintenance(p_jobmon := false)")")
 	echo "run $r (premake 4): plain DDL ${PRE_PL[-1]} ms, upkeep ${PRE_U[-1]} ms ($nu children), pg_partman ${PRE_P[-1]} ms ($np incl. DEFAULT); steady state: upkeep ${STEADY_U[-1]} ms (warm ${WARM_U[-1]}), pg_partman ${STEADY_P[-1]} ms (warm ${WARM_P[-1]})"
 	DB=postgres
-	for d in b_plain b_upkeep b_partman b_upkeep2 b_partman2 b_plain2; do q -c "DROP DATABASE $d" >/dev/null; done
+	for d in b_plain b_upkeep b_partman b_upkeep2 b_partman2 b_plain2; do q -c "DROP DATABASE IF EXISTS $d" >/dev/null; done
 done
-pl=$(median "${PLAIN[@]}"); up=$(median "${UPK[@]}"); pa=$(median "${PART[@]}")
+pl=$(median "${PLAIN[@]:-0}"); up=$(median "${UPK[@]:-0}"); pa=$(median "${PART[@]:-0}")
 pu=$(median "${PRE_U[@]}"); pp=$(median "${PRE_P[@]}"); ppl=$(median "${PRE_PL[@]}"); su=$(median "${STEADY_U[@]}"); sp=$(median "${STEADY_P[@]}")
 wu=$(median "${WARM_U[@]}"); wp=$(median "${WARM_P[@]}")
 echo "12 months x $SETS sets: plain DDL $pl ms, upkeep $up ms ($(ratio "$up" "$pl")x the floor, target <= 1.2), pg_partman $pa ms (upkeep $(ratio "$pa" "$up")x faster)"
 echo "premake (3 new months) x $SETS sets by maintenance: upkeep $pu ms ($(awk -v t="$pu" -v n="$SETS" 'BEGIN { printf "%.2f", t / n }') ms/set), pg_partman $pp ms ($(awk -v t="$pp" -v n="$SETS" 'BEGIN { printf "%.1f", t / n }') ms/set): $(ratio "$pp" "$pu")x (target >= 10); plain DDL of the same months $ppl ms: upkeep $(ratio "$pu" "$ppl")x the floor (target <= 1.2)"
-echo "steady state, $SETS sets: new session: upkeep $su ms, pg_partman $sp ms: $(ratio "$sp" "$su")x (target >= 50); warm session (as the worker): upkeep $wu ms, pg_partman $wp ms: $(ratio "$wp" "$wu")x"
+echo "steady state, $SETS sets (psql \\timing, connection set-up excluded): new session: upkeep $su ms, pg_partman $sp ms: $(ratio "$sp" "$su")x (target >= 50); warm session (as the worker): upkeep $wu ms, pg_partman $wp ms: $(ratio "$wp" "$wu")x"
 echo "SUMMARY partitions ($SETS sets, median of $RUNS): 12 months plain $pl / upkeep $up / partman $pa ms; premake plain $ppl / upkeep $pu / partman $pp ms ($(ratio "$pp" "$pu")x partman, $(ratio "$pu" "$ppl")x plain); steady upkeep $su / partman $sp ms ($(ratio "$sp" "$su")x; warm $wu / $wp ms, $(ratio "$wp" "$wu")x)"
