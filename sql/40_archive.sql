@@ -151,7 +151,9 @@ SELECT sum(row_count) AS manifest_rows_total FROM upkeep.archive_manifest WHERE 
 CREATE TABLE readings (id bigint NOT NULL, at date NOT NULL, v float8, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
 SELECT count(*) FROM (SELECT upkeep.create_monthly_partition('readings', d::date)
                         FROM generate_series('2024-01-01'::date, '2024-06-01', '1 month') d) s;
+CREATE TABLE readings_old PARTITION OF readings FOR VALUES FROM (MINVALUE) TO ('2024-01-01');
 INSERT INTO readings SELECT g, '2024-01-01'::date + (g % 180), g FROM generate_series(1, 3600) g;
+INSERT INTO readings VALUES (0, '2019-05-05', 0);
 ANALYZE readings;
 CREATE TEMP TABLE file_nodes AS SELECT c.relname, c.relfilenode FROM pg_class c JOIN pg_inherits i ON i.inhrelid = c.oid
   WHERE i.inhparent = 'readings'::regclass;
@@ -168,6 +170,11 @@ SELECT c.oid::regclass AS partition, pg_get_expr(c.relpartbound, c.oid) AS bound
   FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid LEFT JOIN file_nodes f ON f.relname = replace(c.relname::text, 'readings_archive', 'readings')
  WHERE i.inhparent = 'readings_archive'::regclass ORDER BY 1::text;
 SELECT pg_get_partkeydef('readings_archive'::regclass) AS archive_partitioning;
+-- partitions made before the policy were given a bounds CHECK first (NOT VALID, then VALIDATE: no scan under the move's lock)
+SELECT c.relname, k.conname, k.convalidated, pg_get_constraintdef(k.oid) AS def FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+  JOIN pg_constraint k ON k.conrelid = c.oid AND k.contype = 'c'
+ WHERE i.inhparent = 'readings_archive'::regclass ORDER BY 1;
+SELECT action, rows, batches FROM upkeep.run_log WHERE table_name = 'public.readings' AND action LIKE 'ARCHIVE%';
 SELECT (SELECT count(*) FROM readings) AS source, (SELECT count(*) FROM readings_archive) AS archive,
        (SELECT count(*) FROM readings_archive WHERE archived_at IS NULL) AS without_archived_at;
 SELECT method, partition_name, time_min, time_max, content_hash IS NULL AS no_copy_no_hash

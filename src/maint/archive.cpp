@@ -21,6 +21,7 @@
  * carry a CHECK equal to their bounds, so ATTACH does not scan them either.
  */
 #include <algorithm>
+#include <limits>
 
 #include "upkeep/core/naming.hpp"
 #include "upkeep/maint/archive.hpp"
@@ -255,6 +256,44 @@ ArchiveRows(TableRun &run, const ArchivePlan &plan, const std::string &time_colu
 	}
 }
 
+/*
+ * Before a partition moves, make sure it carries a validated CHECK equal to
+ * its bounds, so that ATTACH to the archive needs no scan.  Partitions made
+ * by pg_upkeep for a set that archives have it from birth; others (made
+ * before the policy, or by hand) get it here, in two batches: ADD ... NOT
+ * VALID (a brief lock, no scan), then VALIDATE, which scans under SHARE
+ * UPDATE EXCLUSIVE, so the application keeps reading and writing.  The move
+ * itself -- which holds ACCESS EXCLUSIVE on the source -- then stays as
+ * short for a million rows as for ten.
+ */
+void
+ProveBounds(TableRun &run, const PartitionedTable &src, const pg::ChildPartition &c) {
+	const std::string name = BoundsConstraintName(c.name);
+	pg::SpiResult r = pg::SpiExec("SELECT k.convalidated FROM pg_catalog.pg_constraint k WHERE k.conrelid "
+	                              "OPERATOR(pg_catalog.=) $1 AND k.conname OPERATOR(pg_catalog.=) $2 AND k.contype "
+	                              "OPERATOR(pg_catalog.=) 'c'",
+	                              {pg::SpiValue::Oid_(c.oid), pg::SpiValue::Name(name)}, true);
+	if (!r.rows.empty() && r.BoolAt(0, 0))
+		return;
+	const std::string con = pg::QuoteIdent(name);
+	if (r.rows.empty())
+		run.Batch([&]() -> int64_t {
+			pg::SpiExec("ALTER TABLE " + c.qualified + " ADD CONSTRAINT " + con + " CHECK (" +
+			                BoundsCheck(src,
+			                            c.lower.value == std::numeric_limits<int64_t>::min()
+			                                ? std::string()
+			                                : pg::KeyLiteral(src.kind, c.lower.value),
+			                            pg::KeyLiteral(src.kind, c.upper.value)) +
+			                ") NOT VALID",
+			            {}, false, false);
+			return 0;
+		});
+	run.Batch([&]() -> int64_t {
+		pg::SpiExec("ALTER TABLE " + c.qualified + " VALIDATE CONSTRAINT " + con, {}, false, false);
+		return 0;
+	});
+}
+
 /* Whole partitions: DETACH from the source, add archived_at (metadata only), ATTACH to the archive. */
 void
 ArchivePartitions(TableRun &run, const ArchivePlan &plan, const Cutoff &cutoff, int64_t run_id) {
@@ -281,6 +320,8 @@ ArchivePartitions(TableRun &run, const ArchivePlan &plan, const Cutoff &cutoff, 
 	             " (>" + run.GetPolicy().retain + ") to " + plan.archive.qualified);
 	const std::string tz = PolicyTimeZone(run.GetPolicy());
 	for (const auto &c : expired) {
+		if (!run.DryRun())
+			ProveBounds(run, src, c);
 		run.Batch([&]() -> int64_t {
 			auto est = pg::SpiQueryInts("SELECT GREATEST(c.reltuples, 0)::pg_catalog.int8 FROM pg_catalog.pg_class c "
 			                            "WHERE c.oid OPERATOR(pg_catalog.=) $1",
@@ -288,7 +329,9 @@ ArchivePartitions(TableRun &run, const ArchivePlan &plan, const Cutoff &cutoff, 
 			const int64_t rows = est.empty() || !est[0][0] ? 0 : *est[0][0];
 			if (run.DryRun())
 				return rows;
-			const std::string lo = pg::KeyLiteral(src.kind, c.lower.value);
+			/* a partition FROM (MINVALUE) keeps that bound, and its own name */
+			const bool open_below = c.lower.value == std::numeric_limits<int64_t>::min();
+			const std::string lo = open_below ? "MINVALUE" : pg::KeyLiteral(src.kind, c.lower.value);
 			const std::string hi = pg::KeyLiteral(src.kind, c.upper.value);
 			pg::SpiExec("ALTER TABLE " + src.rel.qualified + " DETACH PARTITION " + c.qualified, {}, false, false);
 			if (!HasColumn(c.oid, "archived_at"))
@@ -296,12 +339,15 @@ ArchivePartitions(TableRun &run, const ArchivePlan &plan, const Cutoff &cutoff, 
 				                " ADD COLUMN archived_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now()",
 				            {}, false, false);
 			/* name it after the archive, so the source's month name is free again */
-			const core::YearMonth ym = pg::MonthContaining(src.kind, c.lower.value, tz);
-			const std::string new_name = core::FitIdentifier(
-			    plan.archive.name, core::MonthSuffix(ym),
-			    [](std::string_view s, size_t limit) { return pg::ClipToEncoding(std::string(s), limit); });
+			const std::string new_name =
+			    open_below ? std::string()
+			               : core::FitIdentifier(plan.archive.name,
+			                                     core::MonthSuffix(pg::MonthContaining(src.kind, c.lower.value, tz)),
+			                                     [](std::string_view s, size_t limit) {
+				                                     return pg::ClipToEncoding(std::string(s), limit);
+			                                     });
 			std::string moved = c.qualified;
-			if (pg::RelationByName(plan.archive.nspoid, new_name) == InvalidOid) {
+			if (!open_below && pg::RelationByName(plan.archive.nspoid, new_name) == InvalidOid) {
 				pg::SpiExec("ALTER TABLE " + c.qualified + " RENAME TO " + pg::QuoteIdent(new_name), {}, false, false);
 				pg::SpiResult nsp = pg::SpiExec("SELECT n.nspname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace "
 				                                "n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace WHERE c.oid "
@@ -316,8 +362,8 @@ ArchivePartitions(TableRun &run, const ArchivePlan &plan, const Cutoff &cutoff, 
 			pg::SpiExec("ALTER TABLE " + plan.archive.qualified + " ATTACH PARTITION " + moved + " FOR VALUES FROM (" +
 			                lo + ") TO (" + hi + ")",
 			            {}, false, false);
-			RecordManifest(run_id, plan, "partition", rows, std::nullopt, std::nullopt, src.key.column, lo, hi,
-			               std::nullopt, moved);
+			RecordManifest(run_id, plan, "partition", rows, std::nullopt, std::nullopt, src.key.column,
+			               open_below ? std::nullopt : std::optional<std::string>(lo), hi, std::nullopt, moved);
 			return rows;
 		});
 	}

@@ -43,20 +43,23 @@ extern "C" {
 
 namespace upkeep::maint {
 
-namespace {
-
-/*
- * Name of the CHECK constraint that repeats a pg_upkeep partition's bounds:
- * <partition>_month_bounds.  One name per partition, not one shared name:
- * PostgreSQL looks CHECK names up per schema, so thousands of constraints
- * sharing a name made every CREATE TABLE slower than the one before.
- */
 std::string
 BoundsConstraintName(const std::string &partition_name) {
-	return pg::QuoteIdent(core::FitIdentifier(partition_name, "_month_bounds", [](std::string_view s, size_t limit) {
+	return core::FitIdentifier(partition_name, "_month_bounds", [](std::string_view s, size_t limit) {
 		return pg::ClipToEncoding(std::string(s), limit);
-	}));
+	});
 }
+
+std::string
+BoundsCheck(const PartitionedTable &t, const std::string &lower_literal, const std::string &upper_literal) {
+	const std::string key = pg::QuoteIdent(t.key.column);
+	/* an empty lower literal: FROM (MINVALUE) */
+	return key + " IS NOT NULL AND " +
+	       (lower_literal.empty() ? std::string() : key + " OPERATOR(pg_catalog.>=) " + lower_literal + " AND ") + key +
+	       " OPERATOR(pg_catalog.<) " + upper_literal;
+}
+
+namespace {
 
 std::string
 MonthText(core::YearMonth ym) {
@@ -72,13 +75,6 @@ BoundText(pg::KeyKind kind, int64_t v) {
 	if (v == std::numeric_limits<int64_t>::max())
 		return "MAXVALUE";
 	return pg::KeyLiteral(kind, v);
-}
-
-std::string
-BoundsCheck(const PartitionedTable &t, const pg::KeyValue &lower, const pg::KeyValue &upper) {
-	const std::string key = pg::QuoteIdent(t.key.column);
-	return key + " IS NOT NULL AND " + key + " OPERATOR(pg_catalog.>=) " + lower.literal + " AND " + key +
-	       " OPERATOR(pg_catalog.<) " + upper.literal;
 }
 
 /* Grants of `parent` (except its owner's own) repeated on `child`: a new partition is as open as its parent, no more. */
@@ -139,8 +135,8 @@ CreateByMovingDefaultRows(const PartitionedTable &t, const pg::ChildPartition &d
 	pg::SpiExec("CREATE TABLE " + child_sql + " (LIKE " + t.rel.qualified +
 	            " INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED INCLUDING STORAGE INCLUDING "
 	            "COMPRESSION)");
-	pg::SpiExec("ALTER TABLE " + child_sql + " ADD CONSTRAINT " + BoundsConstraintName(child_name) + " CHECK (" +
-	            BoundsCheck(t, lower, upper) + ")");
+	pg::SpiExec("ALTER TABLE " + child_sql + " ADD CONSTRAINT " + pg::QuoteIdent(BoundsConstraintName(child_name)) +
+	            " CHECK (" + BoundsCheck(t, lower.literal, upper.literal) + ")");
 	pg::SpiResult moved = pg::SpiExec("WITH moved AS (DELETE FROM ONLY " + def.qualified + " WHERE " + key +
 	                                      " OPERATOR(pg_catalog.>=) " + lower.literal + " AND " + key +
 	                                      " OPERATOR(pg_catalog.<) " + upper.literal + " RETURNING " + cols +
@@ -255,8 +251,8 @@ EnsureMonthPartitionLocked(const PartitionedTable &t, core::YearMonth ym, const 
 	 * DDL slows down with every CHECK constraint in a schema.
 	 */
 	const std::string create = "CREATE TABLE " + child_sql + " PARTITION OF " + t.rel.qualified +
-	                           (bounds_check ? " (CONSTRAINT " + BoundsConstraintName(name) + " CHECK (" +
-	                                               BoundsCheck(t, lower, upper) + "))"
+	                           (bounds_check ? " (CONSTRAINT " + pg::QuoteIdent(BoundsConstraintName(name)) + " CHECK (" +
+	                                               BoundsCheck(t, lower.literal, upper.literal) + "))"
 	                                         : std::string()) +
 	                           " " + bounds;
 

@@ -48,6 +48,17 @@ Oid CreateMonthlyPartition(Oid parent_oid, int32_t pg_date, const std::string &t
 Oid EnsureMonthPartitionLocked(const PartitionedTable &table, core::YearMonth ym, const std::string &tz,
                                bool bounds_check, bool *created);
 
+/*
+ * The CHECK constraint repeating a partition's bounds, which lets it be
+ * attached elsewhere (to an archive) without a validation scan: its name,
+ * <partition>_month_bounds (unquoted; one name per partition, because
+ * PostgreSQL's DDL slows down with many same-named CHECKs in a schema), and
+ * its expression for [lower, upper) given as SQL literals (lower empty:
+ * MINVALUE).
+ */
+std::string BoundsConstraintName(const std::string &partition_name);
+std::string BoundsCheck(const PartitionedTable &t, const std::string &lower_literal, const std::string &upper_literal);
+
 /* Whether the table's policy archives (its partitions then carry bounds CHECKs). */
 bool ArchivesByPolicy(Oid relid);
 
