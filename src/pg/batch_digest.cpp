@@ -20,29 +20,35 @@ namespace upkeep::pg {
 
 namespace {
 
-struct Params {
-	int nargs;
-	Oid *types;
-	Datum *values;
-	char *nulls;
-};
+/* Runs the statement; its result rows (nullptr when it returns none) and their number. */
+SPITupleTable *
+RunForDigest(const std::string &sql, const std::vector<SpiValue> &args, uint64 *n) {
+	int rc = PgCall([&] { return SpiExecuteRaw(sql.c_str(), args, false, 0); });
+	if (rc < 0)
+		Throw(ERRCODE_INTERNAL_ERROR, "SPI_execute failed while archiving", sql.c_str());
+	*n = PgCall([] { return SPI_processed; });
+	return PgCall([] { return SPI_tuptable; });
+}
+
+/* Attribute numbers 1..k: the hashed columns come first in a batch's RETURNING list. */
+std::vector<int>
+FirstColumns(int k) {
+	std::vector<int> attnums;
+	for (int i = 1; i <= k; i++)
+		attnums.push_back(i);
+	return attnums;
+}
 
 } // namespace
 
 BatchDigest
 ExecAndDigest(const std::string &sql, const std::vector<SpiValue> &args, int hash_columns, int extra_columns) {
 	BatchDigest out;
-	int rc = PgCall([&] { return SpiExecuteRaw(sql.c_str(), args, false, 0); });
-	if (rc < 0)
-		Throw(ERRCODE_INTERNAL_ERROR, "SPI_execute failed while archiving", sql.c_str());
-	SPITupleTable *tt = PgCall([] { return SPI_tuptable; });
+	uint64 n = 0;
+	SPITupleTable *tt = RunForDigest(sql, args, &n);
 	if (tt == nullptr)
 		return out;
-	const uint64 n = PgCall([] { return SPI_processed; });
-	std::vector<int> attnums;
-	for (int i = 1; i <= hash_columns; i++)
-		attnums.push_back(i);
-	RowHasher hasher(tt->tupdesc, attnums);
+	RowHasher hasher(tt->tupdesc, FirstColumns(hash_columns));
 	core::Fingerprint fp;
 	const int natts = tt->tupdesc->natts;
 	PgCall([&] {
@@ -134,17 +140,11 @@ BatchDigest
 ExecAndDigestRanges(const std::string &sql, const std::vector<SpiValue> &args, int hash_columns,
                     const std::vector<int> &range_columns) {
 	BatchDigest out;
-	int rc = PgCall([&] { return SpiExecuteRaw(sql.c_str(), args, false, 0); });
-	if (rc < 0)
-		Throw(ERRCODE_INTERNAL_ERROR, "SPI_execute failed while archiving", sql.c_str());
-	SPITupleTable *tt = PgCall([] { return SPI_tuptable; });
+	uint64 n = 0;
+	SPITupleTable *tt = RunForDigest(sql, args, &n);
 	if (tt == nullptr)
 		return out;
-	const uint64 n = PgCall([] { return SPI_processed; });
-	std::vector<int> attnums;
-	for (int i = 1; i <= hash_columns; i++)
-		attnums.push_back(i);
-	RowHasher hasher(tt->tupdesc, attnums);
+	RowHasher hasher(tt->tupdesc, FirstColumns(hash_columns));
 	core::Fingerprint fp;
 	const int ntrack = static_cast<int>(range_columns.size());
 	RangeTracker trackers[8];
