@@ -72,7 +72,12 @@ CREATE TABLE upkeep.policy_state (
     last_finished  pg_catalog.timestamptz,
     last_status    pg_catalog.text,
     failures       pg_catalog.int4 NOT NULL DEFAULT 0,
-    next_due       pg_catalog.timestamptz
+    next_due       pg_catalog.timestamptz,
+    -- internal: the summary of a partitioned policy's set after its last full
+    -- run (see README "Steady state"), and the token of the partitions it was
+    -- taken from; a run whose token still matches skips a set with nothing to do
+    partitions_token pg_catalog.text,
+    partitions_shape pg_catalog.text
 );
 REVOKE ALL ON upkeep.policy_state FROM PUBLIC;
 GRANT SELECT ON upkeep.policy_state TO PUBLIC;

@@ -10,6 +10,7 @@
 #include "upkeep/maint/engine.hpp"
 #include "upkeep/maint/partitions.hpp"
 #include "upkeep/maint/run_log.hpp"
+#include "upkeep/maint/steady_state.hpp"
 #include "upkeep/maint/table_run.hpp"
 #include "upkeep/pg/error_bridge.hpp"
 #include "upkeep/pg/owner_context.hpp"
@@ -176,8 +177,9 @@ TableRun::Action(const std::string &label, const std::function<void()> &body) {
 			o.message = std::string(failure->what()) + (failure->Detail() ? std::string(" (") + failure->Detail() + ")" : "");
 		}
 		if (o.batches > 0 && opt_.mode == RunMode::CommitPerBatch)
-			o.message += "; " + std::to_string(o.rows) + " rows in " + std::to_string(o.batches) +
-			             " committed batches are kept";
+			o.message += "; " + std::to_string(o.rows) + (o.rows == 1 ? " row in " : " rows in ") +
+			             std::to_string(o.batches) +
+			             (o.batches == 1 ? " committed batch is kept" : " committed batches are kept");
 	}
 	if (!opt_.dry_run) {
 		/* in the caller's transaction a failure rolled the 'running' row back with the table's work */
@@ -298,9 +300,16 @@ RunMaintenance(const RunOptions &opt) {
 		}
 		TableRun run(opt, p, *rel, run_id, run_by, &out);
 		try {
+			if (SteadyStateOutcomes(p, opt, *rel, &out)) {
+				if (session_lock)
+					pg::UnlockTable(rel->oid);
+				continue; /* a partition set with nothing to do, known without reading its bounds */
+			}
 			const bool partitioned = rel->relkind == RELKIND_PARTITIONED_TABLE;
+			bool premade = true;
 			if (opt.premake && partitioned)
-				run.Action("PREMAKE (" + std::to_string(p.premake) + " months ahead)", [&] { RunPremake(run); });
+				premade = run.Action("PREMAKE (" + std::to_string(p.premake) + " months ahead)",
+				                     [&] { RunPremake(run); });
 			bool ok = run.Action(RetentionLabel(p), [&] {
 				if (p.action == "delete")
 					RunDeleteAction(run);
@@ -311,6 +320,12 @@ RunMaintenance(const RunOptions &opt) {
 			});
 			if (ok && !opt.dry_run && run.Rows() > 0 && (p.action == "delete" || p.action == "archive"))
 				touched.push_back({rel->oid, rel->qualified, rel->owner});
+			if (premade && ok && partitioned && !opt.dry_run && opt.mode == RunMode::CommitPerBatch) {
+				auto failure = pg::TrySubtransaction([&] { RememberShape(p, *rel); });
+				if (failure && IsCancel(*failure))
+					throw *failure;
+				pg::CommitAsync(); /* releases the parent's lock RememberShape took */
+			}
 		} catch (...) {
 			if (session_lock)
 				pg::UnlockTable(rel->oid);

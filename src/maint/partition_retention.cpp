@@ -47,14 +47,6 @@ Plural(int64_t n, const char *word) {
 	return std::to_string(n) + " " + w + (n == 1 ? "" : (es ? "es" : "s"));
 }
 
-/* "now" in the key's unit, for the month we are in. */
-int64_t
-NowKey(const Policy &p, pg::KeyKind kind, const std::string &tz) {
-	Policy zero = p;
-	zero.retain = "0";
-	return PolicyCutoff(zero, kind, tz).key;
-}
-
 } // namespace
 
 void
@@ -157,7 +149,7 @@ RunPremake(TableRun &run) {
 	const PartitionedTable t = RequireMonthlyPartitionable(run.Rel());
 	const std::string tz = PolicyTimeZone(p);
 	const Cutoff cutoff = PolicyCutoff(p, t.kind, tz);
-	const core::YearMonth now = pg::MonthContaining(t.kind, NowKey(p, t.kind, tz), tz);
+	const core::YearMonth now = pg::MonthContaining(t.kind, PolicyNowKey(p, t.kind, tz), tz);
 	const core::YearMonth cutoff_month = pg::MonthContaining(t.kind, cutoff.key, tz);
 
 	const std::vector<pg::ChildPartition> children = run.Partitions();
@@ -221,16 +213,37 @@ RunPremake(TableRun &run) {
 		if (failure->SqlErrCode() == ERRCODE_LOCK_NOT_AVAILABLE || failure->SqlErrCode() == ERRCODE_QUERY_CANCELED)
 			throw *failure;
 	}
+	/* month by month: a month that cannot be made (say, its name is taken) fails alone, and is reported */
+	std::optional<pg::PgError> first_failure;
 	for (const auto &m : missing) {
-		run.Batch([&]() -> int64_t {
+		auto one_month = [&]() -> int64_t {
 			if (run.DryRun())
 				return 1;
 			pg::PgCall([&] { LockRelationOid(t.rel.oid, ShareUpdateExclusiveLock); });
 			bool created = false;
 			(void)EnsureMonthPartitionLocked(t, m, tz, p.action == "archive", &created);
 			return created ? 1 : 0;
-		});
+		};
+		std::optional<pg::PgError> failure;
+		if (run.Options().mode == RunMode::CommitPerBatch) {
+			try {
+				run.Batch(one_month);
+			} catch (const pg::PgError &e) {
+				failure = e;
+			}
+		} else {
+			failure = pg::TrySubtransaction([&] { run.Batch(one_month); });
+		}
+		if (!failure)
+			continue;
+		if (failure->SqlErrCode() == ERRCODE_LOCK_NOT_AVAILABLE || failure->SqlErrCode() == ERRCODE_QUERY_CANCELED ||
+		    failure->SqlErrCode() == ERRCODE_ADMIN_SHUTDOWN)
+			throw *failure;
+		if (!first_failure)
+			first_failure = failure;
 	}
+	if (first_failure)
+		throw *first_failure;
 }
 
 } // namespace upkeep::maint

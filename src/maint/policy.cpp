@@ -9,6 +9,7 @@
 #include "upkeep/maint/archive.hpp"
 #include "upkeep/maint/partitions.hpp"
 #include "upkeep/maint/policy.hpp"
+#include "upkeep/maint/steady_state.hpp"
 #include "upkeep/pg/error_bridge.hpp"
 #include "upkeep/pg/extension.hpp"
 #include "upkeep/pg/guc.hpp"
@@ -257,9 +258,12 @@ LoadPolicies(Oid only) {
 		return pg::SpiExec(
 		    "SELECT p.relid::pg_catalog.oid, p.time_column, p.retain::pg_catalog.text, p.action, "
 		    "p.archive_to::pg_catalog.oid, p.detach_schema, p.premake, p.batch_size, p.run_every::pg_catalog.text, "
-		    "p.timezone, p.enabled, p.created_by::pg_catalog.oid "
+		    "p.timezone, p.enabled, p.created_by::pg_catalog.oid, "
+		    "t.token, s.partitions_token, s.partitions_shape "
 		    "FROM upkeep.policy p JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) p.relid "
 		    "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace "
+		    "LEFT JOIN upkeep.policy_state s ON s.relid OPERATOR(pg_catalog.=) c.oid "
+		    "LEFT JOIN (" + PartitionTokensSql("$1") + ") t ON t.parent OPERATOR(pg_catalog.=) c.oid "
 		    "WHERE ($1 OPERATOR(pg_catalog.=) 0 AND p.enabled) OR p.relid::pg_catalog.oid OPERATOR(pg_catalog.=) $1 "
 		    "ORDER BY n.nspname, c.relname",
 		    {pg::SpiValue::Oid_(only)}, true);
@@ -280,6 +284,9 @@ LoadPolicies(Oid only) {
 		p.timezone = r.IsNull(i, 9) ? std::string() : r.At(i, 9);
 		p.enabled = r.BoolAt(i, 10);
 		p.created_by = r.OidAt(i, 11);
+		p.partitions_token = r.IsNull(i, 12) ? std::string() : r.At(i, 12);
+		p.stored_token = r.IsNull(i, 13) ? std::string() : r.At(i, 13);
+		p.stored_shape = r.IsNull(i, 14) ? std::string() : r.At(i, 14);
 		out.push_back(std::move(p));
 	}
 	return out;
@@ -307,6 +314,13 @@ PolicyCutoff(const Policy &p, pg::KeyKind kind, const std::string &tz) {
 	}
 	c.text = pg::KeyLiteral(kind, c.key);
 	return c;
+}
+
+int64_t
+PolicyNowKey(const Policy &p, pg::KeyKind kind, const std::string &tz) {
+	Policy zero = p;
+	zero.retain = "0";
+	return PolicyCutoff(zero, kind, tz).key;
 }
 
 } // namespace upkeep::maint

@@ -28,6 +28,10 @@ struct Policy {
 	std::string timezone;    /* empty: upkeep.partition_timezone */
 	bool enabled = true;
 	Oid created_by = InvalidOid;
+	/* partitioned drop/detach policies: the token of the set now, and the stored summary (steady_state.hpp) */
+	std::string partitions_token;
+	std::string stored_token;
+	std::string stored_shape;
 };
 
 /* Arguments of set_policy; nullopt = keep the current value (or the default on creation). */
@@ -71,6 +75,8 @@ struct Cutoff {
 	std::string text; /* the key as a SQL literal, for messages */
 };
 Cutoff PolicyCutoff(const Policy &p, pg::KeyKind kind, const std::string &tz);
+/* "now" in the key's unit, as the cutoff sees it (retain zero). */
+int64_t PolicyNowKey(const Policy &p, pg::KeyKind kind, const std::string &tz);
 
 /* The zone a policy works in. */
 std::string PolicyTimeZone(const Policy &p);

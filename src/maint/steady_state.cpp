@@ -1,0 +1,125 @@
+/*
+ * src/maint/steady_state.cpp
+ *
+ * Skipping partition sets with nothing to do, from a stored summary checked
+ * against a token of the set's partitions (see steady_state.hpp).
+ */
+#include <limits>
+
+#include "upkeep/core/partition_shape.hpp"
+#include "upkeep/maint/partitions.hpp"
+#include "upkeep/maint/steady_state.hpp"
+#include "upkeep/pg/error_bridge.hpp"
+#include "upkeep/pg/extension.hpp"
+#include "upkeep/pg/report.hpp"
+#include "upkeep/pg/spi.hpp"
+
+extern "C" {
+#include "catalog/pg_class.h"
+#include "storage/lmgr.h"
+}
+
+namespace upkeep::maint {
+
+namespace {
+
+bool
+ManagedByShape(const Policy &p, const pg::RelInfo &rel) {
+	return rel.relkind == RELKIND_PARTITIONED_TABLE && (p.action == "drop" || p.action == "detach");
+}
+
+} // namespace
+
+namespace {
+
+/* The token of each parent's partitions: which tables, and the pg_inherits rows attaching them. */
+std::string
+TokenSelect(const std::string &which_parents) {
+	return "SELECT i.inhparent AS parent, pg_catalog.md5(pg_catalog.string_agg(i.inhrelid::pg_catalog.text "
+	       "OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) i.xmin::pg_catalog.text, ',' ORDER BY i.inhrelid)) "
+	       "AS token FROM pg_catalog.pg_inherits i " +
+	       which_parents + " GROUP BY i.inhparent";
+}
+
+} // namespace
+
+std::string
+PartitionTokensSql(const std::string &only_param) {
+	/* one pass for every set a run may skip: grouping beats a lookup per policy */
+	return TokenSelect("JOIN upkeep.policy q ON q.relid::pg_catalog.oid OPERATOR(pg_catalog.=) i.inhparent "
+	                   "AND q.action OPERATOR(pg_catalog.=) ANY ('{drop,detach}') "
+	                   "AND (" + only_param + " OPERATOR(pg_catalog.=) 0 OR q.relid::pg_catalog.oid "
+	                   "OPERATOR(pg_catalog.=) " + only_param + ")");
+}
+
+bool
+SteadyStateOutcomes(const Policy &p, const RunOptions &opt, const pg::RelInfo &rel, std::vector<Outcome> *out) {
+	if (!ManagedByShape(p, rel) || p.partitions_token.empty() || p.partitions_token != p.stored_token)
+		return false;
+	const std::optional<core::PartitionShape> shape = core::DecodeShape(p.stored_shape);
+	if (!shape || shape->kind < static_cast<int>(pg::KeyKind::Date) ||
+	    shape->kind > static_cast<int>(pg::KeyKind::TimestampTz))
+		return false;
+	const double t0 = pg::NowMs();
+	const auto kind = static_cast<pg::KeyKind>(shape->kind);
+	const std::string tz = PolicyTimeZone(p);
+	const Cutoff cutoff = PolicyCutoff(p, kind, tz);
+	if (!core::NothingExpires(*shape, cutoff.key))
+		return false;
+	if (opt.premake) {
+		/* RunPremake wants every month from this one to `premake` months ahead */
+		const core::YearMonth now = pg::MonthContaining(kind, PolicyNowKey(p, kind, tz), tz);
+		if (!core::CoversWithoutGap(*shape, pg::MonthStart(kind, now, tz).value,
+		                            pg::MonthStart(kind, core::AddMonths(now, p.premake + 1), tz).value))
+			return false;
+	}
+
+	/* what the full run reports for a set with nothing to do */
+	const std::string status = opt.dry_run ? "dry run" : "ok";
+	const double ms = pg::NowMs() - t0;
+	if (opt.premake)
+		out->push_back(Outcome{rel.oid, rel.qualified,
+		                       "PREMAKE 0 partitions (" + std::to_string(p.premake) + " months ahead)", status, "", 0,
+		                       0, ms});
+	std::string label = (p.action == "drop" ? "DROP 0 partitions (>" : "DETACH 0 partitions (>") + p.retain + ")";
+	if (p.action == "detach" && !opt.dry_run && opt.deferred != nullptr && !shape->has_default)
+		label += " CONCURRENTLY";
+	out->push_back(Outcome{rel.oid, rel.qualified, label, status, "cutoff " + cutoff.text, 0, 0, ms});
+	return true;
+}
+
+void
+RememberShape(const Policy &p, const pg::RelInfo &rel) {
+	if (!ManagedByShape(p, rel))
+		return;
+	/* the lock every change of the set takes: the token and the bounds below describe the same set */
+	if (!pg::PgCall([&] { return ConditionalLockRelationOid(rel.oid, ShareUpdateExclusiveLock); }))
+		return;
+	pg::SpiResult tok = pg::SpiExec(
+	    "SELECT token FROM (" + TokenSelect("WHERE i.inhparent OPERATOR(pg_catalog.=) $1") + ") t",
+	    {pg::SpiValue::Oid_(rel.oid)}, true);
+	if (tok.rows.empty())
+		return;
+	const std::string token = tok.At(0, 0);
+	const PartitionedTable t = RequireMonthlyPartitionable(rel);
+	std::vector<core::KeyRange> ranges;
+	bool has_default = false;
+	for (const auto &c : pg::ListRangePartitions(rel.oid)) {
+		if (c.is_default)
+			has_default = true;
+		else
+			ranges.push_back(core::KeyRange{c.lower.value, c.upper.value});
+	}
+	const std::string shape =
+	    core::EncodeShape(core::SummarizeShape(static_cast<int>(t.kind), has_default, std::move(ranges)));
+	if (token != p.stored_token || shape != p.stored_shape)
+		pg::AsExtensionOwner([&] {
+			pg::SpiExec("INSERT INTO upkeep.policy_state AS s (relid, partitions_token, partitions_shape) "
+			            "VALUES ($1, $2, $3) ON CONFLICT (relid) DO UPDATE SET "
+			            "partitions_token = EXCLUDED.partitions_token, partitions_shape = EXCLUDED.partitions_shape",
+			            {pg::SpiValue::Oid_(rel.oid), pg::SpiValue::Text(token), pg::SpiValue::Text(shape)}, false,
+			            false);
+		});
+}
+
+} // namespace upkeep::maint
