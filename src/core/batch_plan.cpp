@@ -151,8 +151,12 @@ SliceEstimator::Observe(int64_t width, int64_t rows, int64_t budget) {
 		return;
 	exact_next_ = rows > budget + budget / 2;
 	if (rows <= 0) {
-		/* an empty slice: the next one may be twice as wide */
-		density_ = density_ > 0 ? density_ / 2 : 0;
+		/*
+		 * An empty slice: a gap in the data, or the end of the expired rows.
+		 * An exact boundary finds the next row (or that none is left) in one
+		 * index probe, where widening slices would walk to it in empty batches.
+		 */
+		exact_next_ = true;
 		return;
 	}
 	const double d = static_cast<double>(rows) / static_cast<double>(width);

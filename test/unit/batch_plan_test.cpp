@@ -119,3 +119,29 @@ TEST(BatchPlan, BlockStepperBoundsRowsPerRange) {
 	BlockStepper empty(0, 10.0);
 	EXPECT_TRUE(empty.Done());
 }
+
+TEST(BatchPlan, SliceEstimator) {
+	SliceEstimator e;
+	EXPECT_FALSE(e.Ready()); /* no exact slice seen yet */
+	e.Observe(250, 250, 250); /* one row per unit */
+	ASSERT_TRUE(e.Ready());
+	EXPECT_EQ(e.Width(250), 250);
+	/* a falling density is believed halfway */
+	e.Observe(250, 125, 250);
+	EXPECT_EQ(e.Width(250), 333);
+	/* a rising one at once */
+	e.Observe(100, 200, 250);
+	EXPECT_EQ(e.Width(250), 125);
+	/* an overshoot by more than half the budget asks for an exact boundary, then estimates resume */
+	e.Observe(125, 400, 250);
+	EXPECT_FALSE(e.Ready());
+	e.Observe(125, 250, 250);
+	EXPECT_TRUE(e.Ready());
+	/* an empty slice (a gap, or the end of the rows) asks for an exact boundary, not a wider guess */
+	e.Observe(125, 0, 250);
+	EXPECT_FALSE(e.Ready());
+	/* below one unit: no estimate */
+	SliceEstimator dense;
+	dense.Observe(1, 1000, 1000);
+	EXPECT_EQ(dense.Width(10), 0);
+}

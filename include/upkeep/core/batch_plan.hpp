@@ -125,7 +125,8 @@ private:
  * holds, the next slice's width is estimated from the density observed so
  * far (rising density believed at once, falling density halfway), and the
  * walk returns to exact boundaries whenever a slice overshoots its budget
- * by half or a width would fall below one unit.
+ * by half, comes back empty (a gap, or the end of the expired rows: one
+ * index probe jumps it), or a width would fall below one unit.
  */
 class SliceEstimator {
 public:
