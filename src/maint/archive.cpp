@@ -220,40 +220,30 @@ ArchiveRows(TableRun &run, const ArchivePlan &plan, const std::string &time_colu
 	 * themselves; otherwise the INSERT's RETURNING.
 	 */
 	const bool hash_moved = plan.same_types && !plan.archive_rewrites;
-	for (;;) {
-		int64_t rows = run.Batch([&]() -> int64_t {
-			auto pred = batches.Next();
-			if (!pred)
-				return -1;
-			const double t0 = pg::NowMs();
-			const std::string sql =
-			    hash_moved
-			        ? "WITH moved AS (DELETE FROM " + batches.Target() + " WHERE " + pred->where + " RETURNING " + cols +
-			              "), ins AS (INSERT INTO " + plan.archive.qualified + " (" + cols +
-			              ") OVERRIDING SYSTEM VALUE SELECT " + cols + " FROM moved) SELECT " + cols + " FROM moved"
-			        : "WITH moved AS (DELETE FROM " + batches.Target() + " WHERE " + pred->where + " RETURNING " + cols +
-			              "), ins AS (INSERT INTO " + plan.archive.qualified + " (" + cols +
-			              ") OVERRIDING SYSTEM VALUE SELECT " + cols + " FROM moved RETURNING " + cols + ") SELECT " +
-			              cols + " FROM ins";
-			const int nest = pg::PinFingerprintSettings();
-			pg::BatchDigest d =
-			    pg::ExecAndDigestRanges(sql, pred->args, static_cast<int>(plan.columns.size()), ranges);
-			pg::UnpinFingerprintSettings(nest);
-			batches.Observe(d.rows, pg::NowMs() - t0);
-			if (d.rows > 0) {
-				std::optional<std::string> kmin, kmax;
-				if (key_pos > 0) {
-					kmin = d.extras[2];
-					kmax = d.extras[3];
-				}
-				RecordManifest(run_id, plan, "rows", d.rows, kmin, kmax, time_column, d.extras[0], d.extras[1],
-				               d.hash, "");
+	(void)RunExpiredBatches(run, batches, [&](const BatchPredicate &pred) -> int64_t {
+		const std::string sql =
+		    hash_moved
+		        ? "WITH moved AS (DELETE FROM " + batches.Target() + " WHERE " + pred.where + " RETURNING " + cols +
+		              "), ins AS (INSERT INTO " + plan.archive.qualified + " (" + cols +
+		              ") OVERRIDING SYSTEM VALUE SELECT " + cols + " FROM moved) SELECT " + cols + " FROM moved"
+		        : "WITH moved AS (DELETE FROM " + batches.Target() + " WHERE " + pred.where + " RETURNING " + cols +
+		              "), ins AS (INSERT INTO " + plan.archive.qualified + " (" + cols +
+		              ") OVERRIDING SYSTEM VALUE SELECT " + cols + " FROM moved RETURNING " + cols + ") SELECT " +
+		              cols + " FROM ins";
+		const int nest = pg::PinFingerprintSettings();
+		pg::BatchDigest d = pg::ExecAndDigestRanges(sql, pred.args, static_cast<int>(plan.columns.size()), ranges);
+		pg::UnpinFingerprintSettings(nest);
+		if (d.rows > 0) {
+			std::optional<std::string> kmin, kmax;
+			if (key_pos > 0) {
+				kmin = d.extras[2];
+				kmax = d.extras[3];
 			}
-			return d.rows;
-		});
-		if (rows < 0)
-			break;
-	}
+			RecordManifest(run_id, plan, "rows", d.rows, kmin, kmax, time_column, d.extras[0], d.extras[1], d.hash,
+			               "");
+		}
+		return d.rows;
+	});
 }
 
 /*

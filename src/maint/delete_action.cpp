@@ -11,7 +11,6 @@
 #include "upkeep/maint/table_run.hpp"
 #include "upkeep/pg/error_bridge.hpp"
 #include "upkeep/pg/guc.hpp"
-#include "upkeep/pg/report.hpp"
 #include "upkeep/pg/spi.hpp"
 
 namespace upkeep::maint {
@@ -46,21 +45,10 @@ RunDeleteAction(TableRun &run) {
 	const core::BatchMethod method = ChooseMethodFor(rel, p.time_column, &why);
 	run.Note("cutoff " + cutoff.text + ", batches by " + why);
 	ExpiredRowBatches batches(rel, p.time_column, cutoff, p.batch_size, method);
-	for (;;) {
-		int64_t rows = run.Batch([&]() -> int64_t {
-			auto pred = batches.Next();
-			if (!pred)
-				return -1;
-			const double t0 = pg::NowMs();
-			int64_t n = static_cast<int64_t>(
-			    pg::SpiExec("DELETE FROM " + batches.Target() + " WHERE " + pred->where, pred->args, false, false)
-			        .processed);
-			batches.Observe(n, pg::NowMs() - t0);
-			return n;
-		});
-		if (rows < 0)
-			break;
-	}
+	(void)RunExpiredBatches(run, batches, [&](const BatchPredicate &pred) -> int64_t {
+		return static_cast<int64_t>(
+		    pg::SpiExec("DELETE FROM " + batches.Target() + " WHERE " + pred.where, pred.args, false, false).processed);
+	});
 }
 
 } // namespace upkeep::maint

@@ -13,7 +13,9 @@
 #include "upkeep/maint/steady_state.hpp"
 #include "upkeep/maint/table_run.hpp"
 #include "upkeep/pg/error_bridge.hpp"
+#include "upkeep/pg/guc.hpp"
 #include "upkeep/pg/owner_context.hpp"
+#include "upkeep/pg/pause.hpp"
 #include "upkeep/pg/report.hpp"
 #include "upkeep/pg/spi.hpp"
 #include "upkeep/pg/subtransaction.hpp"
@@ -68,9 +70,12 @@ TableRun::Commit() {
 
 int64_t
 TableRun::Batch(const std::function<int64_t()> &fn) {
+	const bool per_batch = opt_.mode == RunMode::CommitPerBatch;
+	/* upkeep.batch_pause: room for the application between two batches (never in the caller's transaction) */
+	if (per_batch && batches_ > 0 && !opt_.dry_run)
+		pg::PauseInterruptibly(pg::g_batch_pause_ms);
 	pg::CheckInterrupts();
 	partitions_.reset(); /* a batch may change them */
-	const bool per_batch = opt_.mode == RunMode::CommitPerBatch;
 	if (!opt_.dry_run && log_id_ == 0) {
 		/* first batch of the action: the 'running' row, visible to others while we work */
 		log_id_ = LogStart(run_id_, rel_.oid, rel_.qualified, label_, run_by_);

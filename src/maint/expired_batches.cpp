@@ -6,8 +6,10 @@
 #include <limits>
 
 #include "upkeep/maint/expired_batches.hpp"
+#include "upkeep/maint/table_run.hpp"
 #include "upkeep/pg/error_bridge.hpp"
 #include "upkeep/pg/guc.hpp"
+#include "upkeep/pg/report.hpp"
 
 extern "C" {
 #include "catalog/pg_class.h"
@@ -297,6 +299,32 @@ CountExpiredRows(const pg::RelInfo &rel, const std::string &time_column, const C
 	                                 " OPERATOR(pg_catalog.<) $1",
 	                             {pg::SpiValue::Key(cutoff.key_type, cutoff.key)});
 	return *rows.at(0).at(0);
+}
+
+int64_t
+RunExpiredBatches(TableRun &run, ExpiredRowBatches &batches,
+                  const std::function<int64_t(const BatchPredicate &)> &work) {
+	std::optional<BatchPredicate> next;
+	bool first = true;
+	int64_t total = 0;
+	while (first || next) {
+		const int64_t rows = run.Batch([&]() -> int64_t {
+			std::optional<BatchPredicate> pred = first ? batches.Next() : std::move(next);
+			next.reset();
+			if (!pred)
+				return -1;
+			const double t0 = pg::NowMs();
+			const int64_t n = work(*pred);
+			batches.Observe(n, pg::NowMs() - t0);
+			next = batches.Next();
+			return n;
+		});
+		first = false;
+		if (rows < 0)
+			break;
+		total += rows;
+	}
+	return total;
 }
 
 } // namespace upkeep::maint

@@ -28,6 +28,7 @@ int g_run_log_retain_min = 30 * 24 * 60;
 int g_max_workers = 8;
 char *g_debug_now = nullptr;
 char *g_batch_method = nullptr;
+int g_batch_pause_ms = 0;
 
 bool
 IsKnownTimeZone(const char *name) {
@@ -92,6 +93,12 @@ DefineGucs() {
 	                           "auto picks time slices on a time index, else ctid block ranges, else primary-key "
 	                           "ranges; time, ctid or pk force one where it is usable (tests, benchmarks).",
 	                           &g_batch_method, "auto", PGC_USERSET, 0, CheckBatchMethod, nullptr, nullptr);
+	DefineCustomIntVariable("upkeep.batch_pause",
+	                        "Pause before each further batch of run_maintenance() and the worker.",
+	                        "Leaves CPU, I/O and WAL bandwidth to the application between two batches of the same "
+	                        "table, as vacuum_cost_delay does for VACUUM: the run takes longer and disturbs less. "
+	                        "0 (the default) runs the batches back to back.",
+	                        &g_batch_pause_ms, 0, 0, 10000, PGC_USERSET, GUC_UNIT_MS, nullptr, nullptr, nullptr);
 	MarkGUCPrefixReserved("upkeep");
 }
 

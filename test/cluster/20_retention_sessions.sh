@@ -6,6 +6,8 @@
 #    and the application is not stuck behind maintenance meanwhile;
 #  - two runs never process the same table at once (advisory lock): the loser
 #    reports 'skipped';
+#  - upkeep.batch_pause pauses between batches, shows as a wait, and a cancel
+#    ends it at once, keeping the committed batches;
 #  - a leftover 'running' row of a vanished run is marked failed.
 . "$(dirname "$0")/lib.sh"
 
@@ -89,6 +91,37 @@ wait $cpid
 is "$second" "DELETE (>30 days) [skipped: another pg_upkeep run is processing this table]" \
 	"a manual run during a CALL on the same table is skipped"
 is "$(sql "SELECT count(*) FROM big WHERE at < now() - interval '30 days'")" 0 "the CALL itself finished"
+
+# -------- upkeep.batch_pause: a pause before each further batch, visible, cancellable
+sql "DROP TRIGGER slow ON big; TRUNCATE big; INSERT INTO big SELECT g, now() - interval '400 days' + g * interval '1 second', 'x' FROM generate_series(1, 1000) g;
+     SELECT relid FROM upkeep.set_policy('big', batch_size => 250);" >/dev/null
+t0=$(now_ms)
+is "$(sql_state "SET upkeep.batch_pause = '300ms'" "CALL upkeep.run_maintenance(\"only\" => 'big')")" ok "a CALL with batch_pause runs"
+paused_ms=$(($(now_ms) - t0))
+nb=$(sql "SELECT batches FROM upkeep.run_log WHERE table_name = 'public.big' ORDER BY id DESC LIMIT 1")
+check "it paused before each further batch: $nb batches, ${paused_ms} ms" test "$paused_ms" -ge $(((nb - 1) * 300))
+lt "$paused_ms" $((nb * 300 + 1500)) "and nowhere else (no pause after the last batch)"
+is "$(sql "SELECT rows || ' ' || (batches >= 4) || ' ' || status FROM upkeep.run_log WHERE table_name = 'public.big' ORDER BY id DESC LIMIT 1")" \
+	"1000 true ok" "all rows, in batches of at most 250"
+is "$(sql "SELECT count(*) FROM big WHERE at < now() - interval '30 days'")" 0 "and nothing expired is left"
+t0=$(now_ms)
+is "$(sql_state "CALL upkeep.run_maintenance(\"only\" => 'shared')" "SET upkeep.batch_pause = '5s'" "CALL upkeep.run_maintenance(\"only\" => 'big')")" ok \
+	"a one-batch action never pauses"
+lt "$(($(now_ms) - t0))" 2000 "(no 5 s pause when there is nothing more to do)"
+sql "INSERT INTO big SELECT g, now() - interval '400 days' + g * interval '1 second', 'x' FROM generate_series(1, 1000) g" >/dev/null
+psql_at "$PORT" -At -c "SET upkeep.batch_pause = '10s'" -c "CALL upkeep.run_maintenance(\"only\" => 'big')" >"$T_WORK/pause.out" 2>&1 &
+ppid=$!
+check "the pause shows in pg_stat_activity as an Extension wait" \
+	wait_until 10 "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Extension' AND query LIKE 'pg_upkeep: DELETE%')"
+t0=$(now_ms)
+sql "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE wait_event_type = 'Extension' AND query LIKE 'pg_upkeep: DELETE%'" >/dev/null
+wait $ppid || true
+lt "$(($(now_ms) - t0))" 2000 "a cancel ends the pause at once"
+check "the CALL reports the cancel" grep -q "canceling statement due to user request" "$T_WORK/pause.out"
+kept=$(sql "SELECT rows FROM upkeep.run_log WHERE table_name = 'public.big' ORDER BY id DESC LIMIT 1")
+is "$(sql "SELECT status || ' ' || (rows > 0) || ' ' || batches FROM upkeep.run_log WHERE table_name = 'public.big' ORDER BY id DESC LIMIT 1")" \
+	"failed true 1" "the batch before the pause is kept and logged"
+is "$(sql "SELECT 1000 - count(*) FROM big")" "$kept" "exactly the logged rows are gone"
 
 # -------- a 'running' row left by a vanished backend is marked failed by the next run
 sql "INSERT INTO upkeep.run_log (run_id, relid, table_name, action, started_at, status, run_by, pid)

@@ -12,6 +12,7 @@
  */
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -52,6 +53,19 @@ public:
 private:
 	std::unique_ptr<State> s_;
 };
+
+class TableRun;
+
+/*
+ * Runs `work` on each batch of `batches`, one run.Batch each, and returns
+ * the rows they affected.  The next batch's predicate is found at the end of
+ * the batch before it (inside its transaction), so no batch call is made
+ * once the expired rows are all handed out: upkeep.batch_pause falls only
+ * between two batches that both have work.  `work` returns the rows it
+ * affected.
+ */
+int64_t RunExpiredBatches(TableRun &run, ExpiredRowBatches &batches,
+                          const std::function<int64_t(const BatchPredicate &)> &work);
 
 /* Exact number of expired rows (for dry runs). */
 int64_t CountExpiredRows(const pg::RelInfo &rel, const std::string &time_column, const Cutoff &cutoff);

@@ -25,6 +25,9 @@ extern int g_max_workers;
 /* upkeep.debug_now: test hook, a fixed "now" for cutoffs (SUSET; empty = real clock). */
 extern char *g_debug_now;
 
+/* upkeep.batch_pause (ms): pause before each further batch of a per-batch-commit run (USERSET). */
+extern int g_batch_pause_ms;
+
 /* upkeep.batch_method: auto | time | ctid | pk (USERSET; tests and benchmarks). */
 extern char *g_batch_method;
 
