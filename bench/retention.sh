@@ -5,6 +5,7 @@
 #     with an index on the time column:
 #       plain     DELETE FROM logs WHERE at < cutoff          (one transaction)
 #       upkeep    CALL upkeep.run_maintenance()               (batches of 10,000, a commit each)
+#       throttled the same with upkeep.batch_pause = PAUSE_MS (10) ms
 #     rows/s, WAL bytes, the longest transaction (watched from pg_stat_activity),
 #     and the p99 latency of a concurrent pgbench insert/select workload on the
 #     same table during each, against the same workload idle.
@@ -14,11 +15,13 @@
 #       partman   pg_partman 4.7 run_maintenance() with retention
 #     plus upkeep at a tenth of the rows (flat in row count?).
 # Every arm runs RUNS (3) times on freshly loaded data; medians are printed.
+# PARTS_ONLY=1 runs part B alone.
 . "$(dirname "$0")/lib.sh"
 ensure_packages postgresql-15-partman >/dev/null
 ROWS=${ROWS:-2000000}
 EXPIRED_PCT=${EXPIRED_PCT:-30}
 OLTP_TPS=${OLTP_TPS:-400}
+PAUSE_MS=${PAUSE_MS:-10} # upkeep.batch_pause of the throttled arm
 bench_cluster "max_connections = 50"
 q -c "CREATE EXTENSION pg_upkeep" >/dev/null
 install_watcher
@@ -70,8 +73,11 @@ run_arm() {
 	rm -f "$logp".*
 }
 
+if [ "${PARTS_ONLY:-0}" = 1 ]; then # PARTS_ONLY=1: part B alone
+	SUMMARY_A="rows: not measured (PARTS_ONLY=1)"
+else
 echo "== A. row retention: $ROWS rows, $EXPIRED_PCT % expired"
-declare -a P_MS P_WAL P_X P_P99 U_MS U_WAL U_X U_P99 IDLE U_DEL
+declare -a P_MS P_WAL P_X P_P99 U_MS U_WAL U_X U_P99 IDLE U_DEL T_MS T_P99
 EXP=0
 for r in $(seq 1 "$RUNS"); do
 	load_logs
@@ -85,7 +91,11 @@ for r in $(seq 1 "$RUNS"); do
 	U_DEL+=("$(q -c "SELECT (extract(epoch FROM finished_at - started_at) * 1000)::int FROM upkeep.run_log WHERE action LIKE 'DELETE%' ORDER BY id DESC LIMIT 1")")
 	left=$(q -c "SELECT count(*) FROM logs WHERE at < now() - interval '$RETAIN_S seconds' - interval '1 minute'")
 	[ "$left" = 0 ] || echo "WARNING: upkeep left $left expired rows"
-	echo "run $r: plain ${P_MS[-1]} ms (longest xact ${P_X[-1]} ms, p99 ${P_P99[-1]} ms); upkeep ${U_MS[-1]} ms, of which deleting ${U_DEL[-1]} ms (longest xact ${U_X[-1]} ms, p99 ${U_P99[-1]} ms); idle p99 ${R_P99_IDLE} ms"
+	load_logs
+	q -c "SELECT relid FROM upkeep.set_policy('logs', 'at', '$RETAIN_S seconds', batch_size => 10000)" >/dev/null
+	run_arm throttled -c "SET upkeep.batch_pause = '${PAUSE_MS}ms'" -c "CALL upkeep.run_maintenance()"
+	T_MS+=("$R_MS"); T_P99+=("$R_P99"); IDLE+=("$R_P99_IDLE")
+	echo "run $r: plain ${P_MS[-1]} ms (longest xact ${P_X[-1]} ms, p99 ${P_P99[-1]} ms); upkeep ${U_MS[-1]} ms, of which deleting ${U_DEL[-1]} ms (longest xact ${U_X[-1]} ms, p99 ${U_P99[-1]} ms); upkeep with batch_pause ${PAUSE_MS} ms: ${T_MS[-1]} ms (p99 ${T_P99[-1]} ms); idle p99 ${R_P99_IDLE} ms"
 done
 pm=$(median "${P_MS[@]}"); um=$(median "${U_MS[@]}")
 p_rate=$(awk -v n="$EXP" -v t="$pm" 'BEGIN { printf "%.0f", n / (t / 1000) }')
@@ -100,8 +110,10 @@ printf 'upkeep CALL  : %7s ms  %9s rows/s  WAL %6s MB  longest xact %6s ms  OLTP
 echo "upkeep deleting only (run_log, without the final ANALYZE): $ud ms, $ud_rate rows/s ($(ratio "$ud_rate" "$p_rate")x plain)"
 echo "idle OLTP p99: $idle ms; expired rows per run: $EXP; OLTP load: $OLTP_TPS tps, 4 clients"
 echo "upkeep vs plain rows/s: $(ratio "$u_rate" "$p_rate")x (target >= 1.0); OLTP p99 vs idle: plain $(ratio "$(median "${P_P99[@]}")" "$idle")x, upkeep $(ratio "$(median "${U_P99[@]}")" "$idle")x (target <= 1.5)"
-SUMMARY_A="rows: plain ${pm} ms vs upkeep ${um} ms, deleting ${ud} ms (${EXP} rows; $(ratio "$u_rate" "$p_rate")x rows/s, $(ratio "$ud_rate" "$p_rate")x deleting only; longest xact $(median "${P_X[@]}") vs $(median "${U_X[@]}") ms; p99 $(median "${P_P99[@]}")/$(median "${U_P99[@]}")/idle ${idle} ms)"
+echo "upkeep with upkeep.batch_pause = ${PAUSE_MS}ms: $(median "${T_MS[@]}") ms, OLTP p99 $(median "${T_P99[@]}") ms: $(ratio "$(median "${T_P99[@]}")" "$idle")x idle (target <= 1.5), $(ratio "$EXP" "$(awk -v t="$(median "${T_MS[@]}")" 'BEGIN { print t / 1000 }')") rows/s"
+SUMMARY_A="rows: plain ${pm} ms vs upkeep ${um} ms, deleting ${ud} ms (${EXP} rows; $(ratio "$u_rate" "$p_rate")x rows/s, $(ratio "$ud_rate" "$p_rate")x deleting only; longest xact $(median "${P_X[@]}") vs $(median "${U_X[@]}") ms; p99 plain/upkeep/paused/idle $(median "${P_P99[@]}")/$(median "${U_P99[@]}")/$(median "${T_P99[@]}")/${idle} ms)"
 
+fi
 echo "== B. partition retention: 24 monthly partitions, same rows"
 load_parts() { # NAME ROWS
 	local t=$1 n=$2

@@ -175,6 +175,17 @@ SELECT count(*) AS after_trim FROM upkeep.run_log WHERE table_name = 'ancient';
 SELECT table_name, action, retain, rows_past_cutoff IS NOT NULL AS has_estimate, cutoff, last_result
   FROM upkeep.status WHERE table_name::text IN ('ret_logs', 'with_rls', 'fk_parent') ORDER BY 1::text;
 
+--------------------------------------------------------------------------
+-- a run releases only the table locks runs took: an advisory lock this
+-- session took by hand on the same key (classid 0x55504B50, objid = OID) stays
+--------------------------------------------------------------------------
+SELECT pg_advisory_lock(x'55504B50'::int, 'ret_logs'::regclass::oid::int);
+CALL upkeep.run_maintenance();
+SELECT count(*) AS hand_lock_still_held FROM pg_locks
+ WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND classid = x'55504B50'::int::oid
+   AND objid = 'ret_logs'::regclass::oid AND granted;
+SELECT pg_advisory_unlock(x'55504B50'::int, 'ret_logs'::regclass::oid::int);
+
 DROP TABLE ret_logs, m_time, m_ctid, m_pk, audit, with_trigger, unqualified_trigger, fk_parent, with_rls, alice_logs, bob_logs;
 DROP FUNCTION fill_methods(), record_delete(), record_delete_unqualified();
 DROP ROLE regress_upkeep_rls_owner, regress_upkeep_alice, regress_upkeep_bob;

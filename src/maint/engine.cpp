@@ -138,6 +138,23 @@ TableRun::Batch(const std::function<int64_t()> &fn) {
 	return rows;
 }
 
+std::optional<pg::PgError>
+TableRun::TryBatch(const std::function<int64_t()> &fn) {
+	std::optional<pg::PgError> failure;
+	if (opt_.mode == RunMode::CommitPerBatch) {
+		try {
+			Batch(fn);
+		} catch (const pg::PgError &e) {
+			failure = e;
+		}
+	} else {
+		failure = pg::TrySubtransaction([&] { Batch(fn); });
+	}
+	if (failure && (failure->SqlErrCode() == ERRCODE_LOCK_NOT_AVAILABLE || IsCancel(*failure)))
+		throw *failure;
+	return failure;
+}
+
 void
 TableRun::BeginAction(const std::string &label) {
 	label_ = label;

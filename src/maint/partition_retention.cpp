@@ -31,12 +31,9 @@ namespace {
 /* Rows in a partition: pg_class.reltuples, or an exact count when it was never analyzed. */
 int64_t
 PartitionRows(const pg::ChildPartition &c) {
-	auto rows = pg::SpiQueryInts("SELECT c.reltuples::pg_catalog.int8 FROM pg_catalog.pg_class c WHERE c.oid "
-	                             "OPERATOR(pg_catalog.=) $1",
-	                             {pg::SpiValue::Oid_(c.oid)});
-	int64_t n = rows.empty() || !rows[0][0] ? -1 : *rows[0][0];
-	if (n >= 0)
-		return n;
+	const std::optional<double> estimate = pg::RelTuples(c.oid);
+	if (estimate && *estimate >= 0)
+		return static_cast<int64_t>(*estimate);
 	return *pg::SpiQueryInts("SELECT pg_catalog.count(*) FROM " + c.qualified).at(0).at(0);
 }
 
@@ -110,20 +107,8 @@ RunPartitionExpiry(TableRun &run) {
 			pg::SpiExec("DROP TABLE " + list, {}, false, false);
 			return rows;
 		};
-		std::optional<pg::PgError> failure;
-		if (run.Options().mode == RunMode::CommitPerBatch) {
-			try {
-				run.Batch(all_at_once);
-			} catch (const pg::PgError &e) {
-				failure = e;
-			}
-		} else {
-			failure = pg::TrySubtransaction([&] { run.Batch(all_at_once); });
-		}
-		if (!failure)
+		if (!run.TryBatch(all_at_once))
 			return;
-		if (failure->SqlErrCode() == ERRCODE_LOCK_NOT_AVAILABLE || failure->SqlErrCode() == ERRCODE_QUERY_CANCELED)
-			throw *failure;
 	}
 	for (const auto &c : expired) {
 		run.Batch([&]() -> int64_t {
@@ -198,20 +183,8 @@ RunPremake(TableRun &run) {
 			}
 			return made;
 		};
-		std::optional<pg::PgError> failure;
-		if (run.Options().mode == RunMode::CommitPerBatch) {
-			try {
-				run.Batch(all_months);
-			} catch (const pg::PgError &e) {
-				failure = e;
-			}
-		} else {
-			failure = pg::TrySubtransaction([&] { run.Batch(all_months); });
-		}
-		if (!failure)
+		if (!run.TryBatch(all_months))
 			return;
-		if (failure->SqlErrCode() == ERRCODE_LOCK_NOT_AVAILABLE || failure->SqlErrCode() == ERRCODE_QUERY_CANCELED)
-			throw *failure;
 	}
 	/* month by month: a month that cannot be made (say, its name is taken) fails alone, and is reported */
 	std::optional<pg::PgError> first_failure;
@@ -224,22 +197,8 @@ RunPremake(TableRun &run) {
 			(void)EnsureMonthPartitionLocked(t, m, tz, p.action == "archive", &created);
 			return created ? 1 : 0;
 		};
-		std::optional<pg::PgError> failure;
-		if (run.Options().mode == RunMode::CommitPerBatch) {
-			try {
-				run.Batch(one_month);
-			} catch (const pg::PgError &e) {
-				failure = e;
-			}
-		} else {
-			failure = pg::TrySubtransaction([&] { run.Batch(one_month); });
-		}
-		if (!failure)
-			continue;
-		if (failure->SqlErrCode() == ERRCODE_LOCK_NOT_AVAILABLE || failure->SqlErrCode() == ERRCODE_QUERY_CANCELED ||
-		    failure->SqlErrCode() == ERRCODE_ADMIN_SHUTDOWN)
-			throw *failure;
-		if (!first_failure)
+		std::optional<pg::PgError> failure = run.TryBatch(one_month);
+		if (failure && !first_failure)
 			first_failure = failure;
 	}
 	if (first_failure)

@@ -90,9 +90,8 @@ MarkInterruptedRuns() {
 		    pg::SpiExec("UPDATE upkeep.run_log l SET status = 'failed', finished_at = pg_catalog.clock_timestamp(), "
 		                "message = 'interrupted: the run was cancelled, timed out, terminated or the server crashed' "
 		                "WHERE l.status OPERATOR(pg_catalog.=) 'running' AND (l.pid OPERATOR(pg_catalog.=) "
-		                "pg_catalog.pg_backend_pid() OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a "
-		                "WHERE a.pid OPERATOR(pg_catalog.=) l.pid AND a.backend_start OPERATOR(pg_catalog.<=) "
-		                "l.started_at))",
+		                "pg_catalog.pg_backend_pid() OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_get_activity(l.pid) a "
+		                "WHERE a.backend_start OPERATOR(pg_catalog.<=) l.started_at))",
 		                {}, false, false)
 		        .processed);
 	});

@@ -28,10 +28,6 @@ ManagedByShape(const Policy &p, const pg::RelInfo &rel) {
 	return rel.relkind == RELKIND_PARTITIONED_TABLE && (p.action == "drop" || p.action == "detach");
 }
 
-} // namespace
-
-namespace {
-
 /* The token of each parent's partitions: which tables, and the pg_inherits rows attaching them. */
 std::string
 TokenSelect(const std::string &which_parents) {

@@ -117,6 +117,18 @@ LookupRelation(Oid relid) {
 	return info;
 }
 
+std::optional<double>
+RelTuples(Oid relid) {
+	return PgCall([&]() -> std::optional<double> {
+		HeapTuple tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+		if (!HeapTupleIsValid(tup))
+			return std::nullopt;
+		const double n = ((Form_pg_class)GETSTRUCT(tup))->reltuples;
+		ReleaseSysCache(tup);
+		return n;
+	});
+}
+
 RelInfo
 GetRelation(Oid relid) {
 	auto info = LookupRelation(relid);

@@ -3,8 +3,10 @@
  *
  * See upkeep/pg/table_lock.hpp.
  */
+#include <algorithm>
+#include <vector>
+
 #include "upkeep/pg/error_bridge.hpp"
-#include "upkeep/pg/spi.hpp"
 #include "upkeep/pg/table_lock.hpp"
 
 extern "C" {
@@ -16,6 +18,13 @@ namespace upkeep::pg {
 
 namespace {
 
+/* The table locks this backend holds at session level, once per acquisition (they are re-entrant). */
+std::vector<Oid> &
+SessionLocks() {
+	static std::vector<Oid> held;
+	return held;
+}
+
 void
 SetTag(LOCKTAG *tag, Oid relid) {
 	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, kTableLockClass, (uint32)relid, 2);
@@ -25,11 +34,14 @@ SetTag(LOCKTAG *tag, Oid relid) {
 
 bool
 TryLockTable(Oid relid, bool session) {
-	return PgCall([&] {
+	const bool got = PgCall([&] {
 		LOCKTAG tag;
 		SetTag(&tag, relid);
 		return LockAcquire(&tag, ExclusiveLock, session, true) != LOCKACQUIRE_NOT_AVAIL;
 	});
+	if (got && session)
+		SessionLocks().push_back(relid);
+	return got;
 }
 
 void
@@ -39,26 +51,28 @@ UnlockTable(Oid relid) {
 		SetTag(&tag, relid);
 		(void)LockRelease(&tag, ExclusiveLock, true);
 	});
+	std::vector<Oid> &held = SessionLocks();
+	auto it = std::find(held.begin(), held.end(), relid);
+	if (it != held.end())
+		held.erase(it);
 }
 
 int
 ReleaseStaleTableLocks() {
-	SpiResult held = SpiExec("SELECT objid FROM pg_catalog.pg_locks WHERE locktype OPERATOR(pg_catalog.=) 'advisory' "
-	                         "AND pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid() "
-	                         "AND classid OPERATOR(pg_catalog.=) $1::pg_catalog.oid AND objsubid OPERATOR(pg_catalog.=) 2 "
-	                         "AND granted",
-	                         {SpiValue::Int8(kTableLockClass)}, true);
+	/*
+	 * Only the session locks this backend's runs took (a cancelled CALL
+	 * leaves them: they outlive its transaction); an advisory lock a user
+	 * took on the same key by hand is not ours to drop.
+	 */
+	std::vector<Oid> &held = SessionLocks();
 	int released = 0;
-	for (size_t r = 0; r < held.rows.size(); r++) {
-		Oid relid = held.OidAt(r, 0);
+	while (!held.empty()) {
+		const Oid relid = held.back();
+		held.pop_back();
 		released += PgCall([&] {
 			LOCKTAG tag;
-			int n = 0;
 			SetTag(&tag, relid);
-			/* a session lock may have been taken more than once (re-entrant) */
-			while (n < 1000 && LockHeldByMe(&tag, ExclusiveLock) && LockRelease(&tag, ExclusiveLock, true))
-				n++;
-			return n;
+			return LockHeldByMe(&tag, ExclusiveLock) && LockRelease(&tag, ExclusiveLock, true) ? 1 : 0;
 		});
 	}
 	return released;

@@ -21,6 +21,7 @@
 #include "upkeep/maint/engine.hpp"
 #include "upkeep/maint/policy.hpp"
 #include "upkeep/pg/catalog.hpp"
+#include "upkeep/pg/error_bridge.hpp"
 
 namespace upkeep::maint {
 
@@ -65,6 +66,15 @@ public:
 	 * it affected, or -1 when there was nothing left to do (nothing counted).
 	 */
 	int64_t Batch(const std::function<int64_t()> &fn);
+
+	/*
+	 * Batch() whose error comes back instead of ending the action: the
+	 * batch is rolled back (in the caller's transaction too, by a
+	 * subtransaction) and the caller may go on with other work.  Errors
+	 * that must stop the action -- a lock not had within
+	 * upkeep.lock_timeout, a cancel, a shutdown -- are thrown as usual.
+	 */
+	std::optional<pg::PgError> TryBatch(const std::function<int64_t()> &fn);
 
 	/* Rows counted without a batch (dry runs, estimates). */
 	void AddRows(int64_t rows) {

@@ -34,6 +34,8 @@ struct RelInfo {
 
 /* Relation facts by OID; nullopt if no such relation. */
 std::optional<RelInfo> LookupRelation(Oid relid);
+/* pg_class.reltuples (-1 when never vacuumed or analyzed; nullopt when there is no such relation), from the syscache. */
+std::optional<double> RelTuples(Oid relid);
 /* Same, but raises 42P01 naming the OID when it is gone. */
 RelInfo GetRelation(Oid relid);
 
