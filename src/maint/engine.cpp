@@ -342,7 +342,7 @@ RunMaintenance(const RunOptions &opt) {
 			});
 			if (ok && !opt.dry_run && run.Rows() > 0 && (p.action == "delete" || p.action == "archive"))
 				touched.push_back({rel->oid, rel->qualified, rel->owner});
-			if (premade && ok && partitioned && !opt.dry_run && opt.mode == RunMode::CommitPerBatch) {
+			if (premade && ok && KeepsShape(p, *rel) && !opt.dry_run && opt.mode == RunMode::CommitPerBatch) {
 				auto failure = pg::TrySubtransaction([&] { RememberShape(p, *rel); });
 				if (failure && IsCancel(*failure))
 					throw *failure;

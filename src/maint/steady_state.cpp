@@ -23,11 +23,6 @@ namespace upkeep::maint {
 
 namespace {
 
-bool
-ManagedByShape(const Policy &p, const pg::RelInfo &rel) {
-	return rel.relkind == RELKIND_PARTITIONED_TABLE && (p.action == "drop" || p.action == "detach");
-}
-
 /* The token of each parent's partitions: which tables, and the pg_inherits rows attaching them. */
 std::string
 TokenSelect(const std::string &which_parents) {
@@ -38,6 +33,11 @@ TokenSelect(const std::string &which_parents) {
 }
 
 } // namespace
+
+bool
+KeepsShape(const Policy &p, const pg::RelInfo &rel) {
+	return rel.relkind == RELKIND_PARTITIONED_TABLE && (p.action == "drop" || p.action == "detach");
+}
 
 std::string
 PartitionTokensSql(const std::string &only_param) {
@@ -50,7 +50,7 @@ PartitionTokensSql(const std::string &only_param) {
 
 bool
 SteadyStateOutcomes(const Policy &p, const RunOptions &opt, const pg::RelInfo &rel, std::vector<Outcome> *out) {
-	if (!ManagedByShape(p, rel) || p.partitions_token.empty() || p.partitions_token != p.stored_token)
+	if (!KeepsShape(p, rel) || p.partitions_token.empty() || p.partitions_token != p.stored_token)
 		return false;
 	const std::optional<core::PartitionShape> shape = core::DecodeShape(p.stored_shape);
 	if (!shape || shape->kind < static_cast<int>(pg::KeyKind::Date) ||
@@ -86,7 +86,7 @@ SteadyStateOutcomes(const Policy &p, const RunOptions &opt, const pg::RelInfo &r
 
 void
 RememberShape(const Policy &p, const pg::RelInfo &rel) {
-	if (!ManagedByShape(p, rel))
+	if (!KeepsShape(p, rel))
 		return;
 	/* the lock every change of the set takes: the token and the bounds below describe the same set */
 	if (!pg::PgCall([&] { return ConditionalLockRelationOid(rel.oid, ShareUpdateExclusiveLock); }))

@@ -37,6 +37,9 @@
 
 namespace upkeep::maint {
 
+/* Policies whose sets have a stored summary: drop and detach on partitioned tables. */
+bool KeepsShape(const Policy &p, const pg::RelInfo &rel);
+
 /*
  * SQL: (parent, token) of each partitioned drop/detach policy's set with at
  * least one partition; all of them, or only the one whose OID is the

@@ -64,6 +64,8 @@ public:
 	/*
 	 * One atomic batch.  `fn` runs as the table's owner and returns the rows
 	 * it affected, or -1 when there was nothing left to do (nothing counted).
+	 * With per-batch commits, every batch after the action's first waits
+	 * upkeep.batch_pause first, holding no lock.
 	 */
 	int64_t Batch(const std::function<int64_t()> &fn);
 
