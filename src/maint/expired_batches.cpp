@@ -287,6 +287,11 @@ ExpiredRowBatches::Target() const {
 	return s_->target;
 }
 
+bool
+ExpiredRowBatches::Done() const {
+	return s_->done;
+}
+
 core::BatchMethod
 ExpiredRowBatches::Method() const {
 	return s_->method;
@@ -304,22 +309,17 @@ CountExpiredRows(const pg::RelInfo &rel, const std::string &time_column, const C
 int64_t
 RunExpiredBatches(TableRun &run, ExpiredRowBatches &batches,
                   const std::function<int64_t(const BatchPredicate &)> &work) {
-	std::optional<BatchPredicate> next;
-	bool first = true;
 	int64_t total = 0;
-	while (first || next) {
+	while (!batches.Done()) {
 		const int64_t rows = run.Batch([&]() -> int64_t {
-			std::optional<BatchPredicate> pred = first ? batches.Next() : std::move(next);
-			next.reset();
+			std::optional<BatchPredicate> pred = batches.Next();
 			if (!pred)
 				return -1;
 			const double t0 = pg::NowMs();
 			const int64_t n = work(*pred);
 			batches.Observe(n, pg::NowMs() - t0);
-			next = batches.Next();
 			return n;
 		});
-		first = false;
 		if (rows < 0)
 			break;
 		total += rows;

@@ -104,10 +104,14 @@ lt "$paused_ms" $((nb * 300 + 1500)) "and nowhere else (no pause after the last 
 is "$(sql "SELECT rows || ' ' || (batches >= 4) || ' ' || status FROM upkeep.run_log WHERE table_name = 'public.big' ORDER BY id DESC LIMIT 1")" \
 	"1000 true ok" "all rows, in batches of at most 250"
 is "$(sql "SELECT count(*) FROM big WHERE at < now() - interval '30 days'")" 0 "and nothing expired is left"
+sql "CREATE TABLE quick (id bigint, at timestamptz NOT NULL); CREATE INDEX ON quick (at);
+     INSERT INTO quick SELECT g, now() - interval '90 days' FROM generate_series(1, 100) g;
+     SELECT relid FROM upkeep.set_policy('quick', 'at', '30 days');" >/dev/null
 t0=$(now_ms)
-is "$(sql_state "CALL upkeep.run_maintenance(\"only\" => 'shared')" "SET upkeep.batch_pause = '5s'" "CALL upkeep.run_maintenance(\"only\" => 'big')")" ok \
-	"a one-batch action never pauses"
+is "$(sql_state "SET upkeep.batch_pause = '5s'" "CALL upkeep.run_maintenance(\"only\" => 'quick')" "CALL upkeep.run_maintenance(\"only\" => 'big')")" ok \
+	"a one-batch action and one with nothing to do never pause"
 lt "$(($(now_ms) - t0))" 2000 "(no 5 s pause when there is nothing more to do)"
+is "$(sql "SELECT count(*) FROM quick")" 0 "and the one batch did its work"
 sql "INSERT INTO big SELECT g, now() - interval '400 days' + g * interval '1 second', 'x' FROM generate_series(1, 1000) g" >/dev/null
 psql_at "$PORT" -At -c "SET upkeep.batch_pause = '10s'" -c "CALL upkeep.run_maintenance(\"only\" => 'big')" >"$T_WORK/pause.out" 2>&1 &
 ppid=$!

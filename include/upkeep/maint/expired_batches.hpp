@@ -44,6 +44,12 @@ public:
 	std::optional<BatchPredicate> Next();
 	/* What the last batch did (rows affected, elapsed ms). */
 	void Observe(int64_t rows, double elapsed_ms);
+	/*
+	 * The last predicate has been handed out.  Time slices and key ranges
+	 * know it when they hand it out; block ranges only once a probe has found
+	 * no expired row after the last range (Next() then returns nullopt).
+	 */
+	bool Done() const;
 	/* "FROM" target for statements: ONLY t for plain tables, t for partitioned ones. */
 	const std::string &Target() const;
 	core::BatchMethod Method() const;
@@ -57,12 +63,13 @@ private:
 class TableRun;
 
 /*
- * Runs `work` on each batch of `batches`, one run.Batch each, and returns
- * the rows they affected.  The next batch's predicate is found at the end of
- * the batch before it (inside its transaction), so no batch call is made
- * once the expired rows are all handed out: upkeep.batch_pause falls only
- * between two batches that both have work.  `work` returns the rows it
- * affected.
+ * Runs `work` on each batch of `batches`, one run.Batch each (the predicate
+ * found at the start of the batch, in its transaction), and returns the rows
+ * they affected.  No batch call follows the last predicate when the walk
+ * knows it is the last (time slices, key ranges), so upkeep.batch_pause falls
+ * only between two batches with work; block ranges end with a read-only probe
+ * in its own transaction, which comes after one more pause.  `work` returns
+ * the rows it affected.
  */
 int64_t RunExpiredBatches(TableRun &run, ExpiredRowBatches &batches,
                           const std::function<int64_t(const BatchPredicate &)> &work);
