@@ -22,6 +22,17 @@ namespace {
 
 RowHasher::Kind KindOf(Oid type);
 
+/* The low `n` bytes of `v`, least significant first, whatever the machine (one store on little-endian ones). */
+inline void
+PutLittleEndian(unsigned char *out, uint64 v, int n) {
+#ifdef WORDS_BIGENDIAN
+	for (int k = 0; k < n; k++)
+		out[k] = (unsigned char)((v >> (8 * k)) & 0xff);
+#else
+	memcpy(out, &v, (size_t)n);
+#endif
+}
+
 /*
  * Arrays of built-in element types whose own encoding is binary: the array's
  * bytes (header with the element type's fixed OID, dimensions, null bitmap,
@@ -135,8 +146,7 @@ RowHasher::HashRow(const Datum *values, const bool *nulls) {
 				break;
 			}
 			unsigned char b[8];
-			for (int k = 0; k < c.typlen; k++)
-				b[k] = (unsigned char)((v >> (8 * k)) & 0xff);
+			PutLittleEndian(b, v, c.typlen);
 			enc_.AddValue(pos, core::RowEncoder::kBinary, b, (size_t)c.typlen);
 			break;
 		}
@@ -160,8 +170,7 @@ RowHasher::HashRow(const Datum *values, const bool *nulls) {
 			else
 				memcpy(&bits, &f, 8);
 			unsigned char b[8];
-			for (int k = 0; k < 8; k++)
-				b[k] = (unsigned char)((bits >> (8 * k)) & 0xff);
+			PutLittleEndian(b, bits, 8);
 			enc_.AddValue(pos, core::RowEncoder::kBinary, b, 8);
 			break;
 		}
@@ -171,7 +180,9 @@ RowHasher::HashRow(const Datum *values, const bool *nulls) {
 				break;
 			}
 			struct varlena *raw = (struct varlena *)DatumGetPointer(d);
-			struct varlena *v = pg_detoast_datum_packed(raw);
+			/* pg_detoast_datum_packed, without a call for the plain in-line values most rows hold */
+			struct varlena *v =
+			    (VARATT_IS_COMPRESSED(raw) || VARATT_IS_EXTERNAL(raw)) ? pg_detoast_datum_packed(raw) : raw;
 			enc_.AddValue(pos, core::RowEncoder::kBinary, VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
 			if (v != raw)
 				pfree(v);

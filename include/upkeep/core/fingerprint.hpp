@@ -85,10 +85,14 @@ public:
 private:
 	/* Little-endian, whatever the machine: fingerprints agree across architectures. */
 	static void PutU32(char *p, uint32_t v) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		std::memcpy(p, &v, 4);
+#else
 		p[0] = static_cast<char>(v & 0xff);
 		p[1] = static_cast<char>((v >> 8) & 0xff);
 		p[2] = static_cast<char>((v >> 16) & 0xff);
 		p[3] = static_cast<char>((v >> 24) & 0xff);
+#endif
 	}
 	char *Reserve(size_t n) {
 		if (__builtin_expect(len_ + n > buf_.size(), 0))
