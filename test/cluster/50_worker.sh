@@ -7,6 +7,7 @@
 #  - a worker and a manual CALL never process the same table at once;
 #  - a malicious trigger on a non-superuser's table cannot escalate;
 #  - a listed database without the extension: one log line, no crash loop;
+#  - upkeep.batch_pause paces the worker's batches, and wake-ups do not cut it short;
 #  - SIGHUP removing the database stops its maintenance; adding it back resumes.
 . "$(dirname "$0")/lib.sh"
 
@@ -137,6 +138,23 @@ check "the worker processed mallory's table" wait_until 20 "SELECT NOT EXISTS (S
 is "$(sql "SELECT rolsuper FROM pg_roles WHERE rolname = 'mallory'")" f "mallory is still not a superuser"
 is "$(A "SELECT string_agg(DISTINCT who, ',') FROM public.attempts")" mallory "her trigger ran as mallory, not as the worker's superuser"
 is "$(A "SELECT count(*) FROM public.attempts WHERE outcome = 'worked'")" 0 "no escalation attempt worked"
+
+# ---- upkeep.batch_pause in the worker: a pause between batches that a wake-up does not cut short
+psql_at "$PORT" -c "ALTER SYSTEM SET upkeep.batch_pause = '1s'" -c "SELECT pg_reload_conf()" >/dev/null
+sleep 1.5 # the worker reads the new setting on its next wake
+A "CREATE TABLE paced (id bigserial PRIMARY KEY, at timestamptz NOT NULL);
+   CREATE INDEX ON paced (at);
+   INSERT INTO paced (at) SELECT now() - interval '20 days' - g * interval '1 second' FROM generate_series(1, 400) g;
+   SELECT relid FROM upkeep.set_policy('paced', 'at', '10 days', batch_size => 100);" >/dev/null
+check "the worker starts on the paced table" wait_until 15 \
+	"SELECT EXISTS (SELECT 1 FROM upkeep.run_log WHERE table_name = 'public.paced' AND action LIKE 'DELETE%')"
+for _ in $(seq 1 20); do sql -d app "SELECT upkeep.wake_worker()" >/dev/null; sleep 0.15; done
+check "and finishes it" wait_until 20 \
+	"SELECT EXISTS (SELECT 1 FROM upkeep.run_log WHERE table_name = 'public.paced' AND action LIKE 'DELETE%' AND status = 'ok')"
+read -r nb secs <<<"$(A "SELECT batches, round(extract(epoch FROM finished_at - started_at))::int FROM upkeep.run_log WHERE table_name = 'public.paced' AND action LIKE 'DELETE%' AND status = 'ok'" | tr '|' ' ')"
+check "it paused 1 s before each of its $((nb - 1)) further batches despite 20 wake-ups (${secs} s)" test "$secs" -ge $((nb - 1))
+is "$(A "SELECT count(*) FROM paced")" 0 "and deleted every expired row"
+psql_at "$PORT" -c "ALTER SYSTEM RESET upkeep.batch_pause" -c "SELECT pg_reload_conf()" >/dev/null
 
 # ---- SIGHUP: removing the database stops its maintenance, adding it back resumes it
 psql_at "$PORT" -c "ALTER SYSTEM SET upkeep.databases = 'noext'" -c "SELECT pg_reload_conf()" >/dev/null

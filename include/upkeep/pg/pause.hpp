@@ -8,7 +8,11 @@
 
 namespace upkeep::pg {
 
-/* Waits `ms` milliseconds on the process latch, then serves pending interrupts (a cancel throws PgError). */
+/*
+ * Waits `ms` milliseconds on the process latch, serving interrupts whenever
+ * it is set (a cancel throws PgError); a latch set for another reason does
+ * not cut the pause short.
+ */
 void PauseInterruptibly(int ms);
 
 } // namespace upkeep::pg
