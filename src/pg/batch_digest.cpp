@@ -39,43 +39,6 @@ FirstColumns(int k) {
 	return attnums;
 }
 
-} // namespace
-
-BatchDigest
-ExecAndDigest(const std::string &sql, const std::vector<SpiValue> &args, int hash_columns, int extra_columns) {
-	BatchDigest out;
-	uint64 n = 0;
-	SPITupleTable *tt = RunForDigest(sql, args, &n);
-	if (tt == nullptr)
-		return out;
-	RowHasher hasher(tt->tupdesc, FirstColumns(hash_columns));
-	core::Fingerprint fp;
-	const int natts = tt->tupdesc->natts;
-	PgCall([&] {
-		Datum *values = (Datum *)palloc(sizeof(Datum) * natts);
-		bool *isnull = (bool *)palloc(sizeof(bool) * natts);
-		for (uint64 r = 0; r < n; r++) {
-			heap_deform_tuple(tt->vals[r], tt->tupdesc, values, isnull);
-			fp.Add(hasher.HashRow(values, isnull));
-		}
-		pfree(values);
-		pfree(isnull);
-	});
-	out.rows = static_cast<int64_t>(fp.Rows());
-	out.hash = fp.Sum();
-	if (n > 0) {
-		for (int e = 0; e < extra_columns; e++) {
-			const int col = hash_columns + e + 1;
-			char *v = PgCall([&] { return SPI_getvalue(tt->vals[0], tt->tupdesc, col); });
-			out.extras.push_back(v ? std::optional<std::string>(v) : std::nullopt);
-		}
-	}
-	PgCall([&] { SPI_freetuptable(tt); });
-	return out;
-}
-
-namespace {
-
 /* Running minimum and maximum of one column.  C-style. */
 struct RangeTracker {
 	int col;          /* 1-based */

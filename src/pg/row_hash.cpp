@@ -157,8 +157,8 @@ RowHasher::HashRow(const Datum *values, const bool *nulls) {
 				bits = 0x7fc00000u;
 			else
 				memcpy(&bits, &f, 4);
-			unsigned char b[4] = {(unsigned char)bits, (unsigned char)(bits >> 8), (unsigned char)(bits >> 16),
-			                      (unsigned char)(bits >> 24)};
+			unsigned char b[4];
+			PutLittleEndian(b, bits, 4);
 			enc_.AddValue(pos, core::RowEncoder::kBinary, b, 4);
 			break;
 		}

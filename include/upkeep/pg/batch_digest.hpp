@@ -3,9 +3,8 @@
  *
  * Runs a statement whose result rows are the rows of one archive batch and
  * digests them on the way: row count and the order-independent content hash
- * (pg::RowHasher over the first `hash_columns` columns), plus the text of a
- * few trailing columns of the first row (window aggregates such as key and
- * time ranges).
+ * (pg::RowHasher over the first `hash_columns` columns), plus the key and
+ * time ranges of the batch.
  */
 #pragma once
 
@@ -24,14 +23,11 @@ struct BatchDigest {
 	std::vector<std::optional<std::string>> extras;
 };
 
-BatchDigest ExecAndDigest(const std::string &sql, const std::vector<SpiValue> &args, int hash_columns,
-                          int extra_columns);
-
 /*
- * Same, computing ranges in C++ instead of in SQL: the result's first
- * `hash_columns` columns are hashed, and the minimum and maximum of the
- * (1-based) columns in `range_columns` are returned as text in `extras`
- * (min, max for each), compared with their types' b-tree ordering.
+ * The result's first `hash_columns` columns are hashed, and the minimum and
+ * maximum of the (1-based) columns in `range_columns` are returned as text
+ * in `extras` (min, max for each), compared with their types' b-tree
+ * ordering.
  */
 BatchDigest ExecAndDigestRanges(const std::string &sql, const std::vector<SpiValue> &args, int hash_columns,
                                 const std::vector<int> &range_columns);
