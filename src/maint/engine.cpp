@@ -69,10 +69,10 @@ TableRun::Commit() {
 }
 
 int64_t
-TableRun::Batch(const std::function<int64_t()> &fn) {
+TableRun::Batch(const std::function<int64_t()> &fn, bool may_pause) {
 	const bool per_batch = opt_.mode == RunMode::CommitPerBatch;
 	/* upkeep.batch_pause: room for the application between two batches (never in the caller's transaction) */
-	if (per_batch && batches_ > 0 && !opt_.dry_run)
+	if (may_pause && per_batch && batches_ > 0 && !opt_.dry_run)
 		pg::PauseInterruptibly(pg::g_batch_pause_ms);
 	pg::CheckInterrupts();
 	partitions_.reset(); /* a batch may change them */

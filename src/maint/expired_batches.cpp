@@ -292,6 +292,11 @@ ExpiredRowBatches::Done() const {
 	return s_->done;
 }
 
+bool
+ExpiredRowBatches::OnlyAppendedBlocksLeft() const {
+	return s_->method == core::BatchMethod::CtidRange && s_->stepper && s_->stepper->Done();
+}
+
 core::BatchMethod
 ExpiredRowBatches::Method() const {
 	return s_->method;
@@ -311,15 +316,19 @@ RunExpiredBatches(TableRun &run, ExpiredRowBatches &batches,
                   const std::function<int64_t(const BatchPredicate &)> &work) {
 	int64_t total = 0;
 	while (!batches.Done()) {
-		const int64_t rows = run.Batch([&]() -> int64_t {
-			std::optional<BatchPredicate> pred = batches.Next();
-			if (!pred)
-				return -1;
-			const double t0 = pg::NowMs();
-			const int64_t n = work(*pred);
-			batches.Observe(n, pg::NowMs() - t0);
-			return n;
-		});
+		/* no pause before a closing probe of only the blocks added during the run */
+		const bool may_pause = !batches.OnlyAppendedBlocksLeft();
+		const int64_t rows = run.Batch(
+		    [&]() -> int64_t {
+			    std::optional<BatchPredicate> pred = batches.Next();
+			    if (!pred)
+				    return -1;
+			    const double t0 = pg::NowMs();
+			    const int64_t n = work(*pred);
+			    batches.Observe(n, pg::NowMs() - t0);
+			    return n;
+		    },
+		    may_pause);
 		if (rows < 0)
 			break;
 		total += rows;

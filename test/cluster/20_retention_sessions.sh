@@ -106,12 +106,16 @@ is "$(sql "SELECT rows || ' ' || (batches >= 4) || ' ' || status FROM upkeep.run
 is "$(sql "SELECT count(*) FROM big WHERE at < now() - interval '30 days'")" 0 "and nothing expired is left"
 sql "CREATE TABLE quick (id bigint, at timestamptz NOT NULL); CREATE INDEX ON quick (at);
      INSERT INTO quick SELECT g, now() - interval '90 days' FROM generate_series(1, 100) g;
-     SELECT relid FROM upkeep.set_policy('quick', 'at', '30 days');" >/dev/null
+     SELECT relid FROM upkeep.set_policy('quick', 'at', '30 days');
+     CREATE TABLE quick_ctid (id bigint, at timestamptz NOT NULL);
+     INSERT INTO quick_ctid SELECT g, now() - interval '90 days' FROM generate_series(1, 100) g;
+     SELECT relid FROM upkeep.set_policy('quick_ctid', 'at', '30 days');" >/dev/null
 t0=$(now_ms)
-is "$(sql_state "SET upkeep.batch_pause = '5s'" "CALL upkeep.run_maintenance(\"only\" => 'quick')" "CALL upkeep.run_maintenance(\"only\" => 'big')")" ok \
-	"a one-batch action and one with nothing to do never pause"
+is "$(sql_state "SET upkeep.batch_pause = '5s'" "CALL upkeep.run_maintenance(\"only\" => 'quick')" "CALL upkeep.run_maintenance(\"only\" => 'quick_ctid')" "CALL upkeep.run_maintenance(\"only\" => 'big')")" ok \
+	"one-batch actions (time slices, ctid ranges) and one with nothing to do never pause"
 lt "$(($(now_ms) - t0))" 2000 "(no 5 s pause when there is nothing more to do)"
-is "$(sql "SELECT count(*) FROM quick")" 0 "and the one batch did its work"
+is "$(sql "SELECT (SELECT count(*) FROM quick) + (SELECT count(*) FROM quick_ctid)")" 0 "and the one batches did their work"
+check "the ctid table was batched by block ranges" test "$(sql "SELECT message LIKE '%ctid%' FROM upkeep.run_log WHERE table_name = 'public.quick_ctid' ORDER BY id DESC LIMIT 1")" = t
 sql "INSERT INTO big SELECT g, now() - interval '400 days' + g * interval '1 second', 'x' FROM generate_series(1, 1000) g" >/dev/null
 psql_at "$PORT" -At -c "SET upkeep.batch_pause = '10s'" -c "CALL upkeep.run_maintenance(\"only\" => 'big')" >"$T_WORK/pause.out" 2>&1 &
 ppid=$!

@@ -50,6 +50,11 @@ public:
 	 * no expired row after the last range (Next() then returns nullopt).
 	 */
 	bool Done() const;
+	/*
+	 * Block ranges have reached the end the table had when the walk began:
+	 * what is left is the closing probe of the blocks added since (cheap).
+	 */
+	bool OnlyAppendedBlocksLeft() const;
 	/* "FROM" target for statements: ONLY t for plain tables, t for partitioned ones. */
 	const std::string &Target() const;
 	core::BatchMethod Method() const;
@@ -67,9 +72,10 @@ class TableRun;
  * found at the start of the batch, in its transaction), and returns the rows
  * they affected.  No batch call follows the last predicate when the walk
  * knows it is the last (time slices, key ranges), so upkeep.batch_pause falls
- * only between two batches with work; block ranges end with a read-only probe
- * in its own transaction, which comes after one more pause.  `work` returns
- * the rows it affected.
+ * only between two batches with work.  Block ranges end with a read-only
+ * probe in its own transaction: without a pause when only blocks added
+ * during the run are left to look at, after one when the expired rows ended
+ * before the table did.  `work` returns the rows it affected.
  */
 int64_t RunExpiredBatches(TableRun &run, ExpiredRowBatches &batches,
                           const std::function<int64_t(const BatchPredicate &)> &work);

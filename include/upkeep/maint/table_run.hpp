@@ -65,9 +65,10 @@ public:
 	 * One atomic batch.  `fn` runs as the table's owner and returns the rows
 	 * it affected, or -1 when there was nothing left to do (nothing counted).
 	 * With per-batch commits, every batch after the action's first waits
-	 * upkeep.batch_pause first, holding no lock.
+	 * upkeep.batch_pause first, holding no lock -- unless `may_pause` is
+	 * false (a caller that knows the batch is a last, cheap look).
 	 */
-	int64_t Batch(const std::function<int64_t()> &fn);
+	int64_t Batch(const std::function<int64_t()> &fn, bool may_pause = true);
 
 	/*
 	 * Batch() whose error comes back instead of ending the action: the
