@@ -22,17 +22,6 @@ namespace {
 
 RowHasher::Kind KindOf(Oid type);
 
-/* The low `n` bytes of `v`, least significant first, whatever the machine (one store on little-endian ones). */
-inline void
-PutLittleEndian(unsigned char *out, uint64 v, int n) {
-#ifdef WORDS_BIGENDIAN
-	for (int k = 0; k < n; k++)
-		out[k] = (unsigned char)((v >> (8 * k)) & 0xff);
-#else
-	memcpy(out, &v, (size_t)n);
-#endif
-}
-
 /*
  * Arrays of built-in element types whose own encoding is binary: the array's
  * bytes (header with the element type's fixed OID, dimensions, null bitmap,
@@ -146,7 +135,7 @@ RowHasher::HashRow(const Datum *values, const bool *nulls) {
 				break;
 			}
 			unsigned char b[8];
-			PutLittleEndian(b, v, c.typlen);
+			core::StoreLittleEndian(b, v, (size_t)c.typlen);
 			enc_.AddValue(pos, core::RowEncoder::kBinary, b, (size_t)c.typlen);
 			break;
 		}
@@ -158,7 +147,7 @@ RowHasher::HashRow(const Datum *values, const bool *nulls) {
 			else
 				memcpy(&bits, &f, 4);
 			unsigned char b[4];
-			PutLittleEndian(b, bits, 4);
+			core::StoreLittleEndian(b, bits, 4);
 			enc_.AddValue(pos, core::RowEncoder::kBinary, b, 4);
 			break;
 		}
@@ -170,7 +159,7 @@ RowHasher::HashRow(const Datum *values, const bool *nulls) {
 			else
 				memcpy(&bits, &f, 8);
 			unsigned char b[8];
-			PutLittleEndian(b, bits, 8);
+			core::StoreLittleEndian(b, bits, 8);
 			enc_.AddValue(pos, core::RowEncoder::kBinary, b, 8);
 			break;
 		}

@@ -49,6 +49,22 @@ struct Hash128 {
 };
 
 /* Builds the canonical encoding of one row, then hashes it. Reusable across rows. */
+/*
+ * The low `n` (at most 8) bytes of `v`, least significant first, whatever the
+ * machine: one store where the machine is little-endian.  Fingerprints agree
+ * across architectures.
+ */
+inline void
+StoreLittleEndian(void *out, uint64_t v, size_t n) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	std::memcpy(out, &v, n);
+#else
+	unsigned char *p = static_cast<unsigned char *>(out);
+	for (size_t k = 0; k < n; k++)
+		p[k] = static_cast<unsigned char>((v >> (8 * k)) & 0xff);
+#endif
+}
+
 class RowEncoder {
 public:
 	enum Tag : uint8_t { kNull = 0, kBinary = 1, kText = 2 };
@@ -83,16 +99,8 @@ public:
 	}
 
 private:
-	/* Little-endian, whatever the machine: fingerprints agree across architectures. */
 	static void PutU32(char *p, uint32_t v) {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-		std::memcpy(p, &v, 4);
-#else
-		p[0] = static_cast<char>(v & 0xff);
-		p[1] = static_cast<char>((v >> 8) & 0xff);
-		p[2] = static_cast<char>((v >> 16) & 0xff);
-		p[3] = static_cast<char>((v >> 24) & 0xff);
-#endif
+		StoreLittleEndian(p, v, 4);
 	}
 	char *Reserve(size_t n) {
 		if (__builtin_expect(len_ + n > buf_.size(), 0))
