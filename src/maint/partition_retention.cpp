@@ -46,6 +46,22 @@ Plural(int64_t n, const char *word) {
 
 } // namespace
 
+std::string
+PremakeLabel(int64_t partitions, int premake) {
+	return "PREMAKE " + Plural(partitions, "partition") + " (" + std::to_string(premake) + " months ahead)";
+}
+
+std::string
+ExpiryLabel(const Policy &p, int64_t partitions, bool concurrently) {
+	return std::string(p.action == "drop" ? "DROP " : "DETACH ") + Plural(partitions, "partition") + " (>" + p.retain +
+	       ")" + (concurrently ? " CONCURRENTLY" : "");
+}
+
+bool
+DetachesConcurrently(const Policy &p, const RunOptions &opt, bool has_default) {
+	return p.action == "detach" && !opt.dry_run && opt.deferred != nullptr && !has_default;
+}
+
 void
 RunPartitionExpiry(TableRun &run) {
 	const Policy &p = run.GetPolicy();
@@ -66,14 +82,13 @@ RunPartitionExpiry(TableRun &run) {
 	std::string names;
 	for (const auto &c : expired)
 		names += (names.empty() ? "" : ", ") + c.qualified;
-	run.SetLabel(std::string(drop ? "DROP " : "DETACH ") + Plural(static_cast<int64_t>(expired.size()), "partition") +
-	             " (>" + p.retain + ")");
+	run.SetLabel(ExpiryLabel(p, static_cast<int64_t>(expired.size()), false));
 	run.Note(expired.empty() ? "cutoff " + cutoff.text : names);
 
 	bool has_default = false;
 	for (const auto &c : children)
 		has_default = has_default || c.is_default;
-	if (!drop && !run.DryRun() && run.Options().deferred != nullptr && !has_default) {
+	if (DetachesConcurrently(p, run.Options(), has_default)) {
 		/*
 		 * The worker detaches CONCURRENTLY (no ACCESS EXCLUSIVE on the parent),
 		 * which PostgreSQL allows only as a top-level statement: hand the work
@@ -85,8 +100,7 @@ RunPartitionExpiry(TableRun &run) {
 			run.Options().deferred->push_back(
 			    DeferredDetach{t.rel.oid, t.rel.qualified, c.qualified, t.rel.owner, p.detach_schema, rows});
 		}
-		run.SetLabel("DETACH " + Plural(static_cast<int64_t>(expired.size()), "partition") + " (>" + p.retain +
-		             ") CONCURRENTLY");
+		run.SetLabel(ExpiryLabel(p, static_cast<int64_t>(expired.size()), true));
 		run.Note(expired.empty() ? "cutoff " + cutoff.text : "handed to the worker: " + names);
 		return;
 	}
@@ -167,8 +181,7 @@ RunPremake(TableRun &run) {
 		if (!covered)
 			missing.push_back(m);
 	}
-	run.SetLabel("PREMAKE " + Plural(static_cast<int64_t>(missing.size()), "partition") + " (" +
-	             std::to_string(p.premake) + " months ahead)");
+	run.SetLabel(PremakeLabel(static_cast<int64_t>(missing.size()), p.premake));
 	if (missing.empty())
 		return;
 	if (!run.DryRun() && missing.size() > 1) {

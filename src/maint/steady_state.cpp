@@ -9,6 +9,7 @@
 #include "upkeep/core/partition_shape.hpp"
 #include "upkeep/maint/partitions.hpp"
 #include "upkeep/maint/steady_state.hpp"
+#include "upkeep/maint/table_run.hpp"
 #include "upkeep/pg/error_bridge.hpp"
 #include "upkeep/pg/extension.hpp"
 #include "upkeep/pg/report.hpp"
@@ -74,13 +75,10 @@ SteadyStateOutcomes(const Policy &p, const RunOptions &opt, const pg::RelInfo &r
 	const std::string status = opt.dry_run ? "dry run" : "ok";
 	const double ms = pg::NowMs() - t0;
 	if (opt.premake)
-		out->push_back(Outcome{rel.oid, rel.qualified,
-		                       "PREMAKE 0 partitions (" + std::to_string(p.premake) + " months ahead)", status, "", 0,
-		                       0, ms});
-	std::string label = (p.action == "drop" ? "DROP 0 partitions (>" : "DETACH 0 partitions (>") + p.retain + ")";
-	if (p.action == "detach" && !opt.dry_run && opt.deferred != nullptr && !shape->has_default)
-		label += " CONCURRENTLY";
-	out->push_back(Outcome{rel.oid, rel.qualified, label, status, "cutoff " + cutoff.text, 0, 0, ms});
+		out->push_back(Outcome{rel.oid, rel.qualified, PremakeLabel(0, p.premake), status, "", 0, 0, ms});
+	out->push_back(Outcome{rel.oid, rel.qualified,
+	                       ExpiryLabel(p, 0, DetachesConcurrently(p, opt, shape->has_default)), status,
+	                       "cutoff " + cutoff.text, 0, 0, ms});
 	return true;
 }
 

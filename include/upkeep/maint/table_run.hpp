@@ -133,4 +133,10 @@ void RunArchiveAction(TableRun &run);
 void RunPartitionExpiry(TableRun &run);
 void RunPremake(TableRun &run);
 
+/* Labels of the partition actions, shared by the full run and the steady-state shortcut. */
+std::string PremakeLabel(int64_t partitions, int premake);
+std::string ExpiryLabel(const Policy &p, int64_t partitions, bool concurrently);
+/* The worker detaches CONCURRENTLY (a top-level statement, after the batches) when the set has no DEFAULT. */
+bool DetachesConcurrently(const Policy &p, const RunOptions &opt, bool has_default);
+
 } // namespace upkeep::maint
