@@ -139,17 +139,20 @@ TableRun::Batch(const std::function<int64_t()> &fn, bool may_pause) {
 }
 
 std::optional<pg::PgError>
-TableRun::TryBatch(const std::function<int64_t()> &fn) {
-	std::optional<pg::PgError> failure;
-	if (opt_.mode == RunMode::CommitPerBatch) {
-		try {
-			Batch(fn);
-		} catch (const pg::PgError &e) {
-			failure = e;
-		}
-	} else {
-		failure = pg::TrySubtransaction([&] { Batch(fn); });
+TableRun::Capture(const std::function<void()> &fn) {
+	if (opt_.mode == RunMode::CallerTransaction)
+		return pg::TrySubtransaction(fn);
+	try {
+		fn();
+	} catch (const pg::PgError &e) {
+		return e;
 	}
+	return std::nullopt;
+}
+
+std::optional<pg::PgError>
+TableRun::TryBatch(const std::function<int64_t()> &fn) {
+	std::optional<pg::PgError> failure = Capture([&] { Batch(fn); });
 	if (failure && (failure->SqlErrCode() == ERRCODE_LOCK_NOT_AVAILABLE || IsCancel(*failure)))
 		throw *failure;
 	return failure;
@@ -169,17 +172,7 @@ TableRun::BeginAction(const std::string &label) {
 bool
 TableRun::Action(const std::string &label, const std::function<void()> &body) {
 	BeginAction(label);
-
-	std::optional<pg::PgError> failure;
-	if (opt_.mode == RunMode::CallerTransaction) {
-		failure = pg::TrySubtransaction(body);
-	} else {
-		try {
-			body();
-		} catch (const pg::PgError &e) {
-			failure = e;
-		}
-	}
+	std::optional<pg::PgError> failure = Capture(body);
 
 	Outcome o;
 	o.relid = rel_.oid;

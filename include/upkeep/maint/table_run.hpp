@@ -106,6 +106,12 @@ public:
 private:
 	/* resets the per-action counters and label */
 	void BeginAction(const std::string &label);
+	/*
+	 * Runs `fn`; a PgError comes back instead of propagating, its work
+	 * undone: by a subtransaction in the caller's transaction, by the
+	 * batches' own subtransactions with per-batch commits.
+	 */
+	std::optional<pg::PgError> Capture(const std::function<void()> &fn);
 	const RunOptions &opt_;
 	Policy policy_;
 	pg::RelInfo rel_;
