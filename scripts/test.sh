@@ -7,6 +7,8 @@
 #   unit     GoogleTest of the PostgreSQL-free core (CMake + CTest)
 #   regress  pg_regress: sql/*.sql against expected/*.out
 #   pgtap    pgTAP files test/pgtap/*.sql through pg_prove
+#   isolation  PostgreSQL's isolation tester: test/isolation/specs/*.spec
+#            against test/isolation/expected/*.out (concurrency cases)
 #   cluster  test/cluster/*.sh: scripts that drive real clusters (locks,
 #            crashes, workers, replication, backups)
 # Each suite ends with "N passed, N failed"; so does the whole run, and the
@@ -21,7 +23,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 if [ "$(id -u)" != 0 ]; then exec sudo -E "$0" "$@"; fi
 
 SUITES=("$@")
-[ ${#SUITES[@]} -gt 0 ] || SUITES=(unit regress pgtap cluster)
+[ ${#SUITES[@]} -gt 0 ] || SUITES=(unit regress isolation pgtap cluster)
 
 ensure_packages "${UPKEEP_PACKAGES[@]}" || exit 1
 
@@ -102,6 +104,34 @@ suite_regress() {
 	record regress $((n_tests - n_fail)) "$n_fail"
 }
 
+suite_isolation() {
+	echo "== isolation (pg_isolation_regress)"
+	start_main_cluster || { record isolation 0 1; return; }
+	local dir="$WORK/isolation"
+	mkdir -p "$dir"
+	cp -r "$ROOT/test/isolation/specs" "$ROOT/test/isolation/expected" "$dir/"
+	chown -R postgres:postgres "$dir"
+	local specs
+	specs=$(cd "$ROOT/test/isolation/specs" && ls *.spec 2>/dev/null | sed 's/\.spec$//' | sort)
+	[ -n "$specs" ] || { record isolation 0 0; return; }
+	local out
+	out=$(cd "$dir" && as_postgres "$("$PG_CONFIG" --pkglibdir)/pgxs/src/test/isolation/pg_isolation_regress" \
+		--inputdir=. --outputdir=. --bindir="$PGBIN" --host="$(cluster_sock "$DATA")" --port="$PORT" \
+		--user=postgres --dbname=upkeep_isolation $specs 2>&1)
+	echo "$out" | grep -E "^(ok|not ok|test|     |#)" | sed 's/^/   /' | tail -n 60
+	local n_tests n_fail
+	n_tests=$(echo "$specs" | wc -w)
+	if echo "$out" | grep -q "All [0-9]* tests passed"; then
+		n_fail=0
+	else
+		n_fail=$(echo "$out" | sed -n 's/.* \([0-9]*\) of [0-9]* tests failed.*/\1/p')
+		[ -n "$n_fail" ] || n_fail=$n_tests
+		[ -f "$dir/output_iso/regression.diffs" ] && head -n 300 "$dir/output_iso/regression.diffs"
+		[ -f "$dir/regression.diffs" ] && head -n 300 "$dir/regression.diffs"
+	fi
+	record isolation $((n_tests - n_fail)) "$n_fail"
+}
+
 suite_pgtap() {
 	echo "== pgtap (pg_prove)"
 	start_main_cluster || { record pgtap 0 1; return; }
@@ -141,6 +171,7 @@ for s in "${SUITES[@]}"; do
 	case "$s" in
 	unit) suite_unit ;;
 	regress) suite_regress ;;
+	isolation) suite_isolation ;;
 	pgtap) suite_pgtap ;;
 	cluster) suite_cluster ;;
 	*) echo "unknown suite $s"; TOTAL_FAIL=$((TOTAL_FAIL + 1)) ;;

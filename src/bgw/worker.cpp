@@ -244,7 +244,7 @@ RunTopLevel(const char *sql, Oid user, char *err, size_t errlen) {
 		StartTransactionCommand();
 		snprintf(buf, sizeof(buf), "%d", pg::EffectiveLockTimeoutMs());
 		(void)set_config_option("lock_timeout", buf, PGC_SUSET, PGC_S_SESSION, GUC_ACTION_SET, true, 0, false);
-		(void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_SESSION, GUC_ACTION_SET, true, 0,
+		(void)set_config_option("search_path", pg::PinnedSearchPath(), PGC_SUSET, PGC_S_SESSION, GUC_ACTION_SET, true, 0,
 		                        false);
 		if (OidIsValid(user))
 			SetUserIdAndSecContext(user, save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);

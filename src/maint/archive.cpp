@@ -32,6 +32,7 @@
 #include "upkeep/pg/batch_digest.hpp"
 #include "upkeep/pg/error_bridge.hpp"
 #include "upkeep/pg/extension.hpp"
+#include "upkeep/pg/fault_point.hpp"
 #include "upkeep/pg/owner_context.hpp"
 #include "upkeep/pg/report.hpp"
 #include "upkeep/pg/row_hash.hpp"
@@ -230,9 +231,11 @@ ArchiveRows(TableRun &run, const ArchivePlan &plan, const std::string &time_colu
 		              "), ins AS (INSERT INTO " + plan.archive.qualified + " (" + cols +
 		              ") OVERRIDING SYSTEM VALUE SELECT " + cols + " FROM moved RETURNING " + cols + ") SELECT " +
 		              cols + " FROM ins";
+		pg::FaultPoint("archive-before-delete");
 		const int nest = pg::PinFingerprintSettings();
 		pg::BatchDigest d = pg::ExecAndDigestRanges(sql, pred.args, static_cast<int>(plan.columns.size()), ranges);
 		pg::UnpinFingerprintSettings(nest);
+		pg::FaultPoint("archive-after-insert");
 		if (d.rows > 0) {
 			std::optional<std::string> kmin, kmax;
 			if (key_pos > 0) {
@@ -324,6 +327,7 @@ ArchivePartitions(TableRun &run, const ArchivePlan &plan, const Cutoff &cutoff, 
 			const std::string lo = open_below ? "MINVALUE" : pg::KeyLiteral(src.kind, c.lower.value);
 			const std::string hi = pg::KeyLiteral(src.kind, c.upper.value);
 			pg::SpiExec("ALTER TABLE " + src.rel.qualified + " DETACH PARTITION " + c.qualified, {}, false, false);
+			pg::FaultPoint("partition-between-detach-attach");
 			if (!HasColumn(c.oid, "archived_at"))
 				pg::SpiExec("ALTER TABLE " + c.qualified +
 				                " ADD COLUMN archived_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now()",

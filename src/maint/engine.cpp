@@ -13,6 +13,7 @@
 #include "upkeep/maint/steady_state.hpp"
 #include "upkeep/maint/table_run.hpp"
 #include "upkeep/pg/error_bridge.hpp"
+#include "upkeep/pg/fault_point.hpp"
 #include "upkeep/pg/guc.hpp"
 #include "upkeep/pg/owner_context.hpp"
 #include "upkeep/pg/pause.hpp"
@@ -110,6 +111,7 @@ TableRun::Batch(const std::function<int64_t()> &fn, bool may_pause) {
 		throw;
 	}
 	if (per_batch) {
+		pg::FaultPoint("batch-before-commit");
 		/*
 		 * A batch commits without waiting for its WAL flush: if the server
 		 * dies first, the whole batch is undone (its rows are back and the

@@ -8,6 +8,7 @@
 #include "upkeep/maint/expired_batches.hpp"
 #include "upkeep/maint/table_run.hpp"
 #include "upkeep/pg/error_bridge.hpp"
+#include "upkeep/pg/fault_point.hpp"
 #include "upkeep/pg/guc.hpp"
 #include "upkeep/pg/report.hpp"
 
@@ -323,6 +324,7 @@ RunExpiredBatches(TableRun &run, ExpiredRowBatches &batches,
 			    std::optional<BatchPredicate> pred = batches.Next();
 			    if (!pred)
 				    return -1;
+			    pg::FaultPoint("cleanup-after-select");
 			    const double t0 = pg::NowMs();
 			    const int64_t n = work(*pred);
 			    batches.Observe(n, pg::NowMs() - t0);

@@ -16,6 +16,7 @@
 #include "upkeep/maint/partitions.hpp"
 #include "upkeep/maint/table_run.hpp"
 #include "upkeep/pg/error_bridge.hpp"
+#include "upkeep/pg/fault_point.hpp"
 #include "upkeep/pg/report.hpp"
 #include "upkeep/pg/spi.hpp"
 #include "upkeep/pg/subtransaction.hpp"
@@ -133,6 +134,7 @@ RunPartitionExpiry(TableRun &run) {
 				pg::SpiExec("DROP TABLE " + c.qualified, {}, false, false);
 			} else {
 				pg::SpiExec("ALTER TABLE " + t.rel.qualified + " DETACH PARTITION " + c.qualified, {}, false, false);
+				pg::FaultPoint("retention-between-detach-move");
 				if (!p.detach_schema.empty())
 					pg::SpiExec("ALTER TABLE " + c.qualified + " SET SCHEMA " + pg::QuoteIdent(p.detach_schema), {},
 					            false, false);

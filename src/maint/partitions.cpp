@@ -28,6 +28,7 @@
 #include "upkeep/maint/partitions.hpp"
 #include "upkeep/pg/error_bridge.hpp"
 #include "upkeep/pg/extension.hpp"
+#include "upkeep/pg/fault_point.hpp"
 #include "upkeep/pg/guc.hpp"
 #include "upkeep/pg/owner_context.hpp"
 #include "upkeep/pg/report.hpp"
@@ -143,6 +144,7 @@ CreateByMovingDefaultRows(const PartitionedTable &t, const pg::ChildPartition &d
 	                                      ") INSERT INTO " + child_sql + " (" + cols + ") SELECT " + cols +
 	                                      " FROM moved",
 	                                  {}, false, false);
+	pg::FaultPoint("partition-between-create-attach");
 	pg::SpiExec("ALTER TABLE " + t.rel.qualified + " ATTACH PARTITION " + child_sql + " " + bounds);
 	pg::Notice("moved " + std::to_string(moved.processed) + " rows from default partition " + def.qualified + " into " +
 	           child_sql);

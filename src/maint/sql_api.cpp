@@ -49,6 +49,12 @@ RunMaintenanceProcedure(bool dry_run, Oid only, bool nonatomic) {
 		          nullptr,
 		          "CALL it outside BEGIN ... COMMIT, or use SELECT * FROM upkeep.cleanup_old_data() to work inside "
 		          "your transaction.");
+	/*
+	 * A procedure has no SET clause to undo the pinned search_path: a dry run
+	 * (one transaction, possibly the caller's) pops it here; a real run's
+	 * connection pops it in SpiFinish.
+	 */
+	const int nest = dry_run ? pg::OpenGucLevel() : 0;
 	pg::SpiConnect(!dry_run);
 	RunOptions opt;
 	opt.dry_run = dry_run;
@@ -58,6 +64,8 @@ RunMaintenanceProcedure(bool dry_run, Oid only, bool nonatomic) {
 	opt.notices = true;
 	(void)RunMaintenance(opt);
 	pg::SpiFinish();
+	if (dry_run)
+		pg::CloseGucLevel(nest);
 }
 
 void

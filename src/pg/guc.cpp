@@ -29,6 +29,14 @@ int g_max_workers = 8;
 char *g_debug_now = nullptr;
 char *g_batch_method = nullptr;
 int g_batch_pause_ms = 0;
+char *g_fault_points = nullptr;
+char *g_debug_search_path = nullptr;
+
+const char *
+PinnedSearchPath() {
+	return g_debug_search_path != nullptr && g_debug_search_path[0] != '\0' ? g_debug_search_path
+	                                                                        : "pg_catalog, pg_temp";
+}
 
 bool
 IsKnownTimeZone(const char *name) {
@@ -57,6 +65,47 @@ CheckBatchMethod(char **newval, void **extra, GucSource source) {
 		return true;
 	GUC_check_errdetail("Valid values: auto, time, ctid, pk.");
 	return false;
+}
+
+/* <point>:<action>[:<n>], comma-separated; actions error, wait, kill, oom, notice. */
+bool
+CheckFaultPoints(char **newval, void **extra, GucSource source) {
+	(void)extra;
+	(void)source;
+	const char *p = *newval;
+	while (*p) {
+		const char *end = strchr(p, ',');
+		const size_t len = end ? (size_t)(end - p) : strlen(p);
+		char entry[256];
+		if (len >= sizeof(entry)) {
+			GUC_check_errdetail("An entry is too long.");
+			return false;
+		}
+		memcpy(entry, p, len);
+		entry[len] = '\0';
+		char *colon = strchr(entry, ':');
+		if (colon == NULL) {
+			GUC_check_errdetail("Entries are <point>:<action>[:<n>].");
+			return false;
+		}
+		char *action = colon + 1;
+		char *nth = strchr(action, ':');
+		if (nth)
+			*nth = '\0';
+		while (*action == ' ')
+			action++;
+		if (strcmp(action, "error") != 0 && strcmp(action, "wait") != 0 && strcmp(action, "kill") != 0 &&
+		    strcmp(action, "oom") != 0 && strcmp(action, "notice") != 0) {
+			GUC_check_errdetail("Actions: error, wait, kill, oom, notice.");
+			return false;
+		}
+		if (nth && atoi(nth + 1) <= 0) {
+			GUC_check_errdetail("The hit count must be a positive integer.");
+			return false;
+		}
+		p = end ? end + 1 : p + len;
+	}
+	return true;
 }
 
 } // namespace
@@ -99,6 +148,15 @@ DefineGucs() {
 	                        "table, as vacuum_cost_delay does for VACUUM: the run takes longer and disturbs less. "
 	                        "0 (the default) runs the batches back to back.",
 	                        &g_batch_pause_ms, 0, 0, 10000, PGC_USERSET, GUC_UNIT_MS, nullptr, nullptr, nullptr);
+	DefineCustomStringVariable("upkeep.fault_points", "Test hook: fault points armed in this session.",
+	                           "<point>:<action>[:<n>], comma-separated (actions: error, wait, kill, oom, notice). "
+	                           "For pg_upkeep's own tests only.",
+	                           &g_fault_points, "", PGC_SUSET, GUC_NOT_IN_SAMPLE, CheckFaultPoints, nullptr, nullptr);
+	DefineCustomStringVariable("upkeep.debug_search_path",
+	                           "Test hook: the search_path pg_upkeep's own statements run with.",
+	                           "Empty means pg_catalog, pg_temp. Tests set a hostile path to prove that every name "
+	                           "pg_upkeep uses is qualified. For pg_upkeep's own tests only.",
+	                           &g_debug_search_path, "", PGC_SUSET, GUC_NOT_IN_SAMPLE, nullptr, nullptr, nullptr);
 	MarkGUCPrefixReserved("upkeep");
 }
 

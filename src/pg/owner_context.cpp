@@ -36,7 +36,7 @@ void
 PinSettings(int lock_timeout_ms) {
 	char buf[32];
 	snprintf(buf, sizeof(buf), "%d", lock_timeout_ms);
-	(void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true,
+	(void)set_config_option("search_path", PinnedSearchPath(), PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true,
 	                        0, false);
 	(void)set_config_option("lock_timeout", buf, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 }

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "upkeep/pg/error_bridge.hpp"
+#include "upkeep/pg/guc.hpp"
 #include "upkeep/pg/spi.hpp"
 
 extern "C" {
@@ -129,14 +130,49 @@ DropOwnSnapshot() {
 		PopActiveSnapshot();
 	g_own_snapshot = false;
 }
+
+/*
+ * search_path is pinned from the moment a connection opens: every SPI
+ * statement of pg_upkeep runs with PinnedSearchPath(), whatever the caller's
+ * session says -- also in CALL run_maintenance(), which as a procedure that
+ * commits cannot carry a SET clause, and in the worker.  Each connection
+ * opens a GUC nest level with the pinned value:
+ *   - atomic (functions): the level lives until the function's own SET
+ *     clause level is popped at its exit, or the (sub)transaction ends;
+ *   - non-atomic (the procedure, the worker): a commit pops every level, so
+ *     each new transaction is pinned again before anything runs in it, and
+ *     SpiFinish pops the level so the caller's session is untouched.
+ */
+int g_nonatomic_pin = 0;
+
+int
+PinSearchPath() {
+	int nest = NewGUCNestLevel();
+	(void)set_config_option("search_path", PinnedSearchPath(), PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+	                        false);
+	return nest;
+}
+
+/* After a commit or rollback of a non-atomic connection: snapshot (workers) and pin again.  C-style. */
+void
+RestoreAfterTransactionEnd(bool had_snapshot) {
+	if (had_snapshot)
+		EnsureSnapshotWithoutPortal();
+	g_nonatomic_pin = PinSearchPath();
+}
 } // namespace
 
 void
 SpiConnect(bool nonatomic) {
 	int rc = PgCall([&] {
 		int r = SPI_connect_ext(nonatomic ? SPI_OPT_NONATOMIC : 0);
-		if (nonatomic && r == SPI_OK_CONNECT)
-			EnsureSnapshotWithoutPortal();
+		if (r == SPI_OK_CONNECT) {
+			const int nest = PinSearchPath();
+			if (nonatomic) {
+				g_nonatomic_pin = nest;
+				EnsureSnapshotWithoutPortal();
+			}
+		}
 		return r;
 	});
 	if (rc != SPI_OK_CONNECT)
@@ -147,21 +183,60 @@ void
 SpiFinish() {
 	int rc = PgCall([] {
 		DropOwnSnapshot();
+		if (SPI_inside_nonatomic_context() && g_nonatomic_pin > 0) {
+			AtEOXact_GUC(true, g_nonatomic_pin);
+			g_nonatomic_pin = 0;
+		}
 		return SPI_finish();
 	});
 	if (rc != SPI_OK_FINISH)
 		Throw(ERRCODE_INTERNAL_ERROR, "SPI_finish failed");
 }
 
+int
+OpenGucLevel() {
+	return PgCall([] { return NewGUCNestLevel(); });
+}
+
+void
+CloseGucLevel(int level) {
+	PgCall([level] { AtEOXact_GUC(true, level); });
+}
+
 void
 SpiCommit() {
-	PgCall([] {
-		const bool had = g_own_snapshot;
-		DropOwnSnapshot();
-		SPI_commit();
-		if (had)
-			EnsureSnapshotWithoutPortal();
-	});
+	/*
+	 * The commit may fail (a deferred constraint): SPI then aborts the
+	 * transaction and starts a new one.  Either way the new transaction gets
+	 * its snapshot (workers) and its pinned search_path before anything else
+	 * runs in it.
+	 */
+	const bool had = g_own_snapshot;
+	try {
+		PgCall([] {
+			DropOwnSnapshot();
+			SPI_commit();
+		});
+	} catch (...) {
+		PgCall([had] { RestoreAfterTransactionEnd(had); });
+		throw;
+	}
+	PgCall([had] { RestoreAfterTransactionEnd(had); });
+}
+
+void
+SpiRollback() {
+	const bool had = g_own_snapshot;
+	try {
+		PgCall([] {
+			DropOwnSnapshot();
+			SPI_rollback();
+		});
+	} catch (...) {
+		PgCall([had] { RestoreAfterTransactionEnd(had); });
+		throw;
+	}
+	PgCall([had] { RestoreAfterTransactionEnd(had); });
 }
 
 namespace {

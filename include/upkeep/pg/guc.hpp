@@ -25,6 +25,18 @@ extern int g_max_workers;
 /* upkeep.debug_now: test hook, a fixed "now" for cutoffs (SUSET; empty = real clock). */
 extern char *g_debug_now;
 
+/* upkeep.fault_points: test hook, fault points armed in this session (SUSET; see fault_point.hpp). */
+extern char *g_fault_points;
+/*
+ * upkeep.debug_search_path: test hook (SUSET).  Empty (always, outside
+ * tests): pg_upkeep's SQL runs with search_path = pg_catalog, pg_temp.  A
+ * test sets it to a hostile path ('public, pg_catalog') to prove that every
+ * name in pg_upkeep's own SQL is qualified: nothing may resolve through it.
+ */
+extern char *g_debug_search_path;
+/* The search_path pg_upkeep's own statements run with: "pg_catalog, pg_temp" (or the test hook's). */
+const char *PinnedSearchPath();
+
 /* upkeep.batch_pause (ms): pause before each further batch of a per-batch-commit run (USERSET). */
 extern int g_batch_pause_ms;
 

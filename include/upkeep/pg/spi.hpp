@@ -58,8 +58,16 @@ struct SpiResult {
 	bool BoolAt(size_t r, size_t c) const;
 };
 
+/*
+ * Opens an SPI connection and pins search_path (guc.hpp PinnedSearchPath)
+ * for it: nothing pg_upkeep runs through SPI resolves a name through the
+ * caller's search_path.
+ */
 void SpiConnect(bool nonatomic = false);
 void SpiFinish();
+/* A GUC nest level of the caller's own (what a SET clause gives a function), and its end. */
+int OpenGucLevel();
+void CloseGucLevel(int level);
 
 /*
  * Runs `sql` with $1..$n bound to `args`.  Rows are returned as text when
@@ -89,8 +97,15 @@ Datum SpiValueToDatum(const SpiValue &v);
  */
 int SpiExecuteRaw(const char *sql, const std::vector<SpiValue> &args, bool read_only, long limit);
 
-/* Commit inside a non-atomic SPI connection (procedures). A new transaction starts at once. */
+/*
+ * Commit inside a non-atomic SPI connection (procedures, the worker).  A new
+ * transaction starts at once, with search_path pinned again; if the commit
+ * itself fails (a deferred constraint), the transaction is rolled back, the
+ * new one started all the same, and the error thrown.
+ */
 void SpiCommit();
+/* Roll back inside a non-atomic SPI connection; a new transaction starts at once. */
+void SpiRollback();
 /* The same, with synchronous_commit = off for this commit only (SET LOCAL semantics). */
 void CommitAsync();
 

@@ -29,9 +29,21 @@ void CommitSubtransaction(const SubxactState &s);
 void RollbackSubtransaction(const SubxactState &s);
 
 /*
+ * Errors that end the statement whatever isolation a caller wanted: a query
+ * cancel or statement_timeout (57014), a termination or shutdown (57P01..3).
+ * No subtransaction may swallow them.
+ */
+inline bool
+IsInterrupt(const PgError &e) {
+	const int c = e.SqlErrCode();
+	return c == ERRCODE_QUERY_CANCELED || c == ERRCODE_ADMIN_SHUTDOWN || c == ERRCODE_CRASH_SHUTDOWN ||
+	       c == ERRCODE_CANNOT_CONNECT_NOW;
+}
+
+/*
  * Runs fn() in a subtransaction.  Returns nullopt on success (subtransaction
- * released), or the PgError that rolled it back.  Non-PostgreSQL exceptions
- * roll back too and are rethrown.
+ * released), or the PgError that rolled it back.  Interrupts (IsInterrupt)
+ * and non-PostgreSQL exceptions roll back too and are rethrown.
  */
 template <typename Fn>
 std::optional<PgError>
@@ -41,6 +53,8 @@ TrySubtransaction(Fn &&fn) {
 		fn();
 	} catch (const PgError &e) {
 		RollbackSubtransaction(s);
+		if (IsInterrupt(e))
+			throw;
 		return e;
 	} catch (...) {
 		RollbackSubtransaction(s);

@@ -1,0 +1,121 @@
+/*
+ * src/pg/fault_point.cpp
+ *
+ * See upkeep/pg/fault_point.hpp.
+ */
+#include <csignal>
+#include <cstring>
+#include <map>
+#include <new>
+#include <string>
+
+#include "upkeep/pg/error_bridge.hpp"
+#include "upkeep/pg/fault_point.hpp"
+#include "upkeep/pg/guc.hpp"
+#include "upkeep/pg/report.hpp"
+
+extern "C" {
+#include "catalog/pg_collation.h"
+#include "miscadmin.h"
+#include "storage/lock.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+}
+
+namespace upkeep::pg {
+
+namespace {
+
+/* Hits per point since the setting last changed. */
+struct Counters {
+	std::string setting;
+	std::map<std::string, long> hits;
+};
+
+Counters &
+State() {
+	static Counters c;
+	return c;
+}
+
+std::string
+Trim(const std::string &s) {
+	size_t b = s.find_first_not_of(" \t");
+	size_t e = s.find_last_not_of(" \t");
+	return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+}
+
+/* The action configured for `point` in `setting` ("" when none), and the hit it fires on (0: every one). */
+std::string
+ActionFor(const std::string &setting, const std::string &point, long *nth) {
+	size_t start = 0;
+	while (start <= setting.size()) {
+		size_t comma = setting.find(',', start);
+		const std::string entry =
+		    Trim(setting.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+		size_t c1 = entry.find(':');
+		if (c1 != std::string::npos && entry.substr(0, c1) == point) {
+			std::string action = entry.substr(c1 + 1);
+			*nth = 0;
+			size_t c2 = action.find(':');
+			if (c2 != std::string::npos) {
+				*nth = std::strtol(action.c_str() + c2 + 1, nullptr, 10);
+				action = action.substr(0, c2);
+			}
+			return action;
+		}
+		if (comma == std::string::npos)
+			break;
+		start = comma + 1;
+	}
+	return {};
+}
+
+/* Waits for the point's advisory lock in share mode, lock_timeout off for this wait only.  C-style. */
+void
+WaitForRelease(const char *point) {
+	int32 key = DatumGetInt32(DirectFunctionCall1Coll(hashtext, DEFAULT_COLLATION_OID, CStringGetTextDatum(point)));
+	LOCKTAG tag;
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32)kFaultLockClass, (uint32)key, 2);
+	int nest = NewGUCNestLevel();
+	(void)set_config_option("lock_timeout", "0", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void)LockAcquire(&tag, ShareLock, false, false);
+	LockRelease(&tag, ShareLock, false);
+	AtEOXact_GUC(true, nest);
+}
+
+} // namespace
+
+void
+FaultPoint(const char *point) {
+	const char *raw = g_fault_points;
+	if (raw == nullptr || raw[0] == '\0')
+		return;
+	Counters &st = State();
+	if (st.setting != raw) {
+		st.setting = raw;
+		st.hits.clear();
+	}
+	long nth = 0;
+	const std::string action = ActionFor(st.setting, point, &nth);
+	if (action.empty())
+		return;
+	const long hit = ++st.hits[point];
+	if (nth > 0 && hit != nth)
+		return;
+	if (action == "error") {
+		const std::string msg = std::string("fault injected at ") + point;
+		Throw(ERRCODE_INTERNAL_ERROR, msg.c_str(), "upkeep.fault_points is set (a test setting).");
+	} else if (action == "wait") {
+		PgCall([&] { WaitForRelease(point); });
+	} else if (action == "kill") {
+		(void)kill(MyProcPid, SIGKILL);
+		PgCall([] { pg_usleep(10 * 1000 * 1000L); }); /* the signal arrives first */
+	} else if (action == "oom") {
+		throw std::bad_alloc();
+	} else if (action == "notice") {
+		Notice(std::string("upkeep: fault point ") + point + " reached");
+	}
+}
+
+} // namespace upkeep::pg
