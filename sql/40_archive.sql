@@ -60,10 +60,13 @@ SELECT count(*) AS manifest_rows FROM upkeep.archive_manifest;
 --------------------------------------------------------------------------
 CREATE TABLE src (id int PRIMARY KEY, at timestamptz NOT NULL, note varchar(20), amount numeric(10, 2));
 INSERT INTO src SELECT g, timestamptz '2024-06-15 12:00+00' - g * interval '1 day', 'n' || g, g FROM generate_series(1, 100) g;
--- compatible: wider types, an extra nullable column, an identity column, columns in another order
-CREATE TABLE src_wide (amount numeric, note text, id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, at timestamptz NOT NULL, extra text);
+-- compatible: wider types, an extra nullable column, an identity column, columns in another order;
+-- archived_at NOT NULL without a default: pg_upkeep sets it to the batch's time itself
+CREATE TABLE src_wide (amount numeric, note text, id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, at timestamptz NOT NULL, extra text,
+                       archived_at timestamptz NOT NULL);
 SELECT upkeep.archive_table('src', 'src_wide', '60 days', 'at') AS moved_to_wide;
-SELECT count(*) AS wide_rows, min(id), max(id) FROM src_wide;
+SELECT count(*) AS wide_rows, min(id), max(id), count(*) FILTER (WHERE archived_at = (SELECT max(m.archived_at) FROM upkeep.archive_manifest m
+       WHERE m.archive = 'src_wide'::regclass)) AS stamped_with_the_batch_time FROM src_wide;
 -- an archive whose BEFORE INSERT trigger rewrites rows: the manifest hashes what the archive stored
 CREATE TABLE src_shouting (id int PRIMARY KEY, at timestamptz NOT NULL, note varchar(20), amount numeric(10, 2),
                            archived_at timestamptz NOT NULL DEFAULT now());
@@ -181,6 +184,74 @@ SELECT method, partition_name, time_min, time_max, content_hash IS NULL AS no_co
   FROM upkeep.archive_manifest WHERE archive = 'readings_archive'::regclass ORDER BY id;
 -- the source's month names are free again
 SELECT to_regclass('readings_2024_01') AS old_name;
+
+--------------------------------------------------------------------------
+-- rows removed from the source = rows that landed in the archive, per batch
+--------------------------------------------------------------------------
+CREATE TABLE lossy (id int PRIMARY KEY, at timestamptz NOT NULL);
+INSERT INTO lossy SELECT g, timestamptz '2024-06-15 12:00+00' - g * interval '1 day' FROM generate_series(1, 100) g;
+CREATE TABLE lossy_archive (LIKE lossy, archived_at timestamptz NOT NULL DEFAULT now());
+-- a BEFORE INSERT trigger that drops the odd rows on their way into the archive
+CREATE FUNCTION public.drop_odd() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.id % 2 = 1 THEN RETURN NULL; END IF; RETURN NEW; END $$;
+CREATE TRIGGER drop_odd BEFORE INSERT ON lossy_archive FOR EACH ROW EXECUTE FUNCTION public.drop_odd();
+SELECT upkeep.archive_table('lossy', 'lossy_archive', '30 days', 'at', batch_size => 20);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT (SELECT count(*) FROM lossy) AS source_rows_kept, (SELECT count(*) FROM lossy_archive) AS archive_rows,
+       (SELECT count(*) FROM upkeep.archive_manifest WHERE archive = 'lossy_archive'::regclass) AS manifests;
+-- the same through a policy: that table fails with the message, nothing is lost, the others run
+SELECT relid FROM upkeep.set_policy('lossy', 'at', '30 days', action => 'archive', archive_to => 'lossy_archive', batch_size => 20);
+SELECT table_name, action, rows_affected FROM upkeep.cleanup_old_data("only" => 'lossy');
+CALL upkeep.run_maintenance("only" => 'lossy');
+SELECT status, rows, message FROM upkeep.run_log WHERE table_name = 'public.lossy' ORDER BY id;
+SELECT (SELECT count(*) FROM lossy) AS source_rows_kept, (SELECT count(*) FROM lossy_archive) AS archive_rows;
+-- an inheritance archive whose routing trigger sends rows to a child and returns NULL: refused the same way
+DROP TRIGGER drop_odd ON lossy_archive;
+CREATE TABLE lossy_archive_child () INHERITS (lossy_archive);
+CREATE FUNCTION public.route() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO public.lossy_archive_child VALUES (NEW.*); RETURN NULL; END $$;
+CREATE TRIGGER route BEFORE INSERT ON lossy_archive FOR EACH ROW EXECUTE FUNCTION public.route();
+SELECT upkeep.archive_table('lossy', 'lossy_archive', '30 days', 'at', batch_size => 20);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT (SELECT count(*) FROM lossy) AS source_rows_kept, (SELECT count(*) FROM ONLY lossy_archive_child) AS child_rows;
+SELECT upkeep.drop_policy('lossy');
+DROP TABLE lossy, lossy_archive CASCADE;
+DROP FUNCTION public.drop_odd(), public.route();
+
+--------------------------------------------------------------------------
+-- an archive that would route rows back into the source is refused
+--------------------------------------------------------------------------
+CREATE TABLE circle (id int, at timestamptz NOT NULL, archived_at timestamptz) PARTITION BY RANGE (at);
+CREATE TABLE circle_old PARTITION OF circle FOR VALUES FROM (MINVALUE) TO ('2024-01-01');
+CREATE TABLE circle_new PARTITION OF circle FOR VALUES FROM ('2024-01-01') TO (MAXVALUE);
+-- circle_new is a partition of circle: archiving circle_new into circle would put the rows back into circle_new
+SELECT upkeep.archive_table('circle_new', 'circle', '30 days', 'at');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT relid FROM upkeep.set_policy('circle_new', 'at', '30 days', action => 'archive', archive_to => 'circle');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- an inheritance child as the source of its parent, and a child as the archive of its parent
+CREATE TABLE heir_parent (id int, at timestamptz NOT NULL, archived_at timestamptz);
+CREATE TABLE heir_child () INHERITS (heir_parent);
+SELECT upkeep.archive_table('heir_child', 'heir_parent', '30 days', 'at');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+CREATE TABLE heir_top (id int, at timestamptz NOT NULL);
+CREATE TABLE heir_below (archived_at timestamptz) INHERITS (heir_top);
+SELECT upkeep.archive_table('heir_top', 'heir_below', '30 days', 'at');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT count(*) AS policies_made FROM upkeep.policy WHERE relid::text IN ('circle_new', 'heir_child', 'heir_top');
+DROP TABLE circle, heir_parent, heir_top CASCADE;
+
+--------------------------------------------------------------------------
+-- archived_at is required (pg_upkeep sets it) and must be a timestamptz
+--------------------------------------------------------------------------
+CREATE TABLE stampless (id int PRIMARY KEY, at timestamptz NOT NULL);
+CREATE TABLE stampless_archive (LIKE stampless);
+SELECT upkeep.archive_table('stampless', 'stampless_archive', '30 days', 'at');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT relid FROM upkeep.set_policy('stampless', 'at', '30 days', action => 'archive', archive_to => 'stampless_archive');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+ALTER TABLE stampless_archive ADD COLUMN archived_at date;
+SELECT upkeep.archive_table('stampless', 'stampless_archive', '30 days', 'at');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+DROP TABLE stampless, stampless_archive;
 
 DROP TABLE src_shouting;
 DROP FUNCTION public.shout();

@@ -92,8 +92,9 @@ IsPartitionableMonth(YearMonth ym) {
 
 std::string
 IsoDate(CivilDate date) {
-	if (date.year < 1 || date.year > 9999)
-		throw std::out_of_range("year outside 1..9999 has no ISO literal here");
+	/* 10000-01-01 is the upper bound of 9999-12; PostgreSQL reads five-digit ISO years */
+	if (date.year < 1 || date.year > 99999)
+		throw std::out_of_range("year outside 1..99999 has no ISO literal here");
 	char buf[16];
 	std::snprintf(buf, sizeof(buf), "%04lld-%02d-%02d", static_cast<long long>(date.year), date.month, date.day);
 	return buf;

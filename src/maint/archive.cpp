@@ -6,14 +6,21 @@
  *
  * Plain source: every batch is ONE statement,
  *     WITH moved AS (DELETE FROM src WHERE <batch> RETURNING cols),
- *          ins   AS (INSERT INTO archive (cols) SELECT cols FROM moved RETURNING cols)
- *     SELECT cols FROM ins
+ *          ins   AS (INSERT INTO archive (cols, archived_at)
+ *                    SELECT cols, now() FROM moved RETURNING ...)
+ *     SELECT <the other side's row count>, cols FROM <moved or ins>
  * so a row is in the source or in the archive, never both, never neither:
  * the statement is atomic, and a crash at any instant rolls the whole batch
- * back.  The batch predicate is a key range evaluated by the DELETE itself
- * (no SELECT-then-DELETE): a row updated to a newer time meanwhile fails the
- * re-check and stays.  The rows are hashed as the archive stored them and
- * the batch is recorded in upkeep.archive_manifest in the same transaction.
+ * back.  The rows the DELETE removed must equal the rows the archive took:
+ * a BEFORE INSERT trigger or rule on the archive that drops or redirects
+ * rows makes the batch roll back with an error instead of losing them.  The
+ * batch predicate is a key range evaluated by the DELETE itself (no
+ * SELECT-then-DELETE): a row updated to a newer time meanwhile fails the
+ * re-check and stays.  The rows are hashed as the archive stored them, as
+ * they stream out of the statement (bounded memory whatever the batch
+ * size), and the batch is recorded in upkeep.archive_manifest in the same
+ * transaction.  Source and archive are followed by OID: each batch locks
+ * both and takes their current names.
  *
  * Partitioned source: whole expired partitions move (DETACH, ADD COLUMN
  * archived_at with a default -- metadata only --, ATTACH to the archive),
@@ -111,26 +118,22 @@ CreateDefaultArchive(const pg::RelInfo &source) {
 }
 
 struct ArchivePlan {
-	pg::RelInfo source;
-	pg::RelInfo archive;
+	const pg::RelInfo &source;        /* the run's: refreshed by OID under each batch's lock */
+	pg::RelInfo archive;              /* refreshed by OID under each batch's lock */
 	std::vector<std::string> columns; /* source columns, in order: what moves and what is hashed */
 	std::string key_column;           /* single-column primary key, for the manifest's key range */
-	bool archive_has_archived_at = false;
 	bool same_types = false;          /* every moved column has the same type and typmod in the archive */
 	bool archive_rewrites = false;    /* the archive has BEFORE INSERT row triggers (or rules) */
 };
 
 ArchivePlan
 PlanArchive(const pg::RelInfo &source, Oid archive_oid) {
-	ArchivePlan plan;
-	plan.source = source;
-	plan.archive = pg::GetRelation(archive_oid);
+	ArchivePlan plan{source, pg::GetRelation(archive_oid), {}, {}, false, false};
 	for (const auto &c : pg::GetColumns(source.oid))
 		plan.columns.push_back(c.name);
 	const auto pk = PrimaryKeyColumns(source.oid);
 	if (pk.size() == 1)
 		plan.key_column = pk[0];
-	plan.archive_has_archived_at = HasColumn(archive_oid, "archived_at");
 	const auto src_cols = pg::GetColumns(source.oid);
 	const auto arc_cols = pg::GetColumns(archive_oid);
 	plan.same_types = true;
@@ -149,6 +152,19 @@ PlanArchive(const pg::RelInfo &source, Oid archive_oid) {
 	                {pg::SpiValue::RegClass(archive_oid)}, true)
 	        .BoolAt(0, 0);
 	return plan;
+}
+
+/* Before a batch that writes into it: the archive, locked by OID, as it is named now. */
+void
+RefreshArchive(ArchivePlan &plan) {
+	pg::LockRelationById(plan.archive.oid, pg::kRowExclusiveLock);
+	auto now = pg::LookupRelation(plan.archive.oid);
+	if (!now) {
+		const std::string msg = "archive " + plan.archive.qualified + " (OID " + std::to_string(plan.archive.oid) +
+		                        ") was dropped during the run";
+		pg::Throw(ERRCODE_UNDEFINED_TABLE, msg.c_str());
+	}
+	plan.archive = *now;
 }
 
 void
@@ -190,10 +206,10 @@ RecordManifest(int64_t run_id, const ArchivePlan &plan, const std::string &metho
 	});
 }
 
-/* Row batches: one atomic move statement per batch, digested and recorded. */
+/* Row batches: one atomic move statement per batch, checked, digested and recorded. */
 void
-ArchiveRows(TableRun &run, const ArchivePlan &plan, const std::string &time_column, const Cutoff &cutoff,
-            int batch_size, int64_t run_id) {
+ArchiveRows(TableRun &run, ArchivePlan &plan, const std::string &time_column, const Cutoff &cutoff, int batch_size,
+            int64_t run_id) {
 	if (run.DryRun()) {
 		run.Batch([&] { return CountExpiredRows(plan.source, time_column, cutoff); });
 		return;
@@ -203,42 +219,59 @@ ArchiveRows(TableRun &run, const ArchivePlan &plan, const std::string &time_colu
 	run.Note("cutoff " + cutoff.text + ", batches by " + why);
 	ExpiredRowBatches batches(plan.source, time_column, cutoff, batch_size, method);
 	const std::string cols = JoinQuoted(plan.columns);
-	/* where the time and key columns sit in the result (1-based), for the manifest's ranges */
-	int time_pos = 0, key_pos = 0;
-	for (size_t i = 0; i < plan.columns.size(); i++) {
-		if (plan.columns[i] == time_column)
-			time_pos = static_cast<int>(i + 1);
-		if (!plan.key_column.empty() && plan.columns[i] == plan.key_column)
-			key_pos = static_cast<int>(i + 1);
-	}
-	std::vector<int> ranges{time_pos};
-	if (key_pos > 0)
-		ranges.push_back(key_pos);
+	const int ncols = static_cast<int>(plan.columns.size());
 	/*
 	 * The rows are hashed as the archive holds them.  When source and archive
 	 * columns have the same types and nothing on the archive can rewrite a row
-	 * on its way in (BEFORE INSERT triggers), that is the moved rows
-	 * themselves; otherwise the INSERT's RETURNING.
+	 * on its way in (BEFORE INSERT triggers, rules), those are the moved rows
+	 * themselves, and the INSERT only reports how many it took; otherwise the
+	 * INSERT's RETURNING is hashed, with the DELETE's count beside it (a LEFT
+	 * JOIN, so the count arrives even when the archive took nothing).
 	 */
 	const bool hash_moved = plan.same_types && !plan.archive_rewrites;
+	pg::DigestSpec spec;
+	spec.count_col = 1;
+	spec.hash_first = hash_moved ? 2 : 3;
+	spec.hash_count = ncols;
+	spec.present_col = hash_moved ? 0 : 2;
+	for (size_t i = 0; i < plan.columns.size(); i++)
+		if (plan.columns[i] == time_column)
+			spec.range_columns.push_back(spec.hash_first + static_cast<int>(i));
+	for (size_t i = 0; i < plan.columns.size(); i++)
+		if (!plan.key_column.empty() && plan.columns[i] == plan.key_column)
+			spec.range_columns.push_back(spec.hash_first + static_cast<int>(i));
+	const bool has_key_range = spec.range_columns.size() > 1;
 	(void)RunExpiredBatches(run, batches, [&](const BatchPredicate &pred) -> int64_t {
+		RefreshArchive(plan);
+		const std::string moved = "WITH moved AS (DELETE FROM " + batches.Target() + " WHERE " + pred.where +
+		                          " RETURNING " + cols + "), ins AS (INSERT INTO " + plan.archive.qualified + " (" +
+		                          cols + ", archived_at) OVERRIDING SYSTEM VALUE SELECT " + cols +
+		                          ", pg_catalog.now() FROM moved RETURNING ";
 		const std::string sql =
-		    hash_moved
-		        ? "WITH moved AS (DELETE FROM " + batches.Target() + " WHERE " + pred.where + " RETURNING " + cols +
-		              "), ins AS (INSERT INTO " + plan.archive.qualified + " (" + cols +
-		              ") OVERRIDING SYSTEM VALUE SELECT " + cols + " FROM moved) SELECT " + cols + " FROM moved"
-		        : "WITH moved AS (DELETE FROM " + batches.Target() + " WHERE " + pred.where + " RETURNING " + cols +
-		              "), ins AS (INSERT INTO " + plan.archive.qualified + " (" + cols +
-		              ") OVERRIDING SYSTEM VALUE SELECT " + cols + " FROM moved RETURNING " + cols + ") SELECT " +
-		              cols + " FROM ins";
+		    hash_moved ? moved + "1) SELECT (SELECT pg_catalog.count(*) FROM ins), " + cols + " FROM moved"
+		               : moved + cols + ") SELECT m.n, i.* FROM (SELECT pg_catalog.count(*) AS n FROM moved) m "
+		                                "LEFT JOIN (SELECT true AS present, " + cols + " FROM ins) i ON true";
 		pg::FaultPoint("archive-before-delete");
 		const int nest = pg::PinFingerprintSettings();
-		pg::BatchDigest d = pg::ExecAndDigestRanges(sql, pred.args, static_cast<int>(plan.columns.size()), ranges);
+		pg::BatchDigest d = pg::ExecAndDigest(sql, pred.args, spec);
 		pg::UnpinFingerprintSettings(nest);
 		pg::FaultPoint("archive-after-insert");
+		/* hash_moved: d.rows left the source and the archive took other_count; else the reverse */
+		const int64_t removed = hash_moved ? d.rows : std::max<int64_t>(d.other_count, 0);
+		const int64_t landed = hash_moved ? std::max<int64_t>(d.other_count, 0) : d.rows;
+		if (removed != landed) {
+			const std::string msg = "archive " + plan.archive.qualified + " took " + std::to_string(landed) + " of the " +
+			                        std::to_string(removed) + " rows this batch removed from " +
+			                        plan.source.qualified + "; the batch is rolled back";
+			pg::Throw(ERRCODE_TRIGGERED_ACTION_EXCEPTION, msg.c_str(),
+			          "A BEFORE INSERT trigger or a rule on the archive dropped or redirected rows (an inheritance "
+			          "routing trigger does that).",
+			          "Archive into a table without such triggers or rules; a declaratively partitioned archive "
+			          "routes rows itself.");
+		}
 		if (d.rows > 0) {
 			std::optional<std::string> kmin, kmax;
-			if (key_pos > 0) {
+			if (has_key_range) {
 				kmin = d.extras[2];
 				kmax = d.extras[3];
 			}
@@ -269,27 +302,38 @@ ProveBounds(TableRun &run, const PartitionedTable &src, const pg::ChildPartition
 	if (!r.rows.empty() && r.BoolAt(0, 0))
 		return;
 	const std::string con = pg::QuoteIdent(name);
+	/* the partition by OID, under the lock the statement takes, by the name it has now */
+	auto locked_name = [&](int mode) {
+		pg::LockRelationById(c.oid, mode);
+		return pg::GetRelation(c.oid).qualified;
+	};
 	if (r.rows.empty())
-		run.Batch([&]() -> int64_t {
-			pg::SpiExec("ALTER TABLE " + c.qualified + " ADD CONSTRAINT " + con + " CHECK (" +
-			                BoundsCheck(src,
-			                            c.lower.value == std::numeric_limits<int64_t>::min()
-			                                ? std::string()
-			                                : pg::KeyLiteral(src.kind, c.lower.value),
-			                            pg::KeyLiteral(src.kind, c.upper.value)) +
-			                ") NOT VALID",
-			            {}, false, false);
-			return 0;
-		});
-	run.Batch([&]() -> int64_t {
-		pg::SpiExec("ALTER TABLE " + c.qualified + " VALIDATE CONSTRAINT " + con, {}, false, false);
-		return 0;
-	});
+		run.Batch(
+		    [&]() -> int64_t {
+			    pg::SpiExec("ALTER TABLE " + locked_name(pg::kAccessExclusiveLock) + " ADD CONSTRAINT " + con +
+			                    " CHECK (" +
+			                    BoundsCheck(src,
+			                                c.lower.value == std::numeric_limits<int64_t>::min()
+			                                    ? std::string()
+			                                    : pg::KeyLiteral(src.kind, c.lower.value),
+			                                pg::KeyLiteral(src.kind, c.upper.value)) +
+			                    ") NOT VALID",
+			                {}, false, false);
+			    return 0;
+		    },
+		    true, BatchLock::None);
+	run.Batch(
+	    [&]() -> int64_t {
+		    pg::SpiExec("ALTER TABLE " + locked_name(pg::kShareUpdateExclusiveLock) + " VALIDATE CONSTRAINT " + con, {},
+		                false, false);
+		    return 0;
+	    },
+	    true, BatchLock::None);
 }
 
 /* Whole partitions: DETACH from the source, add archived_at (metadata only), ATTACH to the archive. */
 void
-ArchivePartitions(TableRun &run, const ArchivePlan &plan, const Cutoff &cutoff, int64_t run_id) {
+ArchivePartitions(TableRun &run, ArchivePlan &plan, const Cutoff &cutoff, int64_t run_id) {
 	const PartitionedTable src = RequireMonthlyPartitionable(plan.source);
 	if (plan.archive.relkind != RELKIND_PARTITIONED_TABLE)
 		Fail(ERRCODE_WRONG_OBJECT_TYPE,
@@ -312,54 +356,67 @@ ArchivePartitions(TableRun &run, const ArchivePlan &plan, const Cutoff &cutoff, 
 	run.SetLabel("ARCHIVE " + std::to_string(expired.size()) + " partition" + (expired.size() == 1 ? "" : "s") +
 	             " (>" + run.GetPolicy().retain + ") to " + plan.archive.qualified);
 	const std::string tz = PolicyTimeZone(run.GetPolicy());
-	for (const auto &c : expired) {
+	for (const auto &want : expired) {
 		if (!run.DryRun())
-			ProveBounds(run, src, c);
-		run.Batch([&]() -> int64_t {
-			auto est = pg::SpiQueryInts("SELECT GREATEST(c.reltuples, 0)::pg_catalog.int8 FROM pg_catalog.pg_class c "
-			                            "WHERE c.oid OPERATOR(pg_catalog.=) $1",
-			                            {pg::SpiValue::Oid_(c.oid)});
-			const int64_t rows = est.empty() || !est[0][0] ? 0 : *est[0][0];
-			if (run.DryRun())
-				return rows;
-			/* a partition FROM (MINVALUE) keeps that bound, and its own name */
-			const bool open_below = c.lower.value == std::numeric_limits<int64_t>::min();
-			const std::string lo = open_below ? "MINVALUE" : pg::KeyLiteral(src.kind, c.lower.value);
-			const std::string hi = pg::KeyLiteral(src.kind, c.upper.value);
-			pg::SpiExec("ALTER TABLE " + src.rel.qualified + " DETACH PARTITION " + c.qualified, {}, false, false);
-			pg::FaultPoint("partition-between-detach-attach");
-			if (!HasColumn(c.oid, "archived_at"))
-				pg::SpiExec("ALTER TABLE " + c.qualified +
-				                " ADD COLUMN archived_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now()",
-				            {}, false, false);
-			/* name it after the archive, so the source's month name is free again */
-			const std::string new_name =
-			    open_below ? std::string()
-			               : core::FitIdentifier(plan.archive.name,
-			                                     core::MonthSuffix(pg::MonthContaining(src.kind, c.lower.value, tz)),
-			                                     [](std::string_view s, size_t limit) {
-				                                     return pg::ClipToEncoding(std::string(s), limit);
-			                                     });
-			std::string moved = c.qualified;
-			if (!open_below && pg::RelationByName(plan.archive.nspoid, new_name) == InvalidOid) {
-				pg::SpiExec("ALTER TABLE " + c.qualified + " RENAME TO " + pg::QuoteIdent(new_name), {}, false, false);
-				pg::SpiResult nsp = pg::SpiExec("SELECT n.nspname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace "
-				                                "n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace WHERE c.oid "
-				                                "OPERATOR(pg_catalog.=) $1",
-				                                {pg::SpiValue::Oid_(c.oid)}, true);
-				moved = pg::QuoteQualified(nsp.At(0, 0), new_name);
-				if (plan.archive.nspoid != pg::GetRelation(c.oid).nspoid)
-					pg::SpiExec("ALTER TABLE " + moved + " SET SCHEMA " + pg::QuoteIdent(plan.archive.nspname), {},
-					            false, false);
-				moved = pg::QuoteQualified(plan.archive.nspname, new_name);
-			}
-			pg::SpiExec("ALTER TABLE " + plan.archive.qualified + " ATTACH PARTITION " + moved + " FOR VALUES FROM (" +
-			                lo + ") TO (" + hi + ")",
-			            {}, false, false);
-			RecordManifest(run_id, plan, "partition", rows, std::nullopt, std::nullopt, src.key.column,
-			               open_below ? std::nullopt : std::optional<std::string>(lo), hi, std::nullopt, moved);
-			return rows;
-		});
+			ProveBounds(run, src, want);
+		run.Batch(
+		    [&]() -> int64_t {
+			    if (run.DryRun())
+				    return std::max<int64_t>(static_cast<int64_t>(pg::RelTuples(want.oid).value_or(0)), 0);
+			    /*
+			     * DETACH locks the source and the partition (and the source's
+			     * DEFAULT), ATTACH the archive and its DEFAULT: all of them at once
+			     * or none, then both sides by the names they have now.
+			     */
+			    std::vector<pg::RelLock> also{{plan.archive.oid, pg::kShareUpdateExclusiveLock}};
+			    const Oid arc_def = pg::DefaultPartitionOf(plan.archive.oid);
+			    if (arc_def != InvalidOid)
+				    also.push_back({arc_def, pg::kAccessExclusiveLock});
+			    const PartitionChange change =
+			        LockForPartitionChange(src.rel.oid, pg::kAccessExclusiveLock, {want}, also);
+			    if (change.parts.empty())
+				    return 0; /* detached, re-bounded or dropped by someone else meanwhile */
+			    const pg::ChildPartition &c = change.parts.front();
+			    RefreshArchive(plan);
+			    const int64_t rows = std::max<int64_t>(static_cast<int64_t>(pg::RelTuples(c.oid).value_or(0)), 0);
+			    /* a partition FROM (MINVALUE) keeps that bound, and its own name */
+			    const bool open_below = c.lower.value == std::numeric_limits<int64_t>::min();
+			    const std::string lo = open_below ? "MINVALUE" : pg::KeyLiteral(src.kind, c.lower.value);
+			    const std::string hi = pg::KeyLiteral(src.kind, c.upper.value);
+			    pg::SpiExec("ALTER TABLE " + change.parent.qualified + " DETACH PARTITION " + c.qualified, {}, false,
+			                false);
+			    pg::FaultPoint("partition-between-detach-attach");
+			    if (!HasColumn(c.oid, "archived_at"))
+				    pg::SpiExec("ALTER TABLE " + c.qualified +
+				                    " ADD COLUMN archived_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now()",
+				                {}, false, false);
+			    /* name it after the archive, so the source's month name is free again */
+			    const std::string new_name =
+			        open_below ? std::string()
+			                   : core::FitIdentifier(plan.archive.name,
+			                                         core::MonthSuffix(pg::MonthContaining(src.kind, c.lower.value, tz)),
+			                                         [](std::string_view s, size_t limit) {
+				                                         return pg::ClipToEncoding(std::string(s), limit);
+			                                         });
+			    std::string moved = c.qualified;
+			    if (!open_below && pg::RelationByName(plan.archive.nspoid, new_name) == InvalidOid) {
+				    pg::SpiExec("ALTER TABLE " + c.qualified + " RENAME TO " + pg::QuoteIdent(new_name), {}, false,
+				                false);
+				    const pg::RelInfo renamed = pg::GetRelation(c.oid);
+				    moved = renamed.qualified;
+				    if (plan.archive.nspoid != renamed.nspoid)
+					    pg::SpiExec("ALTER TABLE " + moved + " SET SCHEMA " + pg::QuoteIdent(plan.archive.nspname), {},
+					                false, false);
+				    moved = pg::QuoteQualified(plan.archive.nspname, new_name);
+			    }
+			    pg::SpiExec("ALTER TABLE " + plan.archive.qualified + " ATTACH PARTITION " + moved +
+			                    " FOR VALUES FROM (" + lo + ") TO (" + hi + ")",
+			                {}, false, false);
+			    RecordManifest(run_id, plan, "partition", rows, std::nullopt, std::nullopt, src.key.column,
+			                   open_below ? std::nullopt : std::optional<std::string>(lo), hi, std::nullopt, moved);
+			    return rows;
+		    },
+		    true, BatchLock::None);
 	}
 }
 
@@ -401,7 +458,7 @@ RunArchiveAction(TableRun &run) {
 			run.Batch([&] { return CountExpiredRows(source, p.time_column, cutoff); });
 		return;
 	}
-	const ArchivePlan plan = PlanArchive(source, archive);
+	ArchivePlan plan = PlanArchive(source, archive);
 	run.SetLabel("ARCHIVE (>" + p.retain + ") to " + plan.archive.qualified);
 	run.Note("cutoff " + cutoff.text);
 	const int64_t run_id = run.RunId();
@@ -426,16 +483,11 @@ ArchiveTable(Oid source_oid, Oid archive_oid, const std::string &older_than, con
 		Fail(ERRCODE_WRONG_OBJECT_TYPE, "\"" + source.qualified + "\" is not a table");
 	if (batch_size <= 0)
 		Fail(ERRCODE_INVALID_PARAMETER_VALUE, "batch_size must be positive, not " + std::to_string(batch_size));
-	if (!pg::SpiExec("SELECT $1::pg_catalog.interval OPERATOR(pg_catalog.>) '0'::pg_catalog.interval",
-	                 {pg::SpiValue::Text(older_than)}, true)
-	         .BoolAt(0, 0))
-		Fail(ERRCODE_INVALID_PARAMETER_VALUE, "older_than must be a positive interval, not \"" + older_than + "\"");
 
 	Policy p;
 	p.relid = source.oid;
 	p.action = "archive";
-	p.retain = pg::SpiExec("SELECT $1::pg_catalog.interval::pg_catalog.text", {pg::SpiValue::Text(older_than)}, true)
-	               .At(0, 0);
+	p.retain = ValidateAge("older_than", older_than, kMaxRetainYears);
 	p.batch_size = batch_size;
 	p.archive_to = archive_oid;
 	if (!time_column.empty())
@@ -452,8 +504,18 @@ ArchiveTable(Oid source_oid, Oid archive_oid, const std::string &older_than, con
 	opt.mode = RunMode::CallerTransaction;
 	opt.notices = false;
 	std::vector<Outcome> out;
-	TableRun run(opt, p, source, NewRunId(), RunByLabel(false), &out);
-	return run.Direct("ARCHIVE (>" + p.retain + ")", [&] { RunArchiveAction(run); });
+	const int64_t run_id = NewRunId();
+	const std::string run_by = RunByLabel(false);
+	const std::string label = "ARCHIVE (>" + p.retain + ")";
+	/* one run per table: a worker, pg_cron or another call on it now means an immediate skip, not a wait */
+	if (!pg::TryLockTable(source.oid, false)) {
+		const std::string msg = "another pg_upkeep run is processing this table";
+		LogOutcome(run_id, source.oid, source.qualified, label, "skipped", msg, run_by);
+		pg::Notice("upkeep: " + source.qualified + ": " + label + " [skipped: " + msg + "]");
+		return 0;
+	}
+	TableRun run(opt, p, source, run_id, run_by, &out);
+	return run.Direct(label, [&] { RunArchiveAction(run); });
 }
 
 } // namespace upkeep::maint

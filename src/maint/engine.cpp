@@ -37,12 +37,33 @@ FormatMs(double ms) {
 	return buf;
 }
 
-bool
-IsCancel(const pg::PgError &e) {
-	return e.SqlErrCode() == ERRCODE_QUERY_CANCELED || e.SqlErrCode() == ERRCODE_ADMIN_SHUTDOWN;
+std::string
+RowsInBatches(int64_t rows, int batches) {
+	return std::to_string(rows) + (rows == 1 ? " row in " : " rows in ") + std::to_string(batches) +
+	       (batches == 1 ? " batch" : " batches");
 }
 
 } // namespace
+
+std::string
+FailureStatus(const pg::PgError &e) {
+	return e.SqlErrCode() == ERRCODE_LOCK_NOT_AVAILABLE || e.SqlErrCode() == ERRCODE_T_R_DEADLOCK_DETECTED
+	           ? "skipped"
+	           : "failed";
+}
+
+std::string
+FailureMessage(const pg::PgError &e) {
+	std::string msg = std::string(pg::SqlStateText(e.SqlErrCode())) + ": ";
+	if (e.SqlErrCode() == ERRCODE_LOCK_NOT_AVAILABLE)
+		msg += "lock not available within upkeep.lock_timeout: ";
+	else if (e.SqlErrCode() == ERRCODE_T_R_DEADLOCK_DETECTED)
+		msg += "gave way to a deadlock with another session: ";
+	msg += e.what();
+	if (e.Detail())
+		msg += std::string(" (") + e.Detail() + ")";
+	return msg;
+}
 
 std::string
 OutcomeActionText(const Outcome &o) {
@@ -63,14 +84,78 @@ TableRun::Partitions() {
 	return *partitions_;
 }
 
+std::optional<pg::PgError>
+TableRun::TryUnit(const std::function<void()> &fn) {
+	const size_t level = units_.size();
+	units_.push_back(pg::BeginSubtransaction());
+	try {
+		fn();
+	} catch (const pg::PgError &e) {
+		/* the unit at this level may have been reopened by a commit point: roll back the one open now */
+		pg::RollbackSubtransaction(units_[level]);
+		units_.resize(level);
+		if (pg::IsInterrupt(e))
+			throw;
+		return e;
+	} catch (...) {
+		pg::RollbackSubtransaction(units_[level]);
+		units_.resize(level);
+		throw;
+	}
+	pg::CommitSubtransaction(units_[level]);
+	units_.resize(level);
+	return std::nullopt;
+}
+
 void
-TableRun::Commit() {
-	if (opt_.mode == RunMode::CommitPerBatch)
+TableRun::CommitPoint() {
+	if (opt_.mode != RunMode::CommitPerBatch)
+		return;
+	for (size_t i = units_.size(); i-- > 0;)
+		pg::CommitSubtransaction(units_[i]);
+	try {
+		/*
+		 * A batch commits without waiting for its WAL flush: if the server
+		 * dies first, the whole batch is undone (its rows are back and the
+		 * next run takes them), which never loses or duplicates a row -- and
+		 * maintenance neither waits on fsync nor on synchronous standbys.
+		 */
 		pg::CommitAsync();
+	} catch (...) {
+		for (auto &u : units_)
+			u = pg::BeginSubtransaction();
+		throw;
+	}
+	for (auto &u : units_)
+		u = pg::BeginSubtransaction();
+}
+
+void
+TableRun::Recheck(BatchLock lock) {
+	if (lock == BatchLock::RowExclusive) {
+		/* the lock the batch's DML takes anyway, taken first by OID: no rename can slip in before it */
+		pg::LockRelationById(rel_.oid, pg::kRowExclusiveLock);
+		auto now = pg::LookupRelation(rel_.oid);
+		if (!now) {
+			const std::string msg = "table " + rel_.qualified + " (OID " + std::to_string(rel_.oid) +
+			                        ") was dropped during the run";
+			pg::Throw(ERRCODE_UNDEFINED_TABLE, msg.c_str());
+		}
+		rel_ = *now;
+	}
+	if (!policy_.version.empty()) {
+		const std::string version = PolicyVersion(policy_.relid);
+		if (version != policy_.version) {
+			const std::string msg = version.empty() ? "the policy of " + rel_.qualified + " was dropped during the run"
+			                                        : "the policy of " + rel_.qualified +
+			                                              " was changed during the run; the next run applies it";
+			pg::Throw(ERRCODE_LOCK_NOT_AVAILABLE, msg.c_str());
+		}
+	}
 }
 
 int64_t
-TableRun::Batch(const std::function<int64_t()> &fn, bool may_pause) {
+TableRun::Batch(const std::function<int64_t()> &fn, bool may_pause, BatchLock lock) {
 	const bool per_batch = opt_.mode == RunMode::CommitPerBatch;
 	/* upkeep.batch_pause: room for the application between two batches (never in the caller's transaction) */
 	if (may_pause && per_batch && batches_ > 0 && !opt_.dry_run)
@@ -80,51 +165,41 @@ TableRun::Batch(const std::function<int64_t()> &fn, bool may_pause) {
 	if (!opt_.dry_run && log_id_ == 0) {
 		/* first batch of the action: the 'running' row, visible to others while we work */
 		log_id_ = LogStart(run_id_, rel_.oid, rel_.qualified, label_, run_by_);
-		Commit();
+		CommitPoint();
 	}
 	/* what pg_stat_activity shows while the batch works (SPI statements are not shown there) */
 	pg::ReportActivity("pg_upkeep: " + label_ + " on " + rel_.qualified + ": batch " + std::to_string(batches_ + 1) +
 	                   " running, " + std::to_string(rows_) + " rows so far");
-	pg::SubxactState sub{};
+	/*
+	 * No unit of its own: since the last commit point, the action's unit
+	 * holds exactly this batch's work, so an error rolls back the batch and
+	 * nothing committed.  (A unit per batch would cost a subtransaction id
+	 * each, and past 64 of them every snapshot in the cluster gets slower.)
+	 */
+	/*
+	 * PostgreSQL cannot defer a constraint inside a security-restricted
+	 * operation (it refuses at the end of the statement), so in a
+	 * transaction of our own the batch checks deferrable constraints at once:
+	 * a batch that violates one fails with that violation, and a table merely
+	 * referenced by a deferred foreign key is maintained like any other.  (In
+	 * the caller's transaction the caller's constraint modes are not ours to
+	 * change: such a table fails there, with PostgreSQL's 42501.)
+	 */
 	if (per_batch)
-		sub = pg::BeginSubtransaction();
-	bool in_sub = per_batch;
-	pg::OwnerContext ctx = pg::EnterOwnerContext(rel_.owner);
-	bool in_ctx = true;
-	int64_t rows;
-	try {
-		rows = fn();
-		pg::LeaveOwnerContext(ctx);
-		in_ctx = false;
-		if (per_batch) {
-			/* progress is logged in the batch's own transaction: the log never claims uncommitted work */
-			if (!opt_.dry_run && log_id_ != 0 && rows >= 0)
-				LogProgress(log_id_, rows_ + rows, batches_ + 1);
-			pg::CommitSubtransaction(sub);
-			in_sub = false;
-		}
-	} catch (...) {
-		if (in_sub)
-			pg::RollbackSubtransaction(sub); /* restores user, security context and GUCs */
-		else if (in_ctx)
-			pg::LeaveOwnerContext(ctx);
-		throw;
-	}
-	if (per_batch) {
+		pg::SpiExec("SET CONSTRAINTS ALL IMMEDIATE", {}, false, false);
+	const int64_t rows = pg::AsOwner(rel_.owner, [&] {
+		Recheck(lock);
+		return fn();
+	});
+	/* progress is logged in the batch's own transaction: the log never claims uncommitted work */
+	if (per_batch && !opt_.dry_run && log_id_ != 0 && rows >= 0)
+		LogProgress(log_id_, rows_ + rows, batches_ + 1);
+	if (per_batch)
 		pg::FaultPoint("batch-before-commit");
-		/*
-		 * A batch commits without waiting for its WAL flush: if the server
-		 * dies first, the whole batch is undone (its rows are back and the
-		 * next run takes them), which never loses or duplicates a row --
-		 * and maintenance neither waits on fsync nor on synchronous standbys.
-		 */
-		pg::CommitAsync();
-	}
+	CommitPoint();
 	if (rows >= 0) {
 		rows_ += rows;
 		batches_++;
-	}
-	if (rows >= 0) {
 		const double now = pg::NowMs();
 		pg::ReportActivity("pg_upkeep: " + label_ + " on " + rel_.qualified + ": batch " + std::to_string(batches_) +
 		                   ", " + std::to_string(rows_) + " rows");
@@ -141,21 +216,9 @@ TableRun::Batch(const std::function<int64_t()> &fn, bool may_pause) {
 }
 
 std::optional<pg::PgError>
-TableRun::Capture(const std::function<void()> &fn) {
-	if (opt_.mode == RunMode::CallerTransaction)
-		return pg::TrySubtransaction(fn);
-	try {
-		fn();
-	} catch (const pg::PgError &e) {
-		return e;
-	}
-	return std::nullopt;
-}
-
-std::optional<pg::PgError>
-TableRun::TryBatch(const std::function<int64_t()> &fn) {
-	std::optional<pg::PgError> failure = Capture([&] { Batch(fn); });
-	if (failure && (failure->SqlErrCode() == ERRCODE_LOCK_NOT_AVAILABLE || IsCancel(*failure)))
+TableRun::TryBatch(const std::function<int64_t()> &fn, BatchLock lock) {
+	std::optional<pg::PgError> failure = TryUnit([&] { Batch(fn, true, lock); });
+	if (failure && FailureStatus(*failure) == "skipped")
 		throw *failure;
 	return failure;
 }
@@ -171,11 +234,8 @@ TableRun::BeginAction(const std::string &label) {
 	log_id_ = 0; /* the run_log row is made by the first batch: an action with nothing to do leaves none */
 }
 
-bool
-TableRun::Action(const std::string &label, const std::function<void()> &body) {
-	BeginAction(label);
-	std::optional<pg::PgError> failure = Capture(body);
-
+void
+TableRun::Finish(const std::optional<pg::PgError> &failure) {
 	Outcome o;
 	o.relid = rel_.oid;
 	o.table_name = rel_.qualified;
@@ -185,43 +245,69 @@ TableRun::Action(const std::string &label, const std::function<void()> &body) {
 	o.ms = pg::NowMs() - started_ms_;
 	o.status = opt_.dry_run ? "dry run" : "ok";
 	o.message = note_;
+	const bool per_batch = opt_.mode == RunMode::CommitPerBatch;
 	if (failure) {
-		if (failure->SqlErrCode() == ERRCODE_LOCK_NOT_AVAILABLE) {
-			o.status = "skipped";
-			o.message = std::string("lock not available within upkeep.lock_timeout: ") + failure->what();
-		} else {
-			o.status = "failed";
-			o.message = std::string(failure->what()) + (failure->Detail() ? std::string(" (") + failure->Detail() + ")" : "");
-		}
-		if (o.batches > 0 && opt_.mode == RunMode::CommitPerBatch)
+		o.status = FailureStatus(*failure);
+		o.message = FailureMessage(*failure);
+		if (!per_batch) {
+			/* in the caller's transaction the failed action's work was rolled back: nothing of it is kept */
+			o.rows = 0;
+			o.batches = 0;
+		} else if (o.batches > 0)
 			o.message += "; " + std::to_string(o.rows) + (o.rows == 1 ? " row in " : " rows in ") +
 			             std::to_string(o.batches) +
 			             (o.batches == 1 ? " committed batch is kept" : " committed batches are kept");
 	}
 	if (!opt_.dry_run) {
-		/* in the caller's transaction a failure rolled the 'running' row back with the table's work */
-		const bool row_exists = log_id_ != 0 && !(failure && opt_.mode == RunMode::CallerTransaction);
+		/* in the caller's transaction a failure rolled the 'running' row back with the action's work */
+		const bool row_exists = log_id_ != 0 && !(failure && !per_batch);
 		if (row_exists) {
 			LogFinish(log_id_, o.status, o.rows, o.batches, o.message, o.action);
-			Commit();
+			CommitPoint();
 		} else if (failure) {
 			LogOutcome(run_id_, rel_.oid, rel_.qualified, o.action, o.status, o.message, run_by_);
-			Commit();
+			CommitPoint();
 		}
 	}
-	if (failure && IsCancel(*failure))
-		throw *failure; /* a cancel or statement_timeout stops the whole run */
-
-	const std::string line = "upkeep: " + rel_.qualified + ": " + OutcomeActionText(o) + ": " + std::to_string(o.rows) +
-	                         (o.rows == 1 ? " row in " : " rows in ") + std::to_string(o.batches) +
-	                         (o.batches == 1 ? " batch (" : " batches (") + FormatMs(o.ms) + ")";
+	const std::string line = "upkeep: " + rel_.qualified + ": " + OutcomeActionText(o) + ": " +
+	                         RowsInBatches(o.rows, o.batches) + " (" + FormatMs(o.ms) + ")";
 	/* interactive callers hear about work, skips and failures; an action with nothing to do stays quiet */
 	if (opt_.notices && (o.batches > 0 || o.rows > 0 || o.status != "ok"))
 		pg::Notice(line);
 	if (o.status == "failed" || o.status == "skipped")
 		pg::Log(line);
 	out_->push_back(std::move(o));
+}
+
+bool
+TableRun::Action(const std::string &label, const std::function<void()> &body) {
+	BeginAction(label);
+	std::optional<pg::PgError> failure;
+	try {
+		failure = TryUnit(body);
+	} catch (const pg::PgError &e) {
+		if (!pg::IsInterrupt(e))
+			throw;
+		/* a cancel or statement_timeout stops the whole run; say so in the log first, as far as we can */
+		try {
+			Finish(e);
+		} catch (...) {
+		}
+		throw;
+	}
+	Finish(failure);
 	return !failure;
+}
+
+bool
+TableRun::Guard(const std::string &label, const std::function<void()> &fn) {
+	std::optional<pg::PgError> failure = TryUnit(fn);
+	if (!failure)
+		return true;
+	/* a failure outside any action (or in its logging): the table's unfinished work is rolled back */
+	BeginAction(label);
+	Finish(failure);
+	return false;
 }
 
 int64_t
@@ -265,9 +351,10 @@ std::vector<Outcome>
 RunMaintenance(const RunOptions &opt) {
 	const Oid caller = pg::CurrentUser();
 	const bool caller_is_super = pg::IsSuperuser(caller);
+	const bool per_batch = opt.mode == RunMode::CommitPerBatch;
 	std::vector<Outcome> out;
 
-	if (opt.mode == RunMode::CommitPerBatch && !opt.dry_run) {
+	if (per_batch && !opt.dry_run) {
 		/* leftovers of a cancelled CALL in this session, or of crashed runs */
 		pg::ReleaseStaleTableLocks();
 		MarkInterruptedRuns();
@@ -300,13 +387,12 @@ RunMaintenance(const RunOptions &opt) {
 		auto rel = RunnableTable(p, opt, caller, caller_is_super);
 		if (!rel)
 			continue;
-		const bool session_lock = opt.mode == RunMode::CommitPerBatch;
-		if (!pg::TryLockTable(rel->oid, session_lock)) {
+		if (!pg::TryLockTable(rel->oid, per_batch)) {
 			Outcome o{rel->oid, rel->qualified, RetentionLabel(p), "skipped",
 			          "another pg_upkeep run is processing this table", 0, 0, 0};
 			if (!opt.dry_run) {
 				LogOutcome(run_id, rel->oid, rel->qualified, o.action, o.status, o.message, run_by);
-				if (opt.mode == RunMode::CommitPerBatch)
+				if (per_batch)
 					pg::CommitAsync();
 			}
 			if (opt.notices)
@@ -317,38 +403,42 @@ RunMaintenance(const RunOptions &opt) {
 		}
 		TableRun run(opt, p, *rel, run_id, run_by, &out);
 		try {
-			if (SteadyStateOutcomes(p, opt, *rel, &out)) {
-				if (session_lock)
-					pg::UnlockTable(rel->oid);
-				continue; /* a partition set with nothing to do, known without reading its bounds */
-			}
-			const bool partitioned = rel->relkind == RELKIND_PARTITIONED_TABLE;
-			bool premade = true;
-			if (opt.premake && partitioned)
-				premade = run.Action("PREMAKE (" + std::to_string(p.premake) + " months ahead)",
-				                     [&] { RunPremake(run); });
-			bool ok = run.Action(RetentionLabel(p), [&] {
-				if (p.action == "delete")
-					RunDeleteAction(run);
-				else if (p.action == "archive")
-					RunArchiveAction(run);
-				else
-					RunPartitionExpiry(run);
+			/*
+			 * Everything for this table in its unit: whatever fails -- set-up,
+			 * an action, the summary, a commit -- rolls back this table's
+			 * unfinished work only, is logged, and the next table runs.
+			 */
+			(void)run.Guard(RetentionLabel(p), [&] {
+				pg::FaultPoint("table-setup");
+				if (SteadyStateOutcomes(p, opt, *rel, &out))
+					return; /* a partition set with nothing to do, known without reading its bounds */
+				const bool partitioned = rel->relkind == RELKIND_PARTITIONED_TABLE;
+				bool premade = true;
+				if (opt.premake && partitioned)
+					premade = run.Action("PREMAKE (" + std::to_string(p.premake) + " months ahead)",
+					                     [&] { RunPremake(run); });
+				const bool ok = run.Action(RetentionLabel(p), [&] {
+					if (p.action == "delete")
+						RunDeleteAction(run);
+					else if (p.action == "archive")
+						RunArchiveAction(run);
+					else
+						RunPartitionExpiry(run);
+				});
+				if (ok && !opt.dry_run && run.Rows() > 0 && (p.action == "delete" || p.action == "archive"))
+					touched.push_back({rel->oid, run.Rel().qualified, rel->owner});
+				if (premade && ok && KeepsShape(p, *rel) && !opt.dry_run && per_batch) {
+					/* an optimisation: if it cannot be had, the next run reads the set in full */
+					(void)pg::TrySubtransaction([&] { RememberShape(p, run.Rel()); });
+					run.CommitPoint(); /* releases the parent's lock RememberShape took */
+				}
 			});
-			if (ok && !opt.dry_run && run.Rows() > 0 && (p.action == "delete" || p.action == "archive"))
-				touched.push_back({rel->oid, rel->qualified, rel->owner});
-			if (premade && ok && KeepsShape(p, *rel) && !opt.dry_run && opt.mode == RunMode::CommitPerBatch) {
-				auto failure = pg::TrySubtransaction([&] { RememberShape(p, *rel); });
-				if (failure && IsCancel(*failure))
-					throw *failure;
-				pg::CommitAsync(); /* releases the parent's lock RememberShape took */
-			}
 		} catch (...) {
-			if (session_lock)
+			if (per_batch)
 				pg::UnlockTable(rel->oid);
 			throw;
 		}
-		if (session_lock)
+		if (per_batch)
 			pg::UnlockTable(rel->oid);
 	}
 
@@ -360,26 +450,44 @@ RunMaintenance(const RunOptions &opt) {
 		for (const auto &t : touched) {
 			pg::CheckInterrupts();
 			pg::ReportActivity("pg_upkeep: ANALYZE " + t.name);
+			std::string name = t.name;
 			auto failure = pg::TrySubtransaction([&] {
-				pg::AsOwner(t.owner, [&] { pg::SpiExec("ANALYZE " + t.name, {}, false, false); });
+				pg::AsOwner(t.owner, [&] {
+					/* by OID: take ANALYZE's lock first, then the name it has under that lock */
+					pg::LockRelationById(t.relid, pg::kShareUpdateExclusiveLock);
+					auto now = pg::LookupRelation(t.relid);
+					if (!now)
+						return;
+					name = now->qualified;
+					pg::SpiExec("ANALYZE " + name, {}, false, false);
+				});
 			});
-			if (failure && IsCancel(*failure))
-				throw *failure;
 			if (!failure) {
-				names += (names.empty() ? "" : ", ") + t.name;
+				names += (names.empty() ? "" : ", ") + name;
 				analyzed++;
+			} else {
+				Outcome o{t.relid, name, "ANALYZE", FailureStatus(*failure), FailureMessage(*failure), 0, 0, 0};
+				if (!opt.dry_run)
+					LogOutcome(run_id, t.relid, name, o.action, o.status, o.message, run_by);
+				const std::string line = "upkeep: " + name + ": " + OutcomeActionText(o);
+				if (opt.notices)
+					pg::Notice(line);
+				pg::Log(line);
+				out.push_back(std::move(o));
 			}
-			if (opt.mode == RunMode::CommitPerBatch)
+			if (per_batch)
 				pg::CommitAsync();
 		}
-		Outcome o{InvalidOid, names, "ANALYZE", "ok", "", analyzed, analyzed, pg::NowMs() - t0};
-		if (opt.notices)
-			pg::Notice("upkeep: ANALYZE " + names + " (" + FormatMs(o.ms) + ")");
-		out.push_back(std::move(o));
+		if (analyzed > 0) {
+			Outcome o{InvalidOid, names, "ANALYZE", "ok", "", analyzed, analyzed, pg::NowMs() - t0};
+			if (opt.notices)
+				pg::Notice("upkeep: ANALYZE " + names + " (" + FormatMs(o.ms) + ")");
+			out.push_back(std::move(o));
+		}
 	}
 	if (!opt.dry_run) {
 		TrimRunLog();
-		if (opt.mode == RunMode::CommitPerBatch)
+		if (per_batch)
 			pg::CommitAsync();
 	}
 	return out;

@@ -55,9 +55,8 @@ GatherTableFacts(const pg::RelInfo &rel, const std::string &time_column) {
 }
 
 struct ExpiredRowBatches::State {
-	pg::RelInfo rel;
-	std::string col;    /* quoted time column */
-	std::string target; /* ONLY t, or t */
+	const pg::RelInfo &rel; /* the run's view of the table: its name is refreshed under each batch's lock */
+	std::string col;        /* quoted time column */
 	Cutoff cutoff;
 	core::BatchMethod method;
 	core::RowBudget budget;
@@ -80,7 +79,11 @@ struct ExpiredRowBatches::State {
 	State(const pg::RelInfo &r, const std::string &c, const Cutoff &cut, int batch_size, core::BatchMethod m)
 	    : rel(r), col(pg::QuoteIdent(c)), cutoff(cut), method(m), budget(batch_size, kBatchTargetMs),
 	      cursor(cut.key) {
-		target = (rel.relkind == RELKIND_PARTITIONED_TABLE ? "" : "ONLY ") + rel.qualified;
+	}
+
+	/* ONLY t for plain tables, t for partitioned ones, by the name the table has now */
+	std::string Target() const {
+		return (rel.relkind == RELKIND_PARTITIONED_TABLE ? "" : "ONLY ") + rel.qualified;
 	}
 
 	pg::SpiValue Key(int64_t v) const {
@@ -120,7 +123,7 @@ struct ExpiredRowBatches::State {
 		std::vector<pg::SpiValue> args{Key(cutoff.key)};
 		if (cursor.Lo())
 			args.push_back(Key(*cursor.Lo()));
-		std::string bq = "SELECT " + col + " FROM " + target + " WHERE " + col + " OPERATOR(pg_catalog.<) $1" +
+		std::string bq = "SELECT " + col + " FROM " + Target() + " WHERE " + col + " OPERATOR(pg_catalog.<) $1" +
 		                 LowerBound(2) + " ORDER BY " + col + " OFFSET " + std::to_string(n) + " LIMIT 1";
 		auto rows = pg::SpiQueryInts(bq, args);
 		std::optional<int64_t> boundary;
@@ -156,8 +159,13 @@ struct ExpiredRowBatches::State {
 				p.args.push_back(Key(step.value));
 				last_limit = std::numeric_limits<int64_t>::max();
 			} else {
-				p.where = "ctid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT ctid FROM " + target + " WHERE " + col +
-				          " OPERATOR(pg_catalog.=) $1 LIMIT $2))";
+				/*
+				 * The ctid list only narrows the batch: the statement re-checks
+				 * the time itself, so a row updated to another time meanwhile
+				 * (its new version fails the re-check) stays.
+				 */
+				p.where = col + " OPERATOR(pg_catalog.=) $1 AND ctid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT ctid FROM " +
+				          Target() + " WHERE " + col + " OPERATOR(pg_catalog.=) $1 LIMIT $2))";
 				p.args.push_back(Key(step.value));
 				p.args.push_back(pg::SpiValue::Int8(n));
 			}
@@ -180,7 +188,7 @@ struct ExpiredRowBatches::State {
 			else if (blocks > 0) {
 				/* never analyzed: count the first blocks */
 				const int64_t sample = std::min<int64_t>(blocks, 8);
-				auto n = pg::SpiQueryInts("SELECT pg_catalog.count(*) FROM " + target + " WHERE ctid OPERATOR(pg_catalog.<) $1",
+				auto n = pg::SpiQueryInts("SELECT pg_catalog.count(*) FROM " + Target() + " WHERE ctid OPERATOR(pg_catalog.<) $1",
 				                          {pg::SpiValue::Tid(static_cast<uint32_t>(sample), 0)});
 				per_block = static_cast<double>(*n.at(0).at(0)) / static_cast<double>(sample);
 			}
@@ -188,7 +196,7 @@ struct ExpiredRowBatches::State {
 		}
 		/* skip blocks without expired rows with one read-only probe */
 		auto next = pg::SpiQueryInts("SELECT ((ctid::pg_catalog.text::pg_catalog.point)[0])::pg_catalog.int8 FROM " +
-		                                 target + " WHERE ctid OPERATOR(pg_catalog.>=) $1 AND " + col +
+		                                 Target() + " WHERE ctid OPERATOR(pg_catalog.>=) $1 AND " + col +
 		                                 " OPERATOR(pg_catalog.<) $2 LIMIT 1",
 		                             {pg::SpiValue::Tid(static_cast<uint32_t>(stepper->Position()), 0), Key(cutoff.key)});
 		if (next.empty() || !next[0][0]) {
@@ -231,7 +239,7 @@ struct ExpiredRowBatches::State {
 			args.push_back(pg::SpiValue::Int8(*pk_last));
 			lower = " AND " + pk + " OPERATOR(pg_catalog.>) $2";
 		}
-		auto rows = pg::SpiQueryInts("SELECT " + pk + "::pg_catalog.int8 FROM " + target + " WHERE " + col +
+		auto rows = pg::SpiQueryInts("SELECT " + pk + "::pg_catalog.int8 FROM " + Target() + " WHERE " + col +
 		                                 " OPERATOR(pg_catalog.<) $1" + lower + " ORDER BY " + pk + " OFFSET " +
 		                                 std::to_string(n - 1) + " LIMIT 1",
 		                             args);
@@ -283,9 +291,9 @@ ExpiredRowBatches::Observe(int64_t rows, double elapsed_ms) {
 		s_->estimator.Observe(s_->last_width, rows, s_->budget.Rows());
 }
 
-const std::string &
+std::string
 ExpiredRowBatches::Target() const {
-	return s_->target;
+	return s_->Target();
 }
 
 bool

@@ -45,6 +45,16 @@ Plural(int64_t n, const char *word) {
 	return std::to_string(n) + " " + w + (n == 1 ? "" : (es ? "es" : "s"));
 }
 
+/*
+ * CREATE TABLE ... PARTITION OF takes ACCESS EXCLUSIVE on the parent (and on
+ * its DEFAULT partition): taken all at once or not at all (see
+ * LockForPartitionChange), then the set as it is now, by OID.
+ */
+PartitionedTable
+LockForPremake(Oid parent) {
+	return RequireMonthlyPartitionable(LockForPartitionChange(parent, pg::kAccessExclusiveLock, {}).parent);
+}
+
 } // namespace
 
 std::string
@@ -105,6 +115,19 @@ RunPartitionExpiry(TableRun &run) {
 		run.Note(expired.empty() ? "cutoff " + cutoff.text : "handed to the worker: " + names);
 		return;
 	}
+	/*
+	 * Each change takes its locks -- parent, partitions, DEFAULT, all ACCESS
+	 * EXCLUSIVE as DROP and DETACH take them -- all at once or none, never
+	 * waiting while it holds one: a reader that locks a partition and then
+	 * the parent (or the other way round) can never deadlock with it, and no
+	 * exclusive request queues in front of the application.  The partitions
+	 * are then taken by OID, by the names they have now; one changed or gone
+	 * meanwhile is left alone.
+	 */
+	auto change_note = [&](const PartitionChange &ch) {
+		if (ch.gone > 0)
+			run.Note(names + "; " + std::to_string(ch.gone) + " changed or dropped meanwhile, left alone");
+	};
 	if (drop && !run.DryRun() && expired.size() > 1) {
 		/*
 		 * All expired partitions in one DROP: one short ACCESS EXCLUSIVE on
@@ -112,35 +135,47 @@ RunPartitionExpiry(TableRun &run) {
 		 * If that fails for one of them (say, a foreign key), drop them one
 		 * by one below, so the others still go and the culprit is named.
 		 */
-		std::string list;
-		for (const auto &c : expired)
-			list += (list.empty() ? "" : ", ") + c.qualified;
 		auto all_at_once = [&]() -> int64_t {
+			const PartitionChange ch = LockForPartitionChange(t.rel.oid, pg::kAccessExclusiveLock, expired);
+			change_note(ch);
+			if (ch.parts.empty())
+				return 0;
 			int64_t rows = 0;
-			for (const auto &c : expired)
+			std::string list;
+			for (const auto &c : ch.parts) {
 				rows += PartitionRows(c);
+				list += (list.empty() ? "" : ", ") + c.qualified;
+			}
 			pg::SpiExec("DROP TABLE " + list, {}, false, false);
 			return rows;
 		};
-		if (!run.TryBatch(all_at_once))
+		if (!run.TryBatch(all_at_once, BatchLock::None))
 			return;
 	}
-	for (const auto &c : expired) {
-		run.Batch([&]() -> int64_t {
-			const int64_t rows = PartitionRows(c);
-			if (run.DryRun())
-				return rows;
-			if (drop) {
-				pg::SpiExec("DROP TABLE " + c.qualified, {}, false, false);
-			} else {
-				pg::SpiExec("ALTER TABLE " + t.rel.qualified + " DETACH PARTITION " + c.qualified, {}, false, false);
-				pg::FaultPoint("retention-between-detach-move");
-				if (!p.detach_schema.empty())
-					pg::SpiExec("ALTER TABLE " + c.qualified + " SET SCHEMA " + pg::QuoteIdent(p.detach_schema), {},
-					            false, false);
-			}
-			return rows;
-		});
+	for (const auto &want : expired) {
+		run.Batch(
+		    [&]() -> int64_t {
+			    if (run.DryRun())
+				    return PartitionRows(want);
+			    const PartitionChange ch = LockForPartitionChange(t.rel.oid, pg::kAccessExclusiveLock, {want});
+			    change_note(ch);
+			    if (ch.parts.empty())
+				    return 0;
+			    const pg::ChildPartition &c = ch.parts.front();
+			    const int64_t rows = PartitionRows(c);
+			    if (drop) {
+				    pg::SpiExec("DROP TABLE " + c.qualified, {}, false, false);
+			    } else {
+				    pg::SpiExec("ALTER TABLE " + ch.parent.qualified + " DETACH PARTITION " + c.qualified, {}, false,
+				                false);
+				    pg::FaultPoint("retention-between-detach-move");
+				    if (!p.detach_schema.empty())
+					    pg::SpiExec("ALTER TABLE " + c.qualified + " SET SCHEMA " + pg::QuoteIdent(p.detach_schema), {},
+					                false, false);
+			    }
+			    return rows;
+		    },
+		    true, BatchLock::None);
 	}
 }
 
@@ -189,16 +224,16 @@ RunPremake(TableRun &run) {
 	if (!run.DryRun() && missing.size() > 1) {
 		/* every missing month in one transaction; month by month only if that fails */
 		auto all_months = [&]() -> int64_t {
-			pg::PgCall([&] { LockRelationOid(t.rel.oid, ShareUpdateExclusiveLock); });
+			const PartitionedTable now = LockForPremake(t.rel.oid);
 			int64_t made = 0;
 			for (const auto &m : missing) {
 				bool created = false;
-				(void)EnsureMonthPartitionLocked(t, m, tz, p.action == "archive", &created);
+				(void)EnsureMonthPartitionLocked(now, m, tz, p.action == "archive", &created);
 				made += created ? 1 : 0;
 			}
 			return made;
 		};
-		if (!run.TryBatch(all_months))
+		if (!run.TryBatch(all_months, BatchLock::None))
 			return;
 	}
 	/* month by month: a month that cannot be made (say, its name is taken) fails alone, and is reported */
@@ -207,12 +242,12 @@ RunPremake(TableRun &run) {
 		auto one_month = [&]() -> int64_t {
 			if (run.DryRun())
 				return 1;
-			pg::PgCall([&] { LockRelationOid(t.rel.oid, ShareUpdateExclusiveLock); });
+			const PartitionedTable now = LockForPremake(t.rel.oid);
 			bool created = false;
-			(void)EnsureMonthPartitionLocked(t, m, tz, p.action == "archive", &created);
+			(void)EnsureMonthPartitionLocked(now, m, tz, p.action == "archive", &created);
 			return created ? 1 : 0;
 		};
-		std::optional<pg::PgError> failure = run.TryBatch(one_month);
+		std::optional<pg::PgError> failure = run.TryBatch(one_month, BatchLock::None);
 		if (failure && !first_failure)
 			first_failure = failure;
 	}

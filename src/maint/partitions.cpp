@@ -26,6 +26,8 @@
 
 #include "upkeep/core/naming.hpp"
 #include "upkeep/maint/partitions.hpp"
+#include "upkeep/maint/policy.hpp"
+#include "upkeep/maint/sql_api.hpp"
 #include "upkeep/pg/error_bridge.hpp"
 #include "upkeep/pg/extension.hpp"
 #include "upkeep/pg/fault_point.hpp"
@@ -198,6 +200,40 @@ RequireMonthlyPartitionable(const pg::RelInfo &rel) {
 	return t;
 }
 
+PartitionChange
+LockForPartitionChange(Oid parent, int parent_mode, const std::vector<pg::ChildPartition> &parts,
+                       const std::vector<pg::RelLock> &also) {
+	std::vector<pg::RelLock> locks{{parent, parent_mode}};
+	for (const auto &p : parts)
+		locks.push_back({p.oid, pg::kAccessExclusiveLock});
+	const Oid def = pg::DefaultPartitionOf(parent);
+	if (def != InvalidOid)
+		locks.push_back({def, pg::kAccessExclusiveLock});
+	locks.insert(locks.end(), also.begin(), also.end());
+	pg::LockAllOrNone(locks, pg::EffectiveLockTimeoutMs());
+
+	PartitionChange change;
+	auto now = pg::LookupRelation(parent);
+	if (!now) {
+		const std::string msg = "table with OID " + std::to_string(parent) + " was dropped during the run";
+		pg::Throw(ERRCODE_UNDEFINED_TABLE, msg.c_str());
+	}
+	change.parent = *now;
+	const auto current = pg::ListRangePartitions(parent);
+	for (const auto &want : parts) {
+		bool found = false;
+		for (const auto &c : current)
+			if (c.oid == want.oid && !c.is_default && c.lower.value == want.lower.value &&
+			    c.upper.value == want.upper.value) {
+				change.parts.push_back(c);
+				found = true;
+			}
+		if (!found)
+			change.gone++;
+	}
+	return change;
+}
+
 bool
 ArchivesByPolicy(Oid relid) {
 	pg::SpiResult r = pg::AsExtensionOwner([&] {
@@ -288,9 +324,15 @@ CreateMonthlyPartition(Oid parent_oid, int32_t pg_date, const std::string &tz_in
 		std::string msg = "month " + MonthText(ym) + " is outside the partitionable range 0001-01 .. 9999-12";
 		pg::Throw(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE, msg.c_str());
 	}
-	const std::string tz = tz_in.empty() ? std::string(pg::g_partition_timezone) : tz_in;
+	RequirePrimary("upkeep.create_monthly_partition()");
 
 	pg::SpiConnect();
+	/* a set with a policy has its month bounds in the policy's zone: premake and this function agree */
+	std::string tz = tz_in;
+	if (tz.empty()) {
+		const std::vector<Policy> policies = LoadPolicies(parent_oid);
+		tz = policies.empty() ? std::string(pg::g_partition_timezone) : PolicyTimeZone(policies.front());
+	}
 	/* 1. ownership from the catalog row, no lock yet */
 	pg::RelInfo rel = pg::GetRelation(parent_oid);
 	RequireOwner(rel);

@@ -51,13 +51,6 @@ RequireManageableTable(const pg::RelInfo &rel) {
 		     "A policy must outlive the session that set it.");
 }
 
-bool
-IsPositiveInterval(const std::string &text) {
-	return pg::SpiExec("SELECT $1::pg_catalog.interval OPERATOR(pg_catalog.>) '0'::pg_catalog.interval",
-	                   {pg::SpiValue::Text(text)}, true)
-	    .BoolAt(0, 0);
-}
-
 std::string
 NormalizeInterval(const std::string &text) {
 	return pg::SpiExec("SELECT $1::pg_catalog.interval::pg_catalog.text", {pg::SpiValue::Text(text)}, true).At(0, 0);
@@ -91,6 +84,30 @@ TimeColumnKind(Oid relid, const std::string &column, Oid *base_type) {
 	}
 	Fail(ERRCODE_UNDEFINED_COLUMN, "column \"" + column + "\" does not exist in table " +
 	                                   pg::GetRelation(relid).qualified);
+}
+
+std::string
+ValidateAge(const char *what, const std::string &text, int max_years) {
+	const pg::IntervalParts iv = pg::ParseInterval(text);
+	const std::string shown = NormalizeInterval(text);
+	if (iv.months < 0 || iv.days < 0 || iv.usec < 0) {
+		const bool any_positive = iv.months > 0 || iv.days > 0 || iv.usec > 0;
+		Fail(ERRCODE_INVALID_PARAMETER_VALUE,
+		     std::string(what) + (any_positive ? " must not mix positive and negative parts, not \""
+		                                       : " must be a positive interval, not \"") +
+		         shown + "\"",
+		     any_positive ? "Months, days and time are added separately: with a negative part, now minus the "
+		                    "interval can land after now on some dates (with '1 mon -29 days', in March)."
+		                  : "");
+	}
+	if (iv.months == 0 && iv.days == 0 && iv.usec == 0)
+		Fail(ERRCODE_INVALID_PARAMETER_VALUE, std::string(what) + " must be a positive interval, not \"" + shown + "\"");
+	/* in months, days counted as 30 and time as 30-day months: a bound, not a calendar */
+	const double months = iv.months + iv.days / 30.0 + static_cast<double>(iv.usec) / (30.0 * 86400.0 * 1e6);
+	if (months > 12.0 * max_years)
+		Fail(ERRCODE_INVALID_PARAMETER_VALUE,
+		     std::string(what) + " must be at most " + std::to_string(max_years) + " years, not \"" + shown + "\"");
+	return shown;
 }
 
 std::string
@@ -128,12 +145,9 @@ SetPolicy(const PolicyArgs &a) {
 	}
 	(void)TimeColumnKind(rel.oid, p.time_column, nullptr);
 
-	if (a.retain) {
-		if (!IsPositiveInterval(*a.retain))
-			Fail(ERRCODE_INVALID_PARAMETER_VALUE, "retain must be a positive interval, not \"" +
-			                                          NormalizeInterval(*a.retain) + "\"");
-		p.retain = NormalizeInterval(*a.retain);
-	} else if (!old)
+	if (a.retain)
+		p.retain = ValidateAge("retain", *a.retain, kMaxRetainYears);
+	else if (!old)
 		Fail(ERRCODE_NULL_VALUE_NOT_ALLOWED, "retain is required when creating a policy",
 		     "Say how long rows are kept, e.g. retain => '30 days'.");
 
@@ -194,12 +208,9 @@ SetPolicy(const PolicyArgs &a) {
 		p.batch_size = *a.batch_size;
 	if (p.batch_size <= 0)
 		Fail(ERRCODE_INVALID_PARAMETER_VALUE, "batch_size must be positive, not " + std::to_string(p.batch_size));
-	if (a.run_every) {
-		if (!IsPositiveInterval(*a.run_every))
-			Fail(ERRCODE_INVALID_PARAMETER_VALUE, "run_every must be a positive interval, not \"" +
-			                                          NormalizeInterval(*a.run_every) + "\"");
-		p.run_every = NormalizeInterval(*a.run_every);
-	} else if (!old)
+	if (a.run_every)
+		p.run_every = ValidateAge("run_every", *a.run_every, kMaxRunEveryYears);
+	else if (!old)
 		p.run_every = "01:00:00";
 	if (a.timezone)
 		p.timezone = *a.timezone;
@@ -246,6 +257,16 @@ DropPolicy(Oid relid) {
 	});
 }
 
+std::string
+PolicyVersion(Oid relid) {
+	pg::SpiResult r = pg::AsExtensionOwner([&] {
+		return pg::SpiExec("SELECT p.xmin::pg_catalog.text FROM upkeep.policy p WHERE p.relid::pg_catalog.oid "
+		                   "OPERATOR(pg_catalog.=) $1",
+		                   {pg::SpiValue::Oid_(relid)}, true);
+	});
+	return r.rows.empty() ? std::string() : r.At(0, 0);
+}
+
 std::vector<Policy>
 LoadPolicies(Oid only) {
 	/*
@@ -259,7 +280,7 @@ LoadPolicies(Oid only) {
 		    "SELECT p.relid::pg_catalog.oid, p.time_column, p.retain::pg_catalog.text, p.action, "
 		    "p.archive_to::pg_catalog.oid, p.detach_schema, p.premake, p.batch_size, p.run_every::pg_catalog.text, "
 		    "p.timezone, p.enabled, p.created_by::pg_catalog.oid, "
-		    "t.token, s.partitions_token, s.partitions_shape "
+		    "t.token, s.partitions_token, s.partitions_shape, p.xmin::pg_catalog.text "
 		    "FROM upkeep.policy p JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) p.relid "
 		    "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace "
 		    "LEFT JOIN upkeep.policy_state s ON s.relid OPERATOR(pg_catalog.=) c.oid "
@@ -287,6 +308,7 @@ LoadPolicies(Oid only) {
 		p.partitions_token = r.IsNull(i, 12) ? std::string() : r.At(i, 12);
 		p.stored_token = r.IsNull(i, 13) ? std::string() : r.At(i, 13);
 		p.stored_shape = r.IsNull(i, 14) ? std::string() : r.At(i, 14);
+		p.version = r.At(i, 15);
 		out.push_back(std::move(p));
 	}
 	return out;
@@ -313,6 +335,16 @@ PolicyCutoff(const Policy &p, pg::KeyKind kind, const std::string &tz) {
 		break;
 	}
 	c.text = pg::KeyLiteral(kind, c.key);
+	/*
+	 * Whatever the calendar does with the interval, rows at or after now are
+	 * never expired: a policy stored before its interval was validated (or a
+	 * zone jump) cannot make a run delete current rows.
+	 */
+	if (p.retain != "0" && c.instant >= pg::NowInstant())
+		Fail(ERRCODE_INVALID_PARAMETER_VALUE,
+		     "the cutoff of " + pg::GetRelation(p.relid).qualified + " (" + c.text +
+		         ") is not before now; nothing was removed",
+		     "retain \"" + p.retain + "\" ends after now on this date.", "Set a retain with no negative part.");
 	return c;
 }
 

@@ -13,8 +13,6 @@
 
 namespace upkeep::maint {
 
-namespace {
-
 void
 RequirePrimary(const char *what) {
 	if (pg::InRecovery()) {
@@ -23,8 +21,6 @@ RequirePrimary(const char *what) {
 		          "Run maintenance on the primary; after a promotion it works here without a restart.");
 	}
 }
-
-} // namespace
 
 std::vector<Outcome>
 CleanupOldData(bool dry_run, Oid only) {

@@ -1,18 +1,28 @@
 /*
  * src/pg/batch_digest.cpp
  *
- * See upkeep/pg/batch_digest.hpp.
+ * See upkeep/pg/batch_digest.hpp.  The statement runs through
+ * SPI_execute_extended with a DestReceiver of ours, so its result rows are
+ * digested one by one as the executor produces them.  The receiver's
+ * callbacks are C-style frames (they run inside the executor, under
+ * PgCall): the only C++ object they touch is the digest state owned by the
+ * caller's frame, above the longjmp landing.
  */
-#include <memory>
+#include <new>
 
 #include "upkeep/pg/batch_digest.hpp"
 #include "upkeep/pg/error_bridge.hpp"
 #include "upkeep/pg/row_hash.hpp"
 
 extern "C" {
+#include "access/xact.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "nodes/params.h"
+#include "tcop/dest.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/typcache.h"
 }
 
@@ -20,28 +30,9 @@ namespace upkeep::pg {
 
 namespace {
 
-/* Runs the statement; its result rows (nullptr when it returns none) and their number. */
-SPITupleTable *
-RunForDigest(const std::string &sql, const std::vector<SpiValue> &args, uint64 *n) {
-	int rc = PgCall([&] { return SpiExecuteRaw(sql.c_str(), args, false, 0); });
-	if (rc < 0)
-		Throw(ERRCODE_INTERNAL_ERROR, "SPI_execute failed while archiving", sql.c_str());
-	*n = PgCall([] { return SPI_processed; });
-	return PgCall([] { return SPI_tuptable; });
-}
-
-/* Attribute numbers 1..k: the hashed columns come first in a batch's RETURNING list. */
-std::vector<int>
-FirstColumns(int k) {
-	std::vector<int> attnums;
-	for (int i = 1; i <= k; i++)
-		attnums.push_back(i);
-	return attnums;
-}
-
 /* Running minimum and maximum of one column.  C-style. */
 struct RangeTracker {
-	int col;          /* 1-based */
+	int col; /* 1-based */
 	FmgrInfo *cmp;
 	Oid collation;
 	bool typbyval;
@@ -65,28 +56,118 @@ InitTracker(RangeTracker *t, TupleDesc desc, int col, MemoryContext cxt) {
 	t->have = false;
 }
 
+/* Replaces a kept bound by a copy of `v` in `cxt`, freeing the old copy (memory stays bounded).  C-style. */
+void
+Keep(RangeTracker *t, Datum *slot, Datum v, MemoryContext cxt) {
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	Datum copy = datumCopy(v, t->typbyval, t->typlen);
+	MemoryContextSwitchTo(old);
+	if (t->have && !t->typbyval)
+		pfree(DatumGetPointer(*slot));
+	*slot = copy;
+}
+
 void
 Track(RangeTracker *t, Datum v, bool isnull, MemoryContext cxt) {
 	if (isnull)
 		return;
 	if (!t->have) {
+		Keep(t, &t->min, v, cxt);
 		MemoryContext old = MemoryContextSwitchTo(cxt);
-		t->min = datumCopy(v, t->typbyval, t->typlen);
 		t->max = datumCopy(v, t->typbyval, t->typlen);
 		MemoryContextSwitchTo(old);
 		t->have = true;
 		return;
 	}
-	if (DatumGetInt32(FunctionCall2Coll(t->cmp, t->collation, v, t->min)) < 0) {
-		MemoryContext old = MemoryContextSwitchTo(cxt);
-		t->min = datumCopy(v, t->typbyval, t->typlen);
-		MemoryContextSwitchTo(old);
+	if (DatumGetInt32(FunctionCall2Coll(t->cmp, t->collation, v, t->min)) < 0)
+		Keep(t, &t->min, v, cxt);
+	if (DatumGetInt32(FunctionCall2Coll(t->cmp, t->collation, v, t->max)) > 0)
+		Keep(t, &t->max, v, cxt);
+}
+
+constexpr int kMaxTracked = 8;
+
+/* The receiver: PostgreSQL's DestReceiver first, our state after it. */
+struct DigestReceiver {
+	DestReceiver pub;
+	const DigestSpec *spec;
+	std::optional<RowHasher> *hasher; /* built at startup, from the result's row type */
+	core::Fingerprint *fp;
+	int64 other_count;
+	bool startup_failed;
+	RangeTracker trackers[kMaxTracked];
+	int ntrack;
+	TupleDesc desc;         /* kept for the text of the bounds */
+	MemoryContext keep_cxt; /* the bounds */
+	MemoryContext row_cxt;  /* reset after every row */
+};
+
+void
+ReceiverStartup(DestReceiver *self, int operation, TupleDesc typeinfo) {
+	(void)operation;
+	DigestReceiver *r = (DigestReceiver *)self;
+	std::vector<int> attnums;
+	try {
+		for (int i = 0; i < r->spec->hash_count; i++)
+			attnums.push_back(r->spec->hash_first + i);
+		r->hasher->emplace(typeinfo, attnums);
+	} catch (...) {
+		r->startup_failed = true;
 	}
-	if (DatumGetInt32(FunctionCall2Coll(t->cmp, t->collation, v, t->max)) > 0) {
-		MemoryContext old = MemoryContextSwitchTo(cxt);
-		t->max = datumCopy(v, t->typbyval, t->typlen);
-		MemoryContextSwitchTo(old);
+	if (r->startup_failed)
+		elog(ERROR, "pg_upkeep: could not prepare the batch digest");
+	MemoryContext old = MemoryContextSwitchTo(r->keep_cxt);
+	r->desc = CreateTupleDescCopy(typeinfo);
+	MemoryContextSwitchTo(old);
+	for (int k = 0; k < r->ntrack; k++)
+		InitTracker(&r->trackers[k], typeinfo, r->spec->range_columns[k], r->keep_cxt);
+}
+
+bool
+ReceiverSlot(TupleTableSlot *slot, DestReceiver *self) {
+	DigestReceiver *r = (DigestReceiver *)self;
+	MemoryContext old = MemoryContextSwitchTo(r->row_cxt);
+	slot_getallattrs(slot);
+	const Datum *values = slot->tts_values;
+	const bool *isnull = slot->tts_isnull;
+	if (r->spec->count_col > 0 && !isnull[r->spec->count_col - 1])
+		r->other_count = DatumGetInt64(values[r->spec->count_col - 1]);
+	if (r->spec->present_col == 0 || !isnull[r->spec->present_col - 1]) {
+		r->fp->Add((*r->hasher)->HashRow(values, isnull));
+		for (int k = 0; k < r->ntrack; k++)
+			Track(&r->trackers[k], values[r->trackers[k].col - 1], isnull[r->trackers[k].col - 1], r->keep_cxt);
 	}
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(r->row_cxt);
+	return true;
+}
+
+void
+ReceiverShutdown(DestReceiver *) {
+}
+
+void
+ReceiverDestroy(DestReceiver *) {
+}
+
+/* Runs `sql` with the receiver as its destination.  C-style. */
+int
+RunIntoReceiver(const char *sql, const std::vector<SpiValue> &args, DigestReceiver *r) {
+	const int nargs = (int)args.size();
+	ParamListInfo params = nargs > 0 ? makeParamList(nargs) : NULL;
+	for (int i = 0; i < nargs; i++) {
+		ParamExternData *prm = &params->params[i];
+		prm->value = SpiValueToDatum(args[i]);
+		prm->isnull = args[i].isnull;
+		prm->pflags = PARAM_FLAG_CONST;
+		prm->ptype = args[i].type;
+	}
+	SPIExecuteOptions options;
+	memset(&options, 0, sizeof(options));
+	options.params = params;
+	options.read_only = false;
+	options.dest = &r->pub;
+	return SPI_execute_extended(sql, &options);
 }
 
 char *
@@ -100,49 +181,49 @@ DatumText(TupleDesc desc, int col, Datum v) {
 } // namespace
 
 BatchDigest
-ExecAndDigestRanges(const std::string &sql, const std::vector<SpiValue> &args, int hash_columns,
-                    const std::vector<int> &range_columns) {
-	BatchDigest out;
-	uint64 n = 0;
-	SPITupleTable *tt = RunForDigest(sql, args, &n);
-	if (tt == nullptr)
-		return out;
-	RowHasher hasher(tt->tupdesc, FirstColumns(hash_columns));
-	core::Fingerprint fp;
-	const int ntrack = static_cast<int>(range_columns.size());
-	RangeTracker trackers[8];
-	if (ntrack > 8)
+ExecAndDigest(const std::string &sql, const std::vector<SpiValue> &args, const DigestSpec &spec) {
+	if (spec.range_columns.size() > static_cast<size_t>(kMaxTracked))
 		Throw(ERRCODE_INTERNAL_ERROR, "too many range columns");
-	MemoryContext cxt = CurrentMemoryContext;
-	PgCall([&] {
-		const int natts = tt->tupdesc->natts;
-		for (int k = 0; k < ntrack; k++)
-			InitTracker(&trackers[k], tt->tupdesc, range_columns[k], cxt);
-		Datum *values = (Datum *)palloc(sizeof(Datum) * natts);
-		bool *isnull = (bool *)palloc(sizeof(bool) * natts);
-		for (uint64 r = 0; r < n; r++) {
-			heap_deform_tuple(tt->vals[r], tt->tupdesc, values, isnull);
-			fp.Add(hasher.HashRow(values, isnull));
-			for (int k = 0; k < ntrack; k++)
-				Track(&trackers[k], values[trackers[k].col - 1], isnull[trackers[k].col - 1], cxt);
-		}
-		pfree(values);
-		pfree(isnull);
+	std::optional<RowHasher> hasher;
+	core::Fingerprint fp;
+	DigestReceiver r;
+	memset(static_cast<void *>(&r), 0, sizeof(r));
+	r.pub.receiveSlot = ReceiverSlot;
+	r.pub.rStartup = ReceiverStartup;
+	r.pub.rShutdown = ReceiverShutdown;
+	r.pub.rDestroy = ReceiverDestroy;
+	r.pub.mydest = DestNone;
+	r.spec = &spec;
+	r.hasher = &hasher;
+	r.fp = &fp;
+	r.other_count = -1;
+	r.ntrack = static_cast<int>(spec.range_columns.size());
+	const int rc = PgCall([&] {
+		/* under the (sub)transaction: an error mid-batch frees it with the rollback */
+		r.keep_cxt = AllocSetContextCreate(CurTransactionContext, "pg_upkeep batch digest", ALLOCSET_SMALL_SIZES);
+		r.row_cxt = AllocSetContextCreate(r.keep_cxt, "pg_upkeep batch digest row", ALLOCSET_DEFAULT_SIZES);
+		return RunIntoReceiver(sql.c_str(), args, &r);
 	});
+	if (rc < 0) {
+		PgCall([&] { MemoryContextDelete(r.keep_cxt); });
+		Throw(ERRCODE_INTERNAL_ERROR, "SPI_execute failed while archiving", sql.c_str());
+	}
+	BatchDigest out;
 	out.rows = static_cast<int64_t>(fp.Rows());
 	out.hash = fp.Sum();
-	for (int k = 0; k < ntrack; k++) {
-		if (!trackers[k].have) {
+	out.other_count = r.other_count;
+	for (int k = 0; k < r.ntrack; k++) {
+		if (!r.trackers[k].have) {
 			out.extras.push_back(std::nullopt);
 			out.extras.push_back(std::nullopt);
 			continue;
 		}
-		char *lo = PgCall([&] { return DatumText(tt->tupdesc, trackers[k].col, trackers[k].min); });
-		char *hi = PgCall([&] { return DatumText(tt->tupdesc, trackers[k].col, trackers[k].max); });
+		char *lo = PgCall([&] { return DatumText(r.desc, r.trackers[k].col, r.trackers[k].min); });
+		char *hi = PgCall([&] { return DatumText(r.desc, r.trackers[k].col, r.trackers[k].max); });
 		out.extras.push_back(std::string(lo));
 		out.extras.push_back(std::string(hi));
 	}
-	PgCall([&] { SPI_freetuptable(tt); });
+	PgCall([&] { MemoryContextDelete(r.keep_cxt); });
 	return out;
 }
 

@@ -18,6 +18,7 @@ extern "C" {
 #include "catalog/pg_authid.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/partition.h"
 #include "catalog/pg_partitioned_table.h"
 #include "catalog/pg_type.h"
 #include "mb/pg_wchar.h"
@@ -334,6 +335,11 @@ ReadChildren(Oid parent, ChildRaw **out) {
 }
 
 } // namespace
+
+Oid
+DefaultPartitionOf(Oid parent) {
+	return PgCall([&] { return get_default_partition_oid(parent); });
+}
 
 std::vector<ChildPartition>
 ListRangePartitions(Oid parent) {

@@ -8,10 +8,12 @@
 #include <stdexcept>
 
 #include "upkeep/pg/error_bridge.hpp"
+#include "upkeep/pg/fault_point.hpp"
 #include "upkeep/pg/guc.hpp"
 #include "upkeep/pg/spi.hpp"
 
 extern "C" {
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "tcop/pquery.h"
@@ -145,6 +147,22 @@ DropOwnSnapshot() {
  */
 int g_nonatomic_pin = 0;
 
+/*
+ * The fault point "commit" fails our own commits from inside
+ * CommitTransactionCommand (a pre-commit callback), as a deferred
+ * constraint or a serialization failure would.
+ */
+bool g_in_our_commit = false;
+bool g_commit_callback = false;
+
+void
+CommitFaultCallback(XactEvent event, void *) {
+	if (event == XACT_EVENT_PRE_COMMIT && g_in_our_commit) {
+		g_in_our_commit = false;
+		FaultPoint("commit");
+	}
+}
+
 int
 PinSearchPath() {
 	int nest = NewGUCNestLevel();
@@ -213,11 +231,20 @@ SpiCommit() {
 	 */
 	const bool had = g_own_snapshot;
 	try {
+		if (g_fault_points != nullptr && g_fault_points[0] != '\0') {
+			if (!g_commit_callback) {
+				PgCall([] { RegisterXactCallback(CommitFaultCallback, nullptr); });
+				g_commit_callback = true;
+			}
+			g_in_our_commit = true;
+		}
 		PgCall([] {
 			DropOwnSnapshot();
 			SPI_commit();
 		});
+		g_in_our_commit = false;
 	} catch (...) {
+		g_in_our_commit = false;
 		PgCall([had] { RestoreAfterTransactionEnd(had); });
 		throw;
 	}

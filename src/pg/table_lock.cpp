@@ -11,7 +11,11 @@
 
 extern "C" {
 #include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "storage/lmgr.h"
 #include "storage/lock.h"
+#include "utils/timestamp.h"
 }
 
 namespace upkeep::pg {
@@ -55,6 +59,52 @@ UnlockTable(Oid relid) {
 	auto it = std::find(held.begin(), held.end(), relid);
 	if (it != held.end())
 		held.erase(it);
+}
+
+void
+LockRelationById(Oid relid, int mode) {
+	PgCall([&] { LockRelationOid(relid, (LOCKMODE)mode); });
+}
+
+namespace {
+
+/* One attempt: all or none, without waiting.  C-style. */
+bool
+TryLockAll(const RelLock *locks, int n) {
+	for (int i = 0; i < n; i++) {
+		if (ConditionalLockRelationOid(locks[i].relid, (LOCKMODE)locks[i].mode))
+			continue;
+		for (int j = i - 1; j >= 0; j--)
+			UnlockRelationOid(locks[j].relid, (LOCKMODE)locks[j].mode);
+		return false;
+	}
+	return true;
+}
+
+} // namespace
+
+void
+LockAllOrNone(const std::vector<RelLock> &locks, int budget_ms) {
+	const bool got = PgCall([&] {
+		const TimestampTz end = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), budget_ms > 0 ? budget_ms : 0);
+		long pause = 5;
+		for (;;) {
+			if (TryLockAll(locks.data(), (int)locks.size()))
+				return true;
+			const long left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), end);
+			if (left <= 0)
+				return false;
+			(void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, pause < left ? pause : left,
+			                PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+			pause = pause * 2 > 100 ? 100 : pause * 2;
+		}
+	});
+	if (!got)
+		Throw(ERRCODE_LOCK_NOT_AVAILABLE, "could not obtain the locks within upkeep.lock_timeout",
+		      "pg_upkeep takes the locks of a partition change all at once or not at all, never waiting while it "
+		      "holds one; the table is retried on the next run.");
 }
 
 int

@@ -140,6 +140,17 @@ LocalToInstant(const std::string &tz, int64_t local) {
 	return PgCall([&] { return LocalToInstantC(tz.c_str(), local); });
 }
 
+IntervalParts
+ParseInterval(const std::string &interval) {
+	return PgCall([&] {
+		Interval *iv = DatumGetIntervalP(DirectFunctionCall3(interval_in, CStringGetDatum(interval.c_str()),
+		                                                     ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+		IntervalParts parts{iv->month, iv->day, iv->time};
+		pfree(iv);
+		return parts;
+	});
+}
+
 int64_t
 LocalMinusInterval(int64_t local, const std::string &interval) {
 	return PgCall([&] {

@@ -109,7 +109,10 @@ TEST(Calendar, IsoLiterals) {
 	EXPECT_EQ(IsoDate({2024, 2, 9}), "2024-02-09");
 	EXPECT_EQ(IsoDate({1, 1, 1}), "0001-01-01");
 	EXPECT_THROW(IsoDate({0, 1, 1}), std::out_of_range);
+	/* the upper bound of 9999-12 (PostgreSQL reads five-digit years in ISO form) */
+	EXPECT_EQ(IsoDate({10000, 1, 1}), "10000-01-01");
 	const int64_t usec_day = kUsecPerDay;
+	EXPECT_EQ(IsoUtcTimestamp(ToPgDate({10000, 1, 1}) * usec_day), "10000-01-01 00:00:00+00");
 	EXPECT_EQ(IsoTimestamp(0), "2000-01-01 00:00:00");
 	EXPECT_EQ(IsoTimestamp(usec_day + 3661LL * 1000000), "2000-01-02 01:01:01");
 	EXPECT_EQ(IsoTimestamp(1500000), "2000-01-01 00:00:01.500000");

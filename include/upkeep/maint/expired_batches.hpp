@@ -55,8 +55,12 @@ public:
 	 * what is left is the closing probe of the blocks added since (cheap).
 	 */
 	bool OnlyAppendedBlocksLeft() const;
-	/* "FROM" target for statements: ONLY t for plain tables, t for partitioned ones. */
-	const std::string &Target() const;
+	/*
+	 * "FROM" target for statements: ONLY t for plain tables, t for partitioned
+	 * ones, by the table's current name (`rel` is the run's, refreshed by OID
+	 * under each batch's lock; it must outlive this object).
+	 */
+	std::string Target() const;
 	core::BatchMethod Method() const;
 
 	struct State;

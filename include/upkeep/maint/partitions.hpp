@@ -11,6 +11,7 @@
 
 #include "upkeep/core/calendar.hpp"
 #include "upkeep/pg/catalog.hpp"
+#include "upkeep/pg/table_lock.hpp"
 #include "upkeep/pg/time_keys.hpp"
 
 namespace upkeep::maint {
@@ -58,6 +59,24 @@ Oid EnsureMonthPartitionLocked(const PartitionedTable &table, core::YearMonth ym
  */
 std::string BoundsConstraintName(const std::string &partition_name);
 std::string BoundsCheck(const PartitionedTable &t, const std::string &lower_literal, const std::string &upper_literal);
+
+/*
+ * Before a partition change in a run (DROP, DETACH, a move to the archive,
+ * premake's CREATE ... PARTITION OF): takes the locks PostgreSQL will take --
+ * `parent` in `parent_mode`, each of `parts` and the parent's DEFAULT
+ * partition ACCESS EXCLUSIVE, and `also` -- all at once or none, never
+ * waiting while holding one (pg::LockAllOrNone), within upkeep.lock_timeout.
+ * Then looks again by OID: `parts` come back with their current names, and
+ * those that are no longer partitions of `parent` with the same bounds (or
+ * are gone) are left out.  The parent's current description comes back too.
+ */
+struct PartitionChange {
+	pg::RelInfo parent;
+	std::vector<pg::ChildPartition> parts;
+	size_t gone = 0; /* wanted, but changed or gone meanwhile */
+};
+PartitionChange LockForPartitionChange(Oid parent, int parent_mode, const std::vector<pg::ChildPartition> &parts,
+                                       const std::vector<pg::RelLock> &also = {});
 
 /* Whether the table's policy archives (its partitions then carry bounds CHECKs). */
 bool ArchivesByPolicy(Oid relid);

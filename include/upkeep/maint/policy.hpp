@@ -28,6 +28,8 @@ struct Policy {
 	std::string timezone;    /* empty: upkeep.partition_timezone */
 	bool enabled = true;
 	Oid created_by = InvalidOid;
+	/* the policy row's version (its xmin) when loaded; empty for an ad-hoc policy (archive_table) */
+	std::string version;
 	/* partitioned drop/detach policies: the token of the set now, and the stored summary (steady_state.hpp) */
 	std::string partitions_token;
 	std::string stored_token;
@@ -54,6 +56,9 @@ void SetPolicy(const PolicyArgs &args);
 /* Removes the policy; false when there was none. Owner only. */
 bool DropPolicy(Oid relid);
 
+/* The stored policy row's version now (its xmin), "" when there is none: a run checks it before each batch. */
+std::string PolicyVersion(Oid relid);
+
 /* Enabled policies (all, or just `only`, enabled or not), ordered by table name. */
 std::vector<Policy> LoadPolicies(Oid only);
 
@@ -77,6 +82,17 @@ struct Cutoff {
 Cutoff PolicyCutoff(const Policy &p, pg::KeyKind kind, const std::string &tz);
 /* "now" in the key's unit, as the cutoff sees it (retain zero). */
 int64_t PolicyNowKey(const Policy &p, pg::KeyKind kind, const std::string &tz);
+
+/*
+ * Checks an age given to pg_upkeep (retain, older_than, run_every): every part
+ * (months, days, time) zero or positive and one of them positive -- '1 mon
+ * -29 days' compares as positive, yet in March it puts now - retain after
+ * now -- and at most `max_years`.  22023 naming `what` and the value
+ * otherwise.  Returns PostgreSQL's own text of the interval.
+ */
+std::string ValidateAge(const char *what, const std::string &text, int max_years);
+constexpr int kMaxRetainYears = 1000;
+constexpr int kMaxRunEveryYears = 10;
 
 /* The zone a policy works in. */
 std::string PolicyTimeZone(const Policy &p);

@@ -15,6 +15,9 @@
 
 namespace upkeep::maint {
 
+/* 25006 with a clear message on a hot standby (`what` names the function). */
+void RequirePrimary(const char *what);
+
 /* cleanup_old_data(): everything in the caller's transaction. */
 std::vector<Outcome> CleanupOldData(bool dry_run, Oid only);
 

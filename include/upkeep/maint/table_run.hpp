@@ -2,13 +2,23 @@
  * upkeep/maint/table_run.hpp
  *
  * The work on one table within a run (see engine.hpp): its actions, each
- * with a run_log row and an Outcome, and its batches.  Batch() is the one
- * place where the transaction rules live:
- *   - CommitPerBatch: the batch runs in a subtransaction of its own
- *     transaction, as the table's owner; its progress is logged in the same
- *     transaction, which then commits.  An error rolls the batch back alone.
- *   - CallerTransaction: the batch runs as the owner inside the table's
- *     subtransaction (opened by Action); nothing commits.
+ * with a run_log row and an Outcome, and its batches.
+ *
+ * Every piece of a table's work runs inside a *unit*: a subtransaction,
+ * nested as the work nests (the table, an action, a batch tried alone).  An
+ * error rolls back exactly its unit -- a failed action (with per-batch
+ * commits: its work since the last commit, i.e. the failed batch), a batch
+ * tried alone, a table whose set-up failed -- and the run goes on with the
+ * next thing, in the caller's transaction and with per-batch commits alike.  With per-batch commits, a
+ * commit point releases every open unit, commits (asynchronously), and
+ * opens the same units again in the new transaction; if the commit itself
+ * fails (a deferred constraint), the batch it carried is gone and the error
+ * is the batch's.  Nothing ever keeps using a transaction an error broke.
+ *
+ * Each batch acts on the table's OID: it locks the table by OID first and
+ * takes the table's current name from the catalog under that lock, so a
+ * table renamed (or replaced by another of the same name) during the run is
+ * followed by OID, and one dropped during the run stops the action.
  */
 #pragma once
 
@@ -22,8 +32,15 @@
 #include "upkeep/maint/policy.hpp"
 #include "upkeep/pg/catalog.hpp"
 #include "upkeep/pg/error_bridge.hpp"
+#include "upkeep/pg/subtransaction.hpp"
 
 namespace upkeep::maint {
+
+/* How a batch locks its table before its work (the lock the work's own statements take). */
+enum class BatchLock {
+	RowExclusive, /* DELETE / INSERT batches: lock by OID, follow renames */
+	None          /* DDL batches lock what they need themselves (pg::LockAllOrNone) */
+};
 
 class TableRun {
 public:
@@ -36,18 +53,23 @@ public:
 	const Policy &GetPolicy() const {
 		return policy_;
 	}
+	/* The table as of the current batch (its name refreshed under the batch's lock). */
 	const pg::RelInfo &Rel() const {
 		return rel_;
 	}
 	bool DryRun() const {
 		return opt_.dry_run;
 	}
+	bool PerBatchCommits() const {
+		return opt_.mode == RunMode::CommitPerBatch;
+	}
 
 	/*
 	 * Runs one action (label as shown to the user, e.g. "DELETE (>30 days)")
-	 * with its own run_log row and Outcome.  `body` calls Batch() for its
-	 * work and may call SetLabel/AddRows/Note.  Returns false when the action
-	 * failed or was skipped.
+	 * in a unit of its own, with its own run_log row and Outcome.  `body`
+	 * calls Batch() for its work and may call SetLabel/AddRows/Note.  Returns
+	 * false when the action failed or was skipped.  Interrupts are logged and
+	 * rethrown.
 	 */
 	bool Action(const std::string &label, const std::function<void()> &body);
 
@@ -57,27 +79,36 @@ public:
 	 */
 	int64_t Direct(const std::string &label, const std::function<void()> &body);
 
+	/*
+	 * The table's whole run: `fn` in the table's unit.  An error from it
+	 * (set-up outside any action, a follow-up) rolls back what is left of the
+	 * table's unfinished work, is logged as 'failed' with its message, and
+	 * returns false; the run goes on with the next table.  Interrupts are
+	 * rethrown.
+	 */
+	bool Guard(const std::string &label, const std::function<void()> &fn);
+
 	int64_t RunId() const {
 		return run_id_;
 	}
 
 	/*
-	 * One atomic batch.  `fn` runs as the table's owner and returns the rows
-	 * it affected, or -1 when there was nothing left to do (nothing counted).
-	 * With per-batch commits, every batch after the action's first waits
-	 * upkeep.batch_pause first, holding no lock -- unless `may_pause` is
-	 * false (a caller that knows the batch is a last, cheap look).
+	 * One atomic batch.  `fn` runs as the table's owner
+	 * and returns the rows it affected, or -1 when there was nothing left to
+	 * do (nothing counted).  With per-batch commits, every batch after the
+	 * action's first waits upkeep.batch_pause first, holding no lock --
+	 * unless `may_pause` is false (a caller that knows the batch is a last,
+	 * cheap look) -- and a commit point follows the batch.
 	 */
-	int64_t Batch(const std::function<int64_t()> &fn, bool may_pause = true);
+	int64_t Batch(const std::function<int64_t()> &fn, bool may_pause = true, BatchLock lock = BatchLock::RowExclusive);
 
 	/*
 	 * Batch() whose error comes back instead of ending the action: the
-	 * batch is rolled back (in the caller's transaction too, by a
-	 * subtransaction) and the caller may go on with other work.  Errors
+	 * batch is rolled back and the caller may go on with other work.  Errors
 	 * that must stop the action -- a lock not had within
-	 * upkeep.lock_timeout, a cancel, a shutdown -- are thrown as usual.
+	 * upkeep.lock_timeout, a deadlock, a cancel, a shutdown -- are thrown.
 	 */
-	std::optional<pg::PgError> TryBatch(const std::function<int64_t()> &fn);
+	std::optional<pg::PgError> TryBatch(const std::function<int64_t()> &fn, BatchLock lock = BatchLock::RowExclusive);
 
 	/* Rows counted without a batch (dry runs, estimates). */
 	void AddRows(int64_t rows) {
@@ -93,8 +124,12 @@ public:
 		return rows_;
 	}
 
-	/* Commit (CommitPerBatch) or nothing (CallerTransaction). */
-	void Commit();
+	/*
+	 * Per-batch commits: release the open units, commit, open them again.
+	 * In the caller's transaction: nothing.  A failing commit throws (after
+	 * the units are open again in the new transaction).
+	 */
+	void CommitPoint();
 
 	/*
 	 * The table's partitions, read once per run and again only after a batch
@@ -107,17 +142,22 @@ private:
 	/* resets the per-action counters and label */
 	void BeginAction(const std::string &label);
 	/*
-	 * Runs `fn`; a PgError comes back instead of propagating, its work
-	 * undone: by a subtransaction in the caller's transaction, by the
-	 * batches' own subtransactions with per-batch commits.
+	 * Runs `fn` in a new unit; the unit is released when it returns, rolled
+	 * back when it throws.  A PgError comes back as a value (interrupts are
+	 * rethrown); any other exception is rethrown after the rollback.
 	 */
-	std::optional<pg::PgError> Capture(const std::function<void()> &fn);
+	std::optional<pg::PgError> TryUnit(const std::function<void()> &fn);
+	/* Before each batch: the table (and the policy the run follows) still there and unchanged. */
+	void Recheck(BatchLock lock);
+	/* The outcome of an action, logged and reported. */
+	void Finish(const std::optional<pg::PgError> &failure);
 	const RunOptions &opt_;
 	Policy policy_;
 	pg::RelInfo rel_;
 	int64_t run_id_;
 	std::string run_by_;
 	std::vector<Outcome> *out_;
+	std::vector<pg::SubxactState> units_; /* open units, outermost first */
 
 	/* current action */
 	std::string label_;
@@ -129,6 +169,11 @@ private:
 	double last_notice_ms_ = 0;
 	std::optional<std::vector<pg::ChildPartition>> partitions_;
 };
+
+/* How an error becomes an outcome: 'skipped' (a lock not had in time, a deadlock given way to) or 'failed'. */
+std::string FailureStatus(const pg::PgError &e);
+/* "<SQLSTATE>: message (detail)" */
+std::string FailureMessage(const pg::PgError &e);
 
 /* The batching method for a table: upkeep.batch_method when usable, else the planner's choice. */
 core::BatchMethod ChooseMethodFor(const pg::RelInfo &rel, const std::string &time_column, std::string *why);

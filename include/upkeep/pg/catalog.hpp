@@ -81,6 +81,9 @@ struct ChildPartition {
 	Oid owner = InvalidOid;
 };
 
+/* The DEFAULT partition of a partitioned table (InvalidOid: none). */
+Oid DefaultPartitionOf(Oid parent);
+
 /* Attached partitions of a range-partitioned table with a date/timestamp(tz) key, sorted by lower bound. */
 std::vector<ChildPartition> ListRangePartitions(Oid parent);
 

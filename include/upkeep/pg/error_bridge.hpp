@@ -93,6 +93,12 @@ private:
 	char hint_[512];
 };
 
+/* The five-character SQLSTATE of an error code ("23503"), in a static buffer per call site use. */
+inline const char *
+SqlStateText(int sqlerrcode) noexcept {
+	return unpack_sql_state(sqlerrcode);
+}
+
 /* Raise a PgError from C++ code (the C++ way of saying ereport(ERROR)). */
 [[noreturn]] inline void
 Throw(int sqlerrcode, const char *message, const char *detail = nullptr, const char *hint = nullptr) {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 extern "C" {
 #include "postgres.h"
@@ -17,6 +18,35 @@ extern "C" {
 namespace upkeep::pg {
 
 constexpr uint32_t kTableLockClass = 0x55504B50; /* "UPKP" */
+
+/* Lock modes for the relation locks below (storage/lockdefs.h values). */
+constexpr int kAccessShareLock = 1;
+constexpr int kRowExclusiveLock = 3;
+constexpr int kShareUpdateExclusiveLock = 4;
+constexpr int kAccessExclusiveLock = 8;
+
+/*
+ * Locks a relation by OID (waiting up to the lock_timeout in force), as the
+ * statement that follows would: a name resolved after this lock cannot move
+ * to another relation before the statement runs.  A relation dropped
+ * meanwhile is not an error here: look it up afterwards.
+ */
+void LockRelationById(Oid relid, int mode);
+
+/*
+ * Takes every lock in `locks` (relation OID, mode) or none: each is tried
+ * without waiting; if one is not free, the ones taken in this attempt are
+ * released and the whole set is tried again after a short pause, until
+ * `budget_ms` is spent (then 55P03).  Holding nothing while it waits, it can
+ * never be part of a deadlock with sessions that lock parent-then-partition
+ * or partition-then-parent, and it never queues an exclusive request in
+ * front of the application's readers.
+ */
+struct RelLock {
+	Oid relid;
+	int mode;
+};
+void LockAllOrNone(const std::vector<RelLock> &locks, int budget_ms);
 
 /* Transaction-scoped (released at commit/abort) or session-scoped (explicit release; survives commits). */
 bool TryLockTable(Oid relid, bool session);

@@ -45,6 +45,15 @@ int64_t NowInstant();
 /* Wall-clock timestamp in zone `tz` of an instant, and back (PostgreSQL's timezone(zone, ...)). */
 int64_t InstantToLocal(const std::string &tz, int64_t instant);
 int64_t LocalToInstant(const std::string &tz, int64_t local);
+/* An interval's three parts, as PostgreSQL stores them. */
+struct IntervalParts {
+	int32_t months;
+	int32_t days;
+	int64_t usec;
+};
+/* Parses interval text (22007/22015 on bad input). */
+IntervalParts ParseInterval(const std::string &interval);
+
 /* local - interval, with the interval given as text (calendar-aware: months and days as PostgreSQL counts them). */
 int64_t LocalMinusInterval(int64_t local, const std::string &interval);
 
