@@ -162,7 +162,7 @@ RefreshArchive(ArchivePlan &plan) {
 	if (!now) {
 		const std::string msg = "archive " + plan.archive.qualified + " (OID " + std::to_string(plan.archive.oid) +
 		                        ") was dropped during the run";
-		pg::Throw(ERRCODE_UNDEFINED_TABLE, msg.c_str());
+		pg::Throw(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, msg.c_str());
 	}
 	plan.archive = *now;
 }

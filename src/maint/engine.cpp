@@ -47,7 +47,10 @@ RowsInBatches(int64_t rows, int batches) {
 
 std::string
 FailureStatus(const pg::PgError &e) {
-	return e.SqlErrCode() == ERRCODE_LOCK_NOT_AVAILABLE || e.SqlErrCode() == ERRCODE_T_R_DEADLOCK_DETECTED
+	/* a lock not had in time, a deadlock given way to, a table or policy changed under the run: next run */
+	const int c = e.SqlErrCode();
+	return c == ERRCODE_LOCK_NOT_AVAILABLE || c == ERRCODE_T_R_DEADLOCK_DETECTED ||
+	               c == ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE
 	           ? "skipped"
 	           : "failed";
 }
@@ -139,7 +142,7 @@ TableRun::Recheck(BatchLock lock) {
 		if (!now) {
 			const std::string msg = "table " + rel_.qualified + " (OID " + std::to_string(rel_.oid) +
 			                        ") was dropped during the run";
-			pg::Throw(ERRCODE_UNDEFINED_TABLE, msg.c_str());
+			pg::Throw(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, msg.c_str());
 		}
 		rel_ = *now;
 	}
@@ -149,7 +152,7 @@ TableRun::Recheck(BatchLock lock) {
 			const std::string msg = version.empty() ? "the policy of " + rel_.qualified + " was dropped during the run"
 			                                        : "the policy of " + rel_.qualified +
 			                                              " was changed during the run; the next run applies it";
-			pg::Throw(ERRCODE_LOCK_NOT_AVAILABLE, msg.c_str());
+			pg::Throw(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, msg.c_str());
 		}
 	}
 }
@@ -160,6 +163,7 @@ TableRun::Batch(const std::function<int64_t()> &fn, bool may_pause, BatchLock lo
 	/* upkeep.batch_pause: room for the application between two batches (never in the caller's transaction) */
 	if (may_pause && per_batch && batches_ > 0 && !opt_.dry_run)
 		pg::PauseInterruptibly(pg::g_batch_pause_ms);
+	pg::FaultPoint("batch-start"); /* between batches: no lock on the table held */
 	pg::CheckInterrupts();
 	partitions_.reset(); /* a batch may change them */
 	if (!opt_.dry_run && log_id_ == 0) {
@@ -262,7 +266,7 @@ TableRun::Finish(const std::optional<pg::PgError> &failure) {
 		/* in the caller's transaction a failure rolled the 'running' row back with the action's work */
 		const bool row_exists = log_id_ != 0 && !(failure && !per_batch);
 		if (row_exists) {
-			LogFinish(log_id_, o.status, o.rows, o.batches, o.message, o.action);
+			LogFinish(log_id_, o.status, o.rows, o.batches, o.message, o.action, o.table_name);
 			CommitPoint();
 		} else if (failure) {
 			LogOutcome(run_id_, rel_.oid, rel_.qualified, o.action, o.status, o.message, run_by_);
@@ -315,7 +319,7 @@ TableRun::Direct(const std::string &label, const std::function<void()> &body) {
 	BeginAction(label);
 	body();
 	if (log_id_ != 0)
-		LogFinish(log_id_, "ok", rows_, batches_, note_, label_);
+		LogFinish(log_id_, "ok", rows_, batches_, note_, label_, rel_.qualified);
 	return rows_;
 }
 

@@ -283,7 +283,14 @@ ExpiredRowBatches::Observe(int64_t rows, double elapsed_ms) {
 	s_->budget.Observe(rows, elapsed_ms);
 	if (s_->method == core::BatchMethod::CtidRange && s_->stepper)
 		s_->stepper->Observe(rows);
-	if (s_->method == core::BatchMethod::TimeSlice && s_->last_was_equal && rows < s_->last_limit) {
+	/*
+	 * A tie group is done when a batch of it removes nothing -- not merely
+	 * fewer rows than its limit: a row updated away meanwhile makes a batch
+	 * short while others of the group remain.  (A partitioned set takes the
+	 * whole group in one statement: its limit is "all".)
+	 */
+	const bool group_done = s_->last_limit == std::numeric_limits<int64_t>::max() ? rows < s_->last_limit : rows == 0;
+	if (s_->method == core::BatchMethod::TimeSlice && s_->last_was_equal && group_done) {
 		s_->cursor.EqualExhausted();
 		s_->last_was_equal = false;
 	}

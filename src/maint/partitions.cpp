@@ -216,7 +216,7 @@ LockForPartitionChange(Oid parent, int parent_mode, const std::vector<pg::ChildP
 	auto now = pg::LookupRelation(parent);
 	if (!now) {
 		const std::string msg = "table with OID " + std::to_string(parent) + " was dropped during the run";
-		pg::Throw(ERRCODE_UNDEFINED_TABLE, msg.c_str());
+		pg::Throw(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, msg.c_str());
 	}
 	change.parent = *now;
 	const auto current = pg::ListRangePartitions(parent);

@@ -56,14 +56,14 @@ LogProgress(int64_t log_id, int64_t rows, int batches) {
 
 void
 LogFinish(int64_t log_id, const std::string &status, int64_t rows, int batches, const std::string &message,
-          const std::string &action) {
+          const std::string &action, const std::string &table_name) {
 	pg::AsExtensionOwner([&] {
 		pg::SpiExec("UPDATE upkeep.run_log SET status = $2, rows = $3, batches = $4, message = $5, action = $6, "
-		            "finished_at = pg_catalog.clock_timestamp() WHERE id OPERATOR(pg_catalog.=) $1",
+		            "table_name = $7, finished_at = pg_catalog.clock_timestamp() WHERE id OPERATOR(pg_catalog.=) $1",
 		            {pg::SpiValue::Int8(log_id), pg::SpiValue::Text(status), pg::SpiValue::Int8(rows),
 		             pg::SpiValue::Int4(batches),
 		             message.empty() ? pg::SpiValue::Null(TEXTOID) : pg::SpiValue::Text(message),
-		             pg::SpiValue::Text(action)},
+		             pg::SpiValue::Text(action), pg::SpiValue::Text(table_name)},
 		            false, false);
 	});
 }

@@ -26,9 +26,9 @@ namespace upkeep::pg {
 
 namespace {
 
-/* Hits per point since the setting last changed. */
+/* Hits per point since the setting was last assigned (any SET of it, even to the same value). */
 struct Counters {
-	std::string setting;
+	long generation = -1;
 	std::map<std::string, long> hits;
 };
 
@@ -92,12 +92,12 @@ FaultPoint(const char *point) {
 	if (raw == nullptr || raw[0] == '\0')
 		return;
 	Counters &st = State();
-	if (st.setting != raw) {
-		st.setting = raw;
+	if (st.generation != g_fault_points_generation) {
+		st.generation = g_fault_points_generation;
 		st.hits.clear();
 	}
 	long nth = 0;
-	const std::string action = ActionFor(st.setting, point, &nth);
+	const std::string action = ActionFor(raw, point, &nth);
 	if (action.empty())
 		return;
 	const long hit = ++st.hits[point];

@@ -30,6 +30,7 @@ char *g_debug_now = nullptr;
 char *g_batch_method = nullptr;
 int g_batch_pause_ms = 0;
 char *g_fault_points = nullptr;
+long g_fault_points_generation = 0;
 char *g_debug_search_path = nullptr;
 
 const char *
@@ -108,6 +109,13 @@ CheckFaultPoints(char **newval, void **extra, GucSource source) {
 	return true;
 }
 
+void
+AssignFaultPoints(const char *newval, void *extra) {
+	(void)newval;
+	(void)extra;
+	g_fault_points_generation++;
+}
+
 } // namespace
 
 void
@@ -151,7 +159,8 @@ DefineGucs() {
 	DefineCustomStringVariable("upkeep.fault_points", "Test hook: fault points armed in this session.",
 	                           "<point>:<action>[:<n>], comma-separated (actions: error, wait, kill, oom, notice). "
 	                           "For pg_upkeep's own tests only.",
-	                           &g_fault_points, "", PGC_SUSET, GUC_NOT_IN_SAMPLE, CheckFaultPoints, nullptr, nullptr);
+	                           &g_fault_points, "", PGC_SUSET, GUC_NOT_IN_SAMPLE, CheckFaultPoints, AssignFaultPoints,
+	                           nullptr);
 	DefineCustomStringVariable("upkeep.debug_search_path",
 	                           "Test hook: the search_path pg_upkeep's own statements run with.",
 	                           "Empty means pg_catalog, pg_temp. Tests set a hostile path to prove that every name "

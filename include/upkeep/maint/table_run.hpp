@@ -170,7 +170,11 @@ private:
 	std::optional<std::vector<pg::ChildPartition>> partitions_;
 };
 
-/* How an error becomes an outcome: 'skipped' (a lock not had in time, a deadlock given way to) or 'failed'. */
+/*
+ * How an error becomes an outcome: 'skipped' (a lock not had in time, a
+ * deadlock given way to, the table or its policy changed or dropped during
+ * the run -- 55000) or 'failed'.
+ */
 std::string FailureStatus(const pg::PgError &e);
 /* "<SQLSTATE>: message (detail)" */
 std::string FailureMessage(const pg::PgError &e);

@@ -22,7 +22,8 @@
  *   notice  emit NOTICE "upkeep: fault point <point> reached"
  *
  * The points (grep FaultPoint in src/): cleanup-after-select,
- * archive-before-delete, archive-after-insert, batch-before-commit, commit
+ * archive-before-delete, archive-after-insert, batch-start (before each
+ * batch, holding no lock on the table), batch-before-commit, commit
  * (inside our own commits of per-batch runs, as a failing commit),
  * table-setup, partition-between-create-attach,
  * partition-between-detach-attach, retention-between-detach-move,

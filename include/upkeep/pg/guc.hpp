@@ -27,6 +27,8 @@ extern char *g_debug_now;
 
 /* upkeep.fault_points: test hook, fault points armed in this session (SUSET; see fault_point.hpp). */
 extern char *g_fault_points;
+/* Bumped whenever upkeep.fault_points is assigned: hit counts start again. */
+extern long g_fault_points_generation;
 /*
  * upkeep.debug_search_path: test hook (SUSET).  Empty (always, outside
  * tests): pg_upkeep's SQL runs with search_path = pg_catalog, pg_temp.  A
