@@ -10,6 +10,7 @@
 #include "upkeep/maint/fingerprint.hpp"
 #include "upkeep/pg/catalog.hpp"
 #include "upkeep/pg/error_bridge.hpp"
+#include "upkeep/pg/fault_point.hpp"
 #include "upkeep/pg/owner_context.hpp"
 #include "upkeep/pg/row_hash.hpp"
 
@@ -120,6 +121,7 @@ FingerprintTable(Oid relid) {
 					if (lcol.name == c.name)
 						attnums.push_back(lcol.attnum);
 		}
+		pg::FaultPoint("fingerprint-scan");
 		Relation rel = pg::PgCall([&] { return table_open(leaf, AccessShareLock); });
 		pg::RowHasher hasher(RelationGetDescr(rel), attnums);
 		pg::PgCall([&] { ScanRelation(rel, &hasher, &result.fp); });

@@ -21,6 +21,7 @@
 #include "upkeep/pg/catalog.hpp"
 #include "upkeep/pg/error_bridge.hpp"
 #include "upkeep/pg/extension.hpp"
+#include "upkeep/pg/fault_point.hpp"
 #include "upkeep/pg/owner_context.hpp"
 #include "upkeep/pg/row_hash.hpp"
 #include "upkeep/pg/spi.hpp"
@@ -217,6 +218,7 @@ CheckManifests(std::vector<CheckResult> &out) {
 		if (!CanRead(archive_oid))
 			continue;
 		auto failure = pg::TrySubtransaction([&] {
+			pg::FaultPoint("verify-manifests");
 			/* manifests of this archive, by (columns, archived_at) */
 			pg::SpiResult m = pg::AsExtensionOwner([&] {
 				return pg::SpiExec(
@@ -351,6 +353,7 @@ CheckIndexes(std::vector<CheckResult> &out, const std::vector<Managed> &managed)
 		for (size_t r = 0; r < idx.rows.size(); r++) {
 			const std::string index = idx.At(r, 0);
 			auto failure = pg::TrySubtransaction([&] {
+				pg::FaultPoint("verify-amcheck");
 				pg::SpiExec("SELECT " + pg::QuoteIdent(schema) + ".bt_index_check($1::pg_catalog.regclass, true)",
 				            {pg::SpiValue::Text(index)}, false, false);
 			});
@@ -507,17 +510,19 @@ CheckFingerprints(std::vector<CheckResult> &out) {
 	}
 }
 
-/* Runs one check; an error becomes a failed row instead of hiding the rest. */
+/*
+ * Runs one check; an error becomes a failed row instead of hiding the rest.
+ * A cancel, statement_timeout or termination is no check failing: it ends
+ * the call (TrySubtransaction rethrows it, here and in every per-object
+ * subtransaction of the checks).
+ */
 template <typename Fn>
 void
 Isolated(std::vector<CheckResult> &out, const char *name, Fn &&fn) {
 	std::vector<CheckResult> part;
 	auto failure = pg::TrySubtransaction([&] { fn(part); });
-	if (failure) {
-		if (failure->SqlErrCode() == ERRCODE_QUERY_CANCELED)
-			throw *failure;
+	if (failure)
 		part.push_back({name, "", "failed", std::string("check could not run: ") + failure->what()});
-	}
 	out.insert(out.end(), part.begin(), part.end());
 }
 

@@ -25,7 +25,8 @@
  * archive-before-delete, archive-after-insert, batch-before-commit,
  * table-setup, partition-between-create-attach,
  * partition-between-detach-attach, retention-between-detach-move,
- * worker-cycle, worker-followup.
+ * worker-cycle, worker-followup, verify-manifests (per archive),
+ * verify-amcheck (per index), fingerprint-scan (per leaf relation).
  */
 #pragma once
 
