@@ -16,7 +16,9 @@
 
 extern "C" {
 #include "access/table.h"
+#include "access/xlog.h"
 #include "access/tableam.h"
+#include "catalog/namespace.h"
 #include "catalog/partition.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
@@ -67,7 +69,42 @@ LeafPartitions(Oid relid, Oid **out) {
 	return n;
 }
 
+/* The leaf relations of relid (itself unless partitioned), locked ACCESS SHARE by the lookup. */
+std::vector<Oid>
+Leaves(const pg::RelInfo &info) {
+	std::vector<Oid> leaves;
+	if (info.relkind == RELKIND_PARTITIONED_TABLE) {
+		Oid *found = nullptr;
+		int n = pg::PgCall([&] { return LeafPartitions(info.oid, &found); });
+		leaves.assign(found, found + n);
+		pg::PgCall([&] { pfree(found); });
+	} else {
+		leaves.push_back(info.oid);
+	}
+	return leaves;
+}
+
 } // namespace
+
+std::optional<std::string>
+UnloggedPart(Oid relid) {
+	auto info = pg::LookupRelation(relid);
+	if (!info)
+		return std::nullopt;
+	if (info->persistence == RELPERSISTENCE_UNLOGGED)
+		return info->qualified;
+	for (Oid leaf : Leaves(*info)) {
+		auto part = pg::LookupRelation(leaf);
+		if (part && part->persistence == RELPERSISTENCE_UNLOGGED)
+			return part->qualified;
+	}
+	return std::nullopt;
+}
+
+bool
+InRecovery() {
+	return pg::PgCall([] { return RecoveryInProgress(); });
+}
 
 TableFingerprint
 FingerprintTable(Oid relid) {
@@ -97,17 +134,33 @@ FingerprintTable(Oid relid) {
 
 	/* the column order of the table itself; leaves are matched by name */
 	const auto cols = pg::GetColumns(relid);
-	std::vector<Oid> leaves;
-	if (info.relkind == RELKIND_PARTITIONED_TABLE) {
-		Oid *found = nullptr;
-		int n = pg::PgCall([&] { return LeafPartitions(relid, &found); });
-		leaves.assign(found, found + n);
-		pg::PgCall([&] { pfree(found); });
-	} else {
-		leaves.push_back(relid);
+	const std::vector<Oid> leaves = Leaves(info);
+
+	/*
+	 * Relations whose contents this backend cannot read: before any scan,
+	 * with a reason (a scan would end in "could not open file").
+	 */
+	TableFingerprint result;
+	const bool recovery = InRecovery();
+	for (Oid leaf : leaves) {
+		const pg::RelInfo part = leaf == relid ? info : pg::GetRelation(leaf);
+		if (part.persistence == RELPERSISTENCE_UNLOGGED) {
+			result.unlogged = true;
+			if (recovery) {
+				std::string msg = "cannot fingerprint unlogged table \"" + part.qualified + "\" during recovery";
+				pg::Throw(ERRCODE_FEATURE_NOT_SUPPORTED, msg.c_str(),
+				          "Unlogged tables are not WAL-logged: a standby has no contents for them.",
+				          "Fingerprint it on the primary.");
+			}
+		}
+		if (part.persistence == RELPERSISTENCE_TEMP &&
+		    !pg::PgCall([&] { return isTempOrTempToastNamespace(part.nspoid); })) {
+			std::string msg = "cannot fingerprint temporary table \"" + part.qualified + "\" of another session";
+			pg::Throw(ERRCODE_FEATURE_NOT_SUPPORTED, msg.c_str(),
+			          "Its rows live in the memory of the session that created it.");
+		}
 	}
 
-	TableFingerprint result;
 	const int nest = pg::PinFingerprintSettings();
 	for (Oid leaf : leaves) {
 		std::vector<int> attnums;
