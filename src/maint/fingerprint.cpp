@@ -26,6 +26,7 @@ extern "C" {
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
@@ -35,19 +36,30 @@ namespace upkeep::maint {
 
 namespace {
 
-/* Scans one heap relation, adding every row's hash.  C-style frame (may ereport). */
+/*
+ * Scans one heap relation, adding every row's hash.  C-style frame (may
+ * ereport).  Each row is hashed in a memory context reset after it: output
+ * functions and detoasting allocate as they go, and what they leave behind
+ * must not add up over the table (on an error the context goes with its
+ * parent).
+ */
 void
 ScanRelation(Relation rel, pg::RowHasher *hasher, core::Fingerprint *fp) {
 	Snapshot snapshot = GetActiveSnapshot();
 	TableScanDesc scan = table_beginscan(rel, snapshot, 0, NULL);
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	MemoryContext row_cxt = AllocSetContextCreate(CurrentMemoryContext, "upkeep fingerprint row", ALLOCSET_DEFAULT_SIZES);
 	uint64 n = 0;
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
 		slot_getallattrs(slot);
+		MemoryContext outer = MemoryContextSwitchTo(row_cxt);
 		fp->Add(hasher->HashRow(slot->tts_values, slot->tts_isnull));
+		MemoryContextSwitchTo(outer);
+		MemoryContextReset(row_cxt);
 		if ((++n & 0x3FF) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
+	MemoryContextDelete(row_cxt);
 	ExecDropSingleTupleTableSlot(slot);
 	table_endscan(scan);
 }

@@ -140,11 +140,19 @@ HashArchive(const pg::RelInfo &archive, const std::vector<std::string> &columns,
 			const int natts = tt->tupdesc->natts;
 			Datum *values = (Datum *)palloc(sizeof(Datum) * natts);
 			bool *isnull = (bool *)palloc(sizeof(bool) * natts);
+			/* per row, reset after it: what output functions and detoasting leave must not add up */
+			MemoryContext row_cxt =
+			    AllocSetContextCreate(CurrentMemoryContext, "upkeep archive row", ALLOCSET_DEFAULT_SIZES);
 			for (uint64 r = 0; r < n; r++) {
 				heap_deform_tuple(tt->vals[r], tt->tupdesc, values, isnull);
 				int64 key = isnull[0] ? PG_INT64_MIN : DatumGetInt64(values[0]);
-				groups[key].Add(hasher.HashRow(values, isnull));
+				MemoryContext outer = MemoryContextSwitchTo(row_cxt);
+				const core::Hash128 h = hasher.HashRow(values, isnull);
+				MemoryContextSwitchTo(outer);
+				MemoryContextReset(row_cxt);
+				groups[key].Add(h);
 			}
+			MemoryContextDelete(row_cxt);
 			pfree(values);
 			pfree(isnull);
 			SPI_freetuptable(tt);
