@@ -48,7 +48,8 @@ ScanRelation(Relation rel, pg::RowHasher *hasher, core::Fingerprint *fp) {
 	Snapshot snapshot = GetActiveSnapshot();
 	TableScanDesc scan = table_beginscan(rel, snapshot, 0, NULL);
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
-	MemoryContext row_cxt = AllocSetContextCreate(CurrentMemoryContext, "upkeep fingerprint row", ALLOCSET_DEFAULT_SIZES);
+	MemoryContext row_cxt =
+	    AllocSetContextCreate(CurrentMemoryContext, "upkeep fingerprint row", ALLOCSET_DEFAULT_SIZES);
 	uint64 n = 0;
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
 		slot_getallattrs(slot);
