@@ -10,3 +10,15 @@
 
 -- complain if script is sourced in psql, rather than via ALTER EXTENSION
 \echo Use "ALTER EXTENSION pg_upkeep UPDATE TO '0.2.0'" to load this file. \quit
+
+------------------------------------------------------------------------------
+-- Dump the state of the sequences that number configuration rows and runs
+------------------------------------------------------------------------------
+
+-- pg_dump dumps the rows of archive_manifest and fingerprint but, unless told,
+-- not the state of their identity sequences: a restored copy numbered its next
+-- batch or snapshot 1 again and failed with 23505 on the primary key.  Run ids
+-- are recorded in the manifests, so upkeep.run_id_seq goes along too.
+SELECT pg_catalog.pg_extension_config_dump('upkeep.run_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('upkeep.archive_manifest_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('upkeep.fingerprint_id_seq', '');

@@ -92,6 +92,9 @@ CREATE POLICY policy_state_visible_to_owners ON upkeep.policy_state FOR SELECT T
 
 CREATE SEQUENCE upkeep.run_id_seq;
 REVOKE ALL ON upkeep.run_id_seq FROM PUBLIC;
+-- Run ids are recorded in archive_manifest (dumped): a restored copy must go
+-- on numbering runs after the ones its manifests name.
+SELECT pg_catalog.pg_extension_config_dump('upkeep.run_id_seq', '');
 
 CREATE TABLE upkeep.run_log (
     id           pg_catalog.int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -241,6 +244,10 @@ CREATE TABLE upkeep.archive_manifest (
 CREATE INDEX archive_manifest_archive ON upkeep.archive_manifest (archive, archived_at);
 COMMENT ON TABLE upkeep.archive_manifest IS 'One row per archived batch: rows, key and time range, content hash';
 SELECT pg_catalog.pg_extension_config_dump('upkeep.archive_manifest', '');
+-- The identity sequence too: pg_dump dumps a config table's rows but not the
+-- state of a sequence it does not know to be configuration, so a restored copy
+-- would number its next batch 1 again and collide with a restored key (23505).
+SELECT pg_catalog.pg_extension_config_dump('upkeep.archive_manifest_id_seq', '');
 REVOKE ALL ON upkeep.archive_manifest FROM PUBLIC;
 GRANT SELECT ON upkeep.archive_manifest TO PUBLIC;
 ALTER TABLE upkeep.archive_manifest ENABLE ROW LEVEL SECURITY;
@@ -280,6 +287,7 @@ CREATE TABLE upkeep.fingerprint (
 CREATE INDEX fingerprint_table ON upkeep.fingerprint (table_name, id);
 COMMENT ON TABLE upkeep.fingerprint IS 'Table fingerprints stored by snapshot_fingerprints(), with time and WAL position';
 SELECT pg_catalog.pg_extension_config_dump('upkeep.fingerprint', '');
+SELECT pg_catalog.pg_extension_config_dump('upkeep.fingerprint_id_seq', '');  -- see archive_manifest_id_seq
 REVOKE ALL ON upkeep.fingerprint FROM PUBLIC;
 GRANT SELECT ON upkeep.fingerprint TO PUBLIC;
 ALTER TABLE upkeep.fingerprint ENABLE ROW LEVEL SECURITY;

@@ -10,12 +10,15 @@
 #include "upkeep/maint/fingerprint.hpp"
 #include "upkeep/pg/catalog.hpp"
 #include "upkeep/pg/error_bridge.hpp"
+#include "upkeep/pg/fault_point.hpp"
 #include "upkeep/pg/owner_context.hpp"
 #include "upkeep/pg/row_hash.hpp"
 
 extern "C" {
 #include "access/table.h"
+#include "access/xlog.h"
 #include "access/tableam.h"
+#include "catalog/namespace.h"
 #include "catalog/partition.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
@@ -23,6 +26,7 @@ extern "C" {
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
@@ -32,19 +36,31 @@ namespace upkeep::maint {
 
 namespace {
 
-/* Scans one heap relation, adding every row's hash.  C-style frame (may ereport). */
+/*
+ * Scans one heap relation, adding every row's hash.  C-style frame (may
+ * ereport).  Each row is hashed in a memory context reset after it: output
+ * functions and detoasting allocate as they go, and what they leave behind
+ * must not add up over the table (on an error the context goes with its
+ * parent).
+ */
 void
 ScanRelation(Relation rel, pg::RowHasher *hasher, core::Fingerprint *fp) {
 	Snapshot snapshot = GetActiveSnapshot();
 	TableScanDesc scan = table_beginscan(rel, snapshot, 0, NULL);
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	MemoryContext row_cxt =
+	    AllocSetContextCreate(CurrentMemoryContext, "upkeep fingerprint row", ALLOCSET_DEFAULT_SIZES);
 	uint64 n = 0;
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
 		slot_getallattrs(slot);
+		MemoryContext outer = MemoryContextSwitchTo(row_cxt);
 		fp->Add(hasher->HashRow(slot->tts_values, slot->tts_isnull));
+		MemoryContextSwitchTo(outer);
+		MemoryContextReset(row_cxt);
 		if ((++n & 0x3FF) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
+	MemoryContextDelete(row_cxt);
 	ExecDropSingleTupleTableSlot(slot);
 	table_endscan(scan);
 }
@@ -66,7 +82,42 @@ LeafPartitions(Oid relid, Oid **out) {
 	return n;
 }
 
+/* The leaf relations of relid (itself unless partitioned), locked ACCESS SHARE by the lookup. */
+std::vector<Oid>
+Leaves(const pg::RelInfo &info) {
+	std::vector<Oid> leaves;
+	if (info.relkind == RELKIND_PARTITIONED_TABLE) {
+		Oid *found = nullptr;
+		int n = pg::PgCall([&] { return LeafPartitions(info.oid, &found); });
+		leaves.assign(found, found + n);
+		pg::PgCall([&] { pfree(found); });
+	} else {
+		leaves.push_back(info.oid);
+	}
+	return leaves;
+}
+
 } // namespace
+
+std::optional<std::string>
+UnloggedPart(Oid relid) {
+	auto info = pg::LookupRelation(relid);
+	if (!info)
+		return std::nullopt;
+	if (info->persistence == RELPERSISTENCE_UNLOGGED)
+		return info->qualified;
+	for (Oid leaf : Leaves(*info)) {
+		auto part = pg::LookupRelation(leaf);
+		if (part && part->persistence == RELPERSISTENCE_UNLOGGED)
+			return part->qualified;
+	}
+	return std::nullopt;
+}
+
+bool
+InRecovery() {
+	return pg::PgCall([] { return RecoveryInProgress(); });
+}
 
 TableFingerprint
 FingerprintTable(Oid relid) {
@@ -96,17 +147,33 @@ FingerprintTable(Oid relid) {
 
 	/* the column order of the table itself; leaves are matched by name */
 	const auto cols = pg::GetColumns(relid);
-	std::vector<Oid> leaves;
-	if (info.relkind == RELKIND_PARTITIONED_TABLE) {
-		Oid *found = nullptr;
-		int n = pg::PgCall([&] { return LeafPartitions(relid, &found); });
-		leaves.assign(found, found + n);
-		pg::PgCall([&] { pfree(found); });
-	} else {
-		leaves.push_back(relid);
+	const std::vector<Oid> leaves = Leaves(info);
+
+	/*
+	 * Relations whose contents this backend cannot read: before any scan,
+	 * with a reason (a scan would end in "could not open file").
+	 */
+	TableFingerprint result;
+	const bool recovery = InRecovery();
+	for (Oid leaf : leaves) {
+		const pg::RelInfo part = leaf == relid ? info : pg::GetRelation(leaf);
+		if (part.persistence == RELPERSISTENCE_UNLOGGED) {
+			result.unlogged = true;
+			if (recovery) {
+				std::string msg = "cannot fingerprint unlogged table \"" + part.qualified + "\" during recovery";
+				pg::Throw(ERRCODE_FEATURE_NOT_SUPPORTED, msg.c_str(),
+				          "Unlogged tables are not WAL-logged: a standby has no contents for them.",
+				          "Fingerprint it on the primary.");
+			}
+		}
+		if (part.persistence == RELPERSISTENCE_TEMP &&
+		    !pg::PgCall([&] { return isTempOrTempToastNamespace(part.nspoid); })) {
+			std::string msg = "cannot fingerprint temporary table \"" + part.qualified + "\" of another session";
+			pg::Throw(ERRCODE_FEATURE_NOT_SUPPORTED, msg.c_str(),
+			          "Its rows live in the memory of the session that created it.");
+		}
 	}
 
-	TableFingerprint result;
 	const int nest = pg::PinFingerprintSettings();
 	for (Oid leaf : leaves) {
 		std::vector<int> attnums;
@@ -120,6 +187,7 @@ FingerprintTable(Oid relid) {
 					if (lcol.name == c.name)
 						attnums.push_back(lcol.attnum);
 		}
+		pg::FaultPoint("fingerprint-scan");
 		Relation rel = pg::PgCall([&] { return table_open(leaf, AccessShareLock); });
 		pg::RowHasher hasher(RelationGetDescr(rel), attnums);
 		pg::PgCall([&] { ScanRelation(rel, &hasher, &result.fp); });

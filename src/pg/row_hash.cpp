@@ -12,6 +12,7 @@
 extern "C" {
 #include "access/transam.h"
 #include "catalog/pg_type.h"
+#include "utils/array.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 }
@@ -25,23 +26,34 @@ RowHasher::Kind KindOf(Oid type);
 /*
  * Arrays of built-in element types whose own encoding is binary: the array's
  * bytes (header with the element type's fixed OID, dimensions, null bitmap,
- * zero-padded data) are the same wherever the same array is stored.
+ * zero-padded data) are the same wherever the same array is stored -- except
+ * for NaNs, which come in many bit patterns (a computed NaN is not the one
+ * float8in makes of 'NaN' on restore): arrays of floats fold them
+ * (HashFloatArray).  Returns the kind of such an array, or kTextOut.
  */
-bool
+RowHasher::Kind
 BinaryArray(Oid base) {
 	Oid elem = get_element_type(base);
 	if (!OidIsValid(elem) || elem >= FirstGenbkiObjectId)
-		return false;
-	RowHasher::Kind k = KindOf(elem);
-	return k == RowHasher::kFixedInt || k == RowHasher::kVarlena || k == RowHasher::kFloat4 ||
-	       k == RowHasher::kFloat8;
+		return RowHasher::kTextOut;
+	switch (KindOf(elem)) {
+	case RowHasher::kFixedInt:
+	case RowHasher::kVarlena:
+		return RowHasher::kVarlena;
+	case RowHasher::kFloat4:
+		return RowHasher::kFloat4Array;
+	case RowHasher::kFloat8:
+		return RowHasher::kFloat8Array;
+	default:
+		return RowHasher::kTextOut;
+	}
 }
 
 RowHasher::Kind
 KindOf(Oid type) {
 	const Oid base = getBaseType(type);
-	if (BinaryArray(base))
-		return RowHasher::kVarlena;
+	if (RowHasher::Kind array = BinaryArray(base); array != RowHasher::kTextOut)
+		return array;
 	switch (base) {
 	case INT2OID:
 	case INT4OID:
@@ -77,6 +89,47 @@ KindOf(Oid type) {
 	default:
 		return RowHasher::kTextOut;
 	}
+}
+
+/*
+ * The bytes of a float4[] / float8[] (as kVarlena hashes them), with every
+ * NaN element replaced by the canonical quiet NaN of float4/float8 input --
+ * the bits 'NaN' reads back as on restore, so arrays stored with that NaN
+ * keep the hash they always had.  C-style (detoasting may ereport).
+ */
+template <typename Float, typename Bits>
+void
+HashFloatArray(core::RowEncoder &enc, uint32 pos, Datum d, Bits canonical) {
+	ArrayType *a = DatumGetArrayTypeP(d); /* detoasted, 4-byte header: the same bytes as the packed form's */
+	const char *bytes = VARDATA(a);
+	const size_t len = VARSIZE(a) - VARHDRSZ;
+	const int nitems = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
+	const bits8 *bitmap = ARR_NULLBITMAP(a);
+	int ndata = 0;
+	for (int i = 0; i < nitems; i++)
+		if (bitmap == NULL || (bitmap[i / 8] & (1 << (i % 8))))
+			ndata++;
+	/* float4/float8 elements are stored back to back (length == alignment) after the header */
+	const size_t offset = ARR_DATA_PTR(a) - (char *)a;
+	char *copy = NULL;
+	for (int i = 0; i < ndata; i++) {
+		const size_t at = offset + i * sizeof(Float);
+		Float f;
+		memcpy(&f, (const char *)a + at, sizeof(Float));
+		if (!std::isnan(f))
+			continue;
+		if (copy == NULL) {
+			copy = (char *)palloc(VARSIZE(a));
+			memcpy(copy, a, VARSIZE(a));
+			bytes = VARDATA(copy);
+		}
+		memcpy(copy + at, &canonical, sizeof(Float));
+	}
+	enc.AddValue(pos, core::RowEncoder::kBinary, bytes, len);
+	if (copy != NULL)
+		pfree(copy);
+	if ((Pointer)a != DatumGetPointer(d))
+		pfree(a);
 }
 
 } // namespace
@@ -177,6 +230,12 @@ RowHasher::HashRow(const Datum *values, const bool *nulls) {
 				pfree(v);
 			break;
 		}
+		case kFloat4Array:
+			HashFloatArray<float4, uint32>(enc_, pos, d, 0x7fc00000u);
+			break;
+		case kFloat8Array:
+			HashFloatArray<float8, uint64>(enc_, pos, d, 0x7ff8000000000000ull);
+			break;
 		case kName: {
 			const char *s = NameStr(*DatumGetName(d));
 			enc_.AddValue(pos, core::RowEncoder::kBinary, s, strlen(s));

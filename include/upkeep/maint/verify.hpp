@@ -34,8 +34,9 @@ struct CheckResult {
 
 /*
  * Every check, each independent of the others (a check that errors reports
- * 'failed' with the error, and the next one runs).  Objects the caller may
- * not read are left out.
+ * 'failed' with the error, and the next one runs) -- except that a cancel,
+ * statement_timeout or termination ends the call with its own error.
+ * Objects the caller may not read are left out.
  */
 std::vector<CheckResult> VerifyBackupIntegrity();
 

@@ -27,7 +27,8 @@
  * (inside our own commits of per-batch runs, as a failing commit),
  * table-setup, partition-between-create-attach,
  * partition-between-detach-attach, retention-between-detach-move,
- * worker-cycle, worker-followup.
+ * worker-cycle, worker-followup, verify-manifests (per archive),
+ * verify-amcheck (per index), fingerprint-scan (per leaf relation).
  */
 #pragma once
 

@@ -9,9 +9,11 @@
  *     money, "char"): the value as a little-endian integer of its width;
  *   - float4/float8: the IEEE bits, every NaN folded to one;
  *   - text, varchar, bpchar, bytea, numeric, jsonb, json, uuid, inet/cidr,
- *     macaddr: the detoasted, decompressed content bytes;
+ *     macaddr, and arrays of these, of the types above and of floats: the
+ *     detoasted, decompressed content bytes (NaN elements of float arrays
+ *     folded to one, as for plain floats);
  *   - name: its characters;
- *   - everything else (arrays, enums, composites, ranges, intervals, user
+ *   - everything else (other arrays, enums, composites, ranges, intervals, user
  *     types): the type's text output under pinned DateStyle, IntervalStyle,
  *     TimeZone, extra_float_digits and bytea_output -- their binary forms
  *     carry OIDs that differ between databases.
@@ -44,7 +46,7 @@ public:
 		return cols_.size();
 	}
 
-	enum Kind : uint8_t { kFixedInt, kFloat4, kFloat8, kVarlena, kName, kTextOut };
+	enum Kind : uint8_t { kFixedInt, kFloat4, kFloat8, kVarlena, kFloat4Array, kFloat8Array, kName, kTextOut };
 	struct Col {
 		int attnum;
 		int16 typlen;
