@@ -57,7 +57,7 @@ lt "$maint_ms" 3000 "maintenance gave up within about upkeep.lock_timeout (${mai
 lt "$reader_ms" 1500 "a reader arriving meanwhile waited at most the lock_timeout (${reader_ms} ms)"
 is "$(sql "SELECT status FROM upkeep.run_log WHERE table_name = 'public.parts' AND action LIKE 'DROP%' ORDER BY id DESC LIMIT 1")" \
 	skipped "the table is reported skipped"
-check "the message says why" test "$(sql "SELECT message LIKE 'lock not available%' FROM upkeep.run_log WHERE table_name = 'public.parts' AND action LIKE 'DROP%' ORDER BY id DESC LIMIT 1")" = t
+check "the message says why" test "$(sql "SELECT message LIKE '55P03: lock not available%' FROM upkeep.run_log WHERE table_name = 'public.parts' AND action LIKE 'DROP%' ORDER BY id DESC LIMIT 1")" = t
 check "the server log has the skip" grep -q "public.parts: DROP.*skipped" "$DATA/server.log"
 sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'BEGIN; SELECT count(*) FROM%'" >/dev/null
 sleep 0.3
