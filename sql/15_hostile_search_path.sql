@@ -26,6 +26,18 @@ CREATE ROLE regress_hostile_owner;
 CREATE SCHEMA hostile_amcheck;
 CREATE EXTENSION amcheck SCHEMA hostile_amcheck;
 
+-- refusal(statement): the SQLSTATE and message it fails with, run with the
+-- caller's search_path (no SET clause: the rounds call it with public first)
+CREATE SCHEMA hostile_check;
+CREATE FUNCTION hostile_check.refusal(statement pg_catalog.text) RETURNS pg_catalog.text LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE statement;
+  RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+  RETURN pg_catalog.format('%s: %s', SQLSTATE, SQLERRM);
+END
+$$;
+
 \i sql/15_hostile_search_path_plant.psql
 
 -- Round 1: as shipped.
@@ -112,3 +124,4 @@ DROP ROLE intruder;
 DROP ROLE regress_hostile_owner;
 DROP EXTENSION amcheck;
 DROP SCHEMA hostile_amcheck;
+DROP SCHEMA hostile_check CASCADE;
