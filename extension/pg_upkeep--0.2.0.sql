@@ -165,7 +165,7 @@ AS 'MODULE_PATHNAME', 'upkeep_drop_policy';
 
 -- A dropped table takes its policy along (an OID must never come to name another table).
 CREATE FUNCTION upkeep._forget_dropped_tables()
-RETURNS event_trigger
+RETURNS pg_catalog.event_trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -327,7 +327,7 @@ COMMENT ON FUNCTION upkeep.verify_backup_integrity() IS
 CREATE FUNCTION upkeep._policy_status(tbl pg_catalog.regclass, OUT cutoff pg_catalog.text,
                                       OUT expired_estimate pg_catalog.int8, OUT partitions pg_catalog.int4,
                                       OUT premade pg_catalog.int4, OUT default_rows pg_catalog.int8)
-RETURNS record
+RETURNS pg_catalog.record
 LANGUAGE c VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'upkeep_policy_status';

@@ -119,9 +119,9 @@ RecordSchedule(const std::vector<DuePolicy> &due, const std::vector<maint::Outco
 			    "INSERT INTO upkeep.policy_state AS s (relid, last_started, last_finished, last_status, failures, next_due) "
 			    "SELECT $1, $3, pg_catalog.clock_timestamp(), $2, "
 			    "  CASE WHEN $2 OPERATOR(pg_catalog.=) 'failed' THEN 1 ELSE 0 END, "
-			    "  pg_catalog.clock_timestamp() OPERATOR(pg_catalog.+) CASE $2 "
-			    "    WHEN 'ok' THEN p.run_every "
-			    "    WHEN 'skipped' THEN pg_catalog.make_interval(secs => $4) "
+			    "  pg_catalog.clock_timestamp() OPERATOR(pg_catalog.+) CASE "
+			    "    WHEN $2 OPERATOR(pg_catalog.=) 'ok' THEN p.run_every "
+			    "    WHEN $2 OPERATOR(pg_catalog.=) 'skipped' THEN pg_catalog.make_interval(secs => $4) "
 			    "    ELSE LEAST(p.run_every, pg_catalog.make_interval(secs => $4)) END "
 			    "FROM upkeep.policy p WHERE p.relid::pg_catalog.oid OPERATOR(pg_catalog.=) $1 "
 			    "ON CONFLICT (relid) DO UPDATE SET last_started = EXCLUDED.last_started, "
@@ -140,7 +140,7 @@ RecordSchedule(const std::vector<DuePolicy> &due, const std::vector<maint::Outco
 			/* changed (set_policy) while it ran: due again at once, with the new settings */
 			pg::SpiExec("UPDATE upkeep.policy_state s SET next_due = NULL FROM upkeep.policy p "
 			            "WHERE s.relid OPERATOR(pg_catalog.=) $1 AND p.relid::pg_catalog.oid OPERATOR(pg_catalog.=) $1 "
-			            "AND p.updated_at IS DISTINCT FROM $2::pg_catalog.timestamptz",
+			            "AND (p.updated_at OPERATOR(pg_catalog.=) $2::pg_catalog.timestamptz) IS NOT TRUE",
 			            {pg::SpiValue::Oid_(relid), pg::SpiValue::Text(d.version)}, false, false);
 		});
 	}

@@ -177,7 +177,8 @@ struct ExpiredRowBatches::State {
 	std::optional<BatchPredicate> NextCtid() {
 		if (!stepper) {
 			auto rows = pg::SpiQueryInts(
-			    "SELECT (pg_catalog.pg_relation_size($1) / pg_catalog.current_setting('block_size')::pg_catalog.int8), "
+			    "SELECT (pg_catalog.pg_relation_size($1) OPERATOR(pg_catalog./) "
+			    "pg_catalog.current_setting('block_size')::pg_catalog.int8), "
 			    "c.reltuples::pg_catalog.int8, GREATEST(c.relpages, 1)::pg_catalog.int8 "
 			    "FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) $1",
 			    {pg::SpiValue::RegClass(rel.oid)});

@@ -25,8 +25,11 @@ std::string
 RunByLabel(bool worker) {
 	if (worker)
 		return "worker";
-	pg::SpiResult r = pg::SpiExec("SELECT pg_catalog.session_user()::pg_catalog.text || COALESCE(' via ' OPERATOR(pg_catalog.||) "
-	                              "NULLIF(pg_catalog.current_setting('application_name'), ''), '')",
+	/* NULLIF(application_name, '') spelled out: NULLIF's = would be looked up through the search_path */
+	pg::SpiResult r = pg::SpiExec("SELECT pg_catalog.session_user()::pg_catalog.text OPERATOR(pg_catalog.||) "
+	                              "COALESCE(' via ' OPERATOR(pg_catalog.||) CASE WHEN "
+	                              "pg_catalog.current_setting('application_name') OPERATOR(pg_catalog.=) '' THEN NULL "
+	                              "ELSE pg_catalog.current_setting('application_name') END, '')",
 	                              {}, true);
 	return r.At(0, 0);
 }

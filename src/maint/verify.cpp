@@ -174,9 +174,13 @@ NarrowByKeyRange(const pg::RelInfo &archive, const std::vector<std::string> &col
 	for (int64_t id : ids) {
 		pg::SpiResult b = pg::AsExtensionOwner([&] {
 			return pg::SpiExec("SELECT key_column, key_min, key_max, row_count, content_hash, "
-			                   "pg_catalog.format_type(a.atttypid, NULL) FROM upkeep.archive_manifest m "
+			                   "pg_catalog.quote_ident(tn.nspname) OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) "
+			                   "pg_catalog.quote_ident(t.typname) FROM upkeep.archive_manifest m "
 			                   "LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) $2 "
-			                   "AND a.attname OPERATOR(pg_catalog.=) m.key_column WHERE m.id OPERATOR(pg_catalog.=) $1",
+			                   "AND a.attname OPERATOR(pg_catalog.=) m.key_column "
+			                   "LEFT JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) a.atttypid "
+			                   "LEFT JOIN pg_catalog.pg_namespace tn ON tn.oid OPERATOR(pg_catalog.=) t.typnamespace "
+			                   "WHERE m.id OPERATOR(pg_catalog.=) $1",
 			                   {pg::SpiValue::Int8(id), pg::SpiValue::Oid_(archive.oid)}, true);
 		});
 		if (b.rows.empty() || b.IsNull(0, 0) || b.IsNull(0, 1) || b.IsNull(0, 5)) {
