@@ -133,7 +133,15 @@ ReceiverSlot(TupleTableSlot *slot, DestReceiver *self) {
 	if (r->spec->count_col > 0 && !isnull[r->spec->count_col - 1])
 		r->other_count = DatumGetInt64(values[r->spec->count_col - 1]);
 	if (r->spec->present_col == 0 || !isnull[r->spec->present_col - 1]) {
-		r->fp->Add((*r->hasher)->HashRow(values, isnull));
+		/* the executor called us: a C++ exception must not unwind its frames; become an ERROR after the catch */
+		bool oom = false;
+		try {
+			r->fp->Add((*r->hasher)->HashRow(values, isnull));
+		} catch (...) {
+			oom = true;
+		}
+		if (oom)
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory while hashing an archive batch")));
 		for (int k = 0; k < r->ntrack; k++)
 			Track(&r->trackers[k], values[r->trackers[k].col - 1], isnull[r->trackers[k].col - 1], r->keep_cxt);
 	}

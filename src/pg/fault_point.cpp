@@ -86,11 +86,16 @@ WaitForRelease(const char *point) {
 
 } // namespace
 
-void
-FaultPoint(const char *point) {
+namespace {
+
+enum class Act { None, Error, Wait, Kill, Oom, Notice };
+
+/* What upkeep.fault_points says to do at `point` now (counting the hit). */
+Act
+Decide(const char *point) {
 	const char *raw = g_fault_points;
 	if (raw == nullptr || raw[0] == '\0')
-		return;
+		return Act::None;
 	Counters &st = State();
 	if (st.generation != g_fault_points_generation) {
 		st.generation = g_fault_points_generation;
@@ -99,23 +104,72 @@ FaultPoint(const char *point) {
 	long nth = 0;
 	const std::string action = ActionFor(raw, point, &nth);
 	if (action.empty())
-		return;
+		return Act::None;
 	const long hit = ++st.hits[point];
 	if (nth > 0 && hit != nth)
-		return;
-	if (action == "error") {
+		return Act::None;
+	if (action == "error")
+		return Act::Error;
+	if (action == "wait")
+		return Act::Wait;
+	if (action == "kill")
+		return Act::Kill;
+	if (action == "oom")
+		return Act::Oom;
+	return action == "notice" ? Act::Notice : Act::None;
+}
+
+/* The action, PostgreSQL's way (ereport).  C-style. */
+void
+ActC(Act act, const char *point) {
+	switch (act) {
+	case Act::None:
+		break;
+	case Act::Error:
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("fault injected at %s", point),
+		                errdetail("upkeep.fault_points is set (a test setting).")));
+		break;
+	case Act::Wait:
+		WaitForRelease(point);
+		break;
+	case Act::Kill:
+		(void)kill(MyProcPid, SIGKILL);
+		pg_usleep(10 * 1000 * 1000L); /* the signal arrives first */
+		break;
+	case Act::Oom:
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory"),
+		                errdetail("fault injected at %s (upkeep.fault_points is set).", point)));
+		break;
+	case Act::Notice:
+		ereport(NOTICE, (errmsg("upkeep: fault point %s reached", point)));
+		break;
+	}
+}
+
+} // namespace
+
+void
+FaultPoint(const char *point) {
+	const Act act = Decide(point);
+	if (act == Act::Error) {
 		const std::string msg = std::string("fault injected at ") + point;
 		Throw(ERRCODE_INTERNAL_ERROR, msg.c_str(), "upkeep.fault_points is set (a test setting).");
-	} else if (action == "wait") {
-		PgCall([&] { WaitForRelease(point); });
-	} else if (action == "kill") {
-		(void)kill(MyProcPid, SIGKILL);
-		PgCall([] { pg_usleep(10 * 1000 * 1000L); }); /* the signal arrives first */
-	} else if (action == "oom") {
-		throw std::bad_alloc();
-	} else if (action == "notice") {
-		Notice(std::string("upkeep: fault point ") + point + " reached");
 	}
+	if (act == Act::Oom)
+		throw std::bad_alloc();
+	if (act != Act::None)
+		PgCall([&] { ActC(act, point); });
+}
+
+void
+FaultPointInCallback(const char *point) {
+	Act act = Act::None;
+	try {
+		act = Decide(point);
+	} catch (...) {
+		act = Act::None;
+	}
+	ActC(act, point);
 }
 
 } // namespace upkeep::pg

@@ -159,7 +159,7 @@ void
 CommitFaultCallback(XactEvent event, void *) {
 	if (event == XACT_EVENT_PRE_COMMIT && g_in_our_commit) {
 		g_in_our_commit = false;
-		FaultPoint("commit");
+		FaultPointInCallback("commit"); /* an ereport: SPI_commit aborts and starts a new transaction */
 	}
 }
 

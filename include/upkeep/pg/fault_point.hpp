@@ -40,4 +40,12 @@ constexpr int kFaultLockClass = 0x55504B46;
 /* Reached `point`: do what upkeep.fault_points says, if anything.  May throw PgError or std::bad_alloc. */
 void FaultPoint(const char *point);
 
+/*
+ * The same from code PostgreSQL calls (a transaction callback, a
+ * DestReceiver): never throws -- an error is an ereport, 'oom' an ERROR
+ * with SQLSTATE 53200 -- because no C++ exception may unwind PostgreSQL's
+ * frames.  C-style: call it from a C-style frame.
+ */
+void FaultPointInCallback(const char *point);
+
 } // namespace upkeep::pg
