@@ -216,6 +216,21 @@ SELECT upkeep.create_monthly_partition('d_events', '10000-01-01');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT upkeep.create_monthly_partition('d_events', '0001-01-01 BC');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- the last partitionable month works for every key type (its upper bound is in year 10000)
+SELECT upkeep.create_monthly_partition('d_events', '9999-12-31');
+CREATE TABLE last_ts (at timestamp NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE last_tstz (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+SELECT upkeep.create_monthly_partition('last_ts', '9999-12-01'), upkeep.create_monthly_partition('last_tstz', '9999-12-01');
+SELECT * FROM parts('d_events') WHERE partition::text LIKE '%9999_12'
+UNION ALL SELECT * FROM parts('last_ts') UNION ALL SELECT * FROM parts('last_tstz');
+-- a table whose policy names its own zone gets its month bounds in that zone here too, as premake does
+CREATE TABLE zoned (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+SELECT relid FROM upkeep.set_policy('zoned', retain => '12 months', timezone => 'America/New_York', premake => 0);
+SELECT upkeep.create_monthly_partition('zoned', '2024-03-15');
+-- New York midnights (05:00 UTC, and 04:00 UTC once DST began), not UTC ones
+SELECT * FROM parts('zoned');
+SELECT upkeep.drop_policy('zoned');
+DROP TABLE last_ts, last_tstz, zoned;
 SELECT upkeep.create_monthly_partition('no_such_table', '2024-01-01');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT upkeep.create_monthly_partition(0, '2024-01-01');

@@ -36,6 +36,8 @@ sleep 3
 is "$(sql -p "$SBPORT" "SELECT count(*) FROM pg_stat_activity WHERE backend_type LIKE 'pg_upkeep%'")" 0 "no pg_upkeep process runs on the standby"
 is "$(sql -p "$SBPORT" -d app "SELECT count(*) FROM logs WHERE at < now() - interval '10 days'")" "$EXPIRED" "nothing was touched"
 is "$(sql_state -p "$SBPORT" -d app "SELECT * FROM upkeep.cleanup_old_data()")" 25006 "cleanup_old_data() refuses on a standby (25006)"
+is "$(sql_state -p "$SBPORT" -d app "SELECT upkeep.create_monthly_partition('logs', '2024-01-01')")" 25006 \
+	"create_monthly_partition() refuses on a standby with 25006, as documented"
 msg=$(as_postgres "$PGBIN/psql" -X -h "$T_WORK/standby/sock" -p "$SBPORT" -U postgres -d app -At -c "CALL upkeep.run_maintenance()" 2>&1)
 check "run_maintenance() says it cannot run on a hot standby" bash -c "echo '$msg' | grep -q 'cannot run on a hot standby'"
 check "table_fingerprint works on the standby (read-only)" test -n "$(sql -p "$SBPORT" -d app "SELECT fingerprint FROM upkeep.table_fingerprint('logs')")"
