@@ -193,7 +193,7 @@ CREATE EVENT TRIGGER upkeep_forget_dropped_tables ON sql_drop
 -- Retention
 ------------------------------------------------------------------------------
 
-CREATE FUNCTION upkeep.cleanup_old_data(dry_run pg_catalog.bool DEFAULT false, "only" pg_catalog.regclass DEFAULT NULL)
+CREATE FUNCTION upkeep.cleanup_old_data(dry_run pg_catalog.bool DEFAULT false, tbl pg_catalog.regclass DEFAULT NULL)
 RETURNS TABLE(table_name pg_catalog.text, action pg_catalog.text, rows_affected pg_catalog.int8,
               execution_time_ms pg_catalog.numeric)
 LANGUAGE c VOLATILE PARALLEL UNSAFE
@@ -204,7 +204,7 @@ COMMENT ON FUNCTION upkeep.cleanup_old_data(pg_catalog.bool, pg_catalog.regclass
 
 -- No SET clause: a procedure with one cannot commit.  search_path is pinned
 -- inside, for every batch.
-CREATE PROCEDURE upkeep.run_maintenance(dry_run pg_catalog.bool DEFAULT false, "only" pg_catalog.regclass DEFAULT NULL)
+CREATE PROCEDURE upkeep.run_maintenance(dry_run pg_catalog.bool DEFAULT false, tbl pg_catalog.regclass DEFAULT NULL)
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'upkeep_run_maintenance';
 COMMENT ON PROCEDURE upkeep.run_maintenance(pg_catalog.bool, pg_catalog.regclass) IS

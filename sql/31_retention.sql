@@ -71,7 +71,7 @@ SELECT (SELECT count(*) FROM m_time) AS m_time, (SELECT count(*) FROM m_ctid) AS
 TRUNCATE m_time;
 INSERT INTO m_time SELECT g, '2024-01-01 00:00:00+00' FROM generate_series(1, 260) g;
 INSERT INTO m_time SELECT g, '2024-06-01 00:00:00+00' FROM generate_series(261, 300) g;
-SELECT table_name, action, rows_affected FROM upkeep.cleanup_old_data("only" => 'm_time');
+SELECT table_name, action, rows_affected FROM upkeep.cleanup_old_data(tbl => 'm_time');
 SELECT count(*) AS left_after_ties FROM m_time;
 
 --------------------------------------------------------------------------
@@ -143,7 +143,7 @@ SELECT relid FROM upkeep.set_policy('bob_logs', 'at', '30 days');
 RESET ROLE;
 SET ROLE regress_upkeep_alice;
 SELECT table_name, action, rows_affected FROM upkeep.cleanup_old_data();
-SELECT upkeep.cleanup_old_data("only" => 'bob_logs');
+SELECT upkeep.cleanup_old_data(tbl => 'bob_logs');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 RESET ROLE;
 SELECT (SELECT count(*) FROM alice_logs) AS alice_rows, (SELECT count(*) FROM bob_logs) AS bob_rows;
@@ -159,7 +159,7 @@ SET ROLE regress_upkeep_bob;
 SELECT table_name, action, rows_affected FROM upkeep.cleanup_old_data() ORDER BY 1;
 RESET ROLE;
 -- only a table without a policy
-SELECT upkeep.cleanup_old_data("only" => 'audit');
+SELECT upkeep.cleanup_old_data(tbl => 'audit');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT upkeep.cleanup_old_data(NULL);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE

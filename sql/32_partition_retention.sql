@@ -44,7 +44,7 @@ INSERT INTO refs VALUES (7, '2024-02-10');
 CREATE TABLE refs_child (id bigint REFERENCES refs_2024_02 (id));
 INSERT INTO refs_child VALUES (7);
 SELECT relid FROM upkeep.set_policy('refs', retain => '3 months', premake => 0);
-CALL upkeep.run_maintenance("only" => 'refs');
+CALL upkeep.run_maintenance(tbl => 'refs');
 SELECT part_rows.partition FROM part_rows('refs');
 SELECT action, status, rows, batches, message ~ 'refs_child' AS names_the_reference FROM upkeep.run_log
  WHERE table_name = 'public.refs' AND action LIKE 'DROP%';
@@ -54,7 +54,7 @@ DROP TABLE refs_child, refs;
 CREATE TABLE old_set (day date NOT NULL) PARTITION BY RANGE (day);
 SELECT upkeep.create_monthly_partition('old_set', d::date) FROM generate_series('2020-01-01'::date, '2020-03-01', '1 month') d;
 SELECT relid FROM upkeep.set_policy('old_set', retain => '1 month', premake => 0);
-SELECT table_name, action, rows_affected FROM upkeep.cleanup_old_data("only" => 'old_set');
+SELECT table_name, action, rows_affected FROM upkeep.cleanup_old_data(tbl => 'old_set');
 SELECT partition FROM part_rows('old_set');
 
 -- hand-made bounds read right: MINVALUE and MAXVALUE, a gap, a DEFAULT, a timestamptz key
@@ -66,8 +66,8 @@ CREATE TABLE mixed_default PARTITION OF mixed DEFAULT;
 INSERT INTO mixed VALUES ('2022-05-01+00', 1), ('2023-06-01+00', 2), ('2024-02-10+00', 3), ('2030-01-01+00', 4);
 SELECT relid FROM upkeep.set_policy('mixed', retain => '3 months', premake => 4);
 -- ancient (upper bound 2023-01-01) and February 2024 expire; July and August are missing, September on is covered
-SELECT table_name, action, rows_affected FROM upkeep.cleanup_old_data("only" => 'mixed', dry_run => true);
-CALL upkeep.run_maintenance("only" => 'mixed');
+SELECT table_name, action, rows_affected FROM upkeep.cleanup_old_data(tbl => 'mixed', dry_run => true);
+CALL upkeep.run_maintenance(tbl => 'mixed');
 SELECT * FROM part_rows('mixed');
 
 -- detach: partitions leave the set but keep their rows, optionally in another schema
@@ -76,7 +76,7 @@ CREATE TABLE visits (id bigint, at timestamptz NOT NULL) PARTITION BY RANGE (at)
 SELECT upkeep.create_monthly_partition('visits', d::date) FROM generate_series('2024-01-01'::date, '2024-06-01', '1 month') d;
 INSERT INTO visits SELECT g, timestamptz '2024-01-01 00:00+00' + g * interval '1 hour' FROM generate_series(0, 24 * 150) g;
 SELECT relid, action, detach_schema FROM upkeep.set_policy('visits', retain => '4 months', action => 'detach', detach_schema => 'cold');
-SELECT table_name, action, rows_affected FROM upkeep.cleanup_old_data("only" => 'visits');
+SELECT table_name, action, rows_affected FROM upkeep.cleanup_old_data(tbl => 'visits');
 SELECT partition FROM part_rows('visits');
 SELECT c.oid::regclass AS detached, c.relispartition, (SELECT count(*) FROM cold.visits_2024_01) AS jan_rows
   FROM pg_class c WHERE c.relnamespace = 'cold'::regnamespace AND c.relkind = 'r' ORDER BY 1::text;
@@ -89,15 +89,15 @@ SELECT upkeep.create_monthly_partition('metrics', '2024-04-01');
 SELECT upkeep.create_monthly_partition('metrics', '2024-06-01');   -- May is missing
 SELECT relid, premake FROM upkeep.set_policy('metrics', retain => '12 months', premake => 2);
 -- dry run: says what it would create, creates nothing
-CALL upkeep.run_maintenance(dry_run => true, "only" => 'metrics');
+CALL upkeep.run_maintenance(dry_run => true, tbl => 'metrics');
 SELECT count(*) AS partitions_after_dry_run FROM pg_inherits WHERE inhparent = 'metrics'::regclass;
-CALL upkeep.run_maintenance("only" => 'metrics');
+CALL upkeep.run_maintenance(tbl => 'metrics');
 SELECT partition, bounds FROM part_rows('metrics');
 SELECT action, rows, status FROM upkeep.run_log WHERE table_name = 'public.metrics' ORDER BY id;
 -- in the configured zone: Berlin months start at 22:00 or 23:00 UTC
 CREATE TABLE metrics_berlin (at timestamptz NOT NULL) PARTITION BY RANGE (at);
 SELECT relid, timezone FROM upkeep.set_policy('metrics_berlin', retain => '1 year', premake => 1, timezone => 'Europe/Berlin');
-CALL upkeep.run_maintenance("only" => 'metrics_berlin');
+CALL upkeep.run_maintenance(tbl => 'metrics_berlin');
 SELECT partition, bounds FROM part_rows('metrics_berlin');
 -- every policy once (premakes the other sets), then steady state: nothing to do, nothing logged
 CALL upkeep.run_maintenance();

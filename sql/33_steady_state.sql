@@ -33,7 +33,7 @@ SELECT partitions_shape, token_is_current('metrics') FROM upkeep.policy_state WH
 SELECT log_rows() AS log_before \gset
 CALL upkeep.run_maintenance();
 SELECT log_rows() - :log_before AS new_log_rows;
-SELECT table_name, action, rows_affected FROM upkeep.cleanup_old_data("only" => 'metrics');
+SELECT table_name, action, rows_affected FROM upkeep.cleanup_old_data(tbl => 'metrics');
 
 -- the skip is taken from the stored summary: a forged one with the current token hides work ...
 UPDATE upkeep.policy_state SET partitions_shape = 'v1 2 0 1 1 -9223372036854775808 9223372036854775807 9223372036854775807'

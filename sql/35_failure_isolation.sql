@@ -74,7 +74,7 @@ SELECT table_name, status, rows, regexp_replace(message, 'Key \(.*\)', 'Key (...
 SELECT (SELECT count(*) FROM fi_deferred) AS deferred_rows_kept, (SELECT count(*) FROM fi_zz_logs) AS logs_left;
 -- unreferenced rows go: a deferred foreign key alone does not stop maintenance
 DELETE FROM fi_deferred_ref;
-CALL upkeep.run_maintenance("only" => 'fi_deferred');
+CALL upkeep.run_maintenance(tbl => 'fi_deferred');
 SELECT count(*) AS deferred_rows_left FROM fi_deferred;
 SELECT upkeep.drop_policy('fi_deferred');
 TRUNCATE upkeep.run_log;

@@ -35,7 +35,7 @@ BEGIN
       PERFORM upkeep.archive_table('lk_src', 'lk_sink', '30 days', 'at', batch_size => 10);
     EXCEPTION WHEN triggered_action_exception THEN NULL;
     END;
-    PERFORM * FROM upkeep.cleanup_old_data("only" => 'lk_parent');
+    PERFORM * FROM upkeep.cleanup_old_data(tbl => 'lk_parent');
   END LOOP;
 END $$;
 CREATE FUNCTION lk_memory() RETURNS TABLE (contexts bigint, heap bigint) LANGUAGE sql AS $$

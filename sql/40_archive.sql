@@ -135,14 +135,14 @@ RESET ROLE;
 CREATE TABLE orders (id bigint PRIMARY KEY, placed timestamptz NOT NULL, total numeric);
 INSERT INTO orders SELECT g, timestamptz '2024-06-15 12:00+00' - g * interval '6 hours', g FROM generate_series(1, 800) g;
 SELECT relid, action, archive_to FROM upkeep.set_policy('orders', 'placed', '90 days', action => 'archive', batch_size => 100);
-SELECT table_name, action, rows_affected FROM upkeep.cleanup_old_data(dry_run => true, "only" => 'orders');
+SELECT table_name, action, rows_affected FROM upkeep.cleanup_old_data(dry_run => true, tbl => 'orders');
 SELECT to_regclass('orders_archive') AS archive_before_real_run;
-SELECT table_name, action, rows_affected FROM upkeep.cleanup_old_data("only" => 'orders');
+SELECT table_name, action, rows_affected FROM upkeep.cleanup_old_data(tbl => 'orders');
 SELECT (SELECT count(*) FROM orders) + (SELECT count(*) FROM orders_archive) AS conserved,
        (SELECT count(*) FROM orders_archive) AS archived;
 -- the procedure: same work, a commit per batch (each batch its own archived_at)
 UPDATE orders SET placed = placed - interval '30 days' WHERE id BETWEEN 200 AND 360;
-CALL upkeep.run_maintenance("only" => 'orders');
+CALL upkeep.run_maintenance(tbl => 'orders');
 SELECT (SELECT count(*) FROM orders) + (SELECT count(*) FROM orders_archive) AS conserved,
        (SELECT count(*) FROM orders_archive) AS archived,
        (SELECT count(DISTINCT archived_at) FROM orders_archive) > 1 AS several_batches_committed;
@@ -166,7 +166,7 @@ SELECT upkeep.create_monthly_partition('readings', '2024-07-01');
 SELECT c.relname, k.conname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
   LEFT JOIN pg_constraint k ON k.conrelid = c.oid AND k.contype = 'c'
  WHERE i.inhparent = 'readings'::regclass AND c.relname IN ('readings_2024_01', 'readings_2024_07') ORDER BY 1;
-SELECT table_name, action, rows_affected FROM upkeep.cleanup_old_data("only" => 'readings');
+SELECT table_name, action, rows_affected FROM upkeep.cleanup_old_data(tbl => 'readings');
 -- the archive is partitioned the same way and now holds the expired months, same files
 SELECT c.oid::regclass AS partition, pg_get_expr(c.relpartbound, c.oid) AS bounds,
        c.relfilenode = f.relfilenode AS same_relfilenode, c.relnatts AS columns
@@ -200,8 +200,8 @@ SELECT (SELECT count(*) FROM lossy) AS source_rows_kept, (SELECT count(*) FROM l
        (SELECT count(*) FROM upkeep.archive_manifest WHERE archive = 'lossy_archive'::regclass) AS manifests;
 -- the same through a policy: that table fails with the message, nothing is lost, the others run
 SELECT relid FROM upkeep.set_policy('lossy', 'at', '30 days', action => 'archive', archive_to => 'lossy_archive', batch_size => 20);
-SELECT table_name, action, rows_affected FROM upkeep.cleanup_old_data("only" => 'lossy');
-CALL upkeep.run_maintenance("only" => 'lossy');
+SELECT table_name, action, rows_affected FROM upkeep.cleanup_old_data(tbl => 'lossy');
+CALL upkeep.run_maintenance(tbl => 'lossy');
 SELECT status, rows, message FROM upkeep.run_log WHERE table_name = 'public.lossy' ORDER BY id;
 SELECT (SELECT count(*) FROM lossy) AS source_rows_kept, (SELECT count(*) FROM lossy_archive) AS archive_rows;
 -- an inheritance archive whose routing trigger sends rows to a child and returns NULL: refused the same way
