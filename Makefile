@@ -6,9 +6,20 @@ DATA         = $(wildcard extension/$(EXTENSION)--*.sql)
 SRCS         = $(sort $(wildcard src/core/*.cpp src/pg/*.cpp src/maint/*.cpp src/bgw/*.cpp src/abi/*.cpp))
 OBJS         = $(SRCS:.cpp=.o)
 
+# `make installcheck` (the PGXS convention) runs both suites against the
+# running server that PGHOST/PGPORT/PGUSER name, as pg_regress does: it needs a
+# superuser, a server initialised with --data-checksums and archive_mode off
+# (the integrity tests print both), and writes results/ and output_iso/ here.
+# scripts/test.sh and test/cluster/75_installcheck.sh run it that way.
+#
 # pg_regress: every sql/*.sql, in name order (files carry numeric prefixes).
+# sql/*.psql are files 15_hostile_search_path includes, not tests.
 REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
-REGRESS_OPTS = --dbname=upkeep_regress
+REGRESS_OPTS =
+# Isolation specs and their expected output live in test/isolation; the
+# installcheck rule already passes --outputdir=output_iso.
+ISOLATION    = $(patsubst test/isolation/specs/%.spec,%,$(sort $(wildcard test/isolation/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=test/isolation
 
 # No LLVM bitcode for the C++ sources: the clang bitcode rule does not get
 # -std=c++17 (STYLE C.1-C.3), and JIT inlining buys a maintenance extension
@@ -24,6 +35,12 @@ SHLIB_LINK  += -lstdc++ -lxxhash
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# The databases the suites create (and drop first): set after the include,
+# which defines the defaults; PGXS adds --dbname=$(CONTRIB_TESTDB) and
+# --dbname=$(ISOLATION_TESTDB) itself.  The expected output names them.
+CONTRIB_TESTDB   = upkeep_regress
+ISOLATION_TESTDB = upkeep_isolation
 
 # Target-specific flags must extend CPPFLAGS after the include (C.14).
 src/abi/module.o: CPPFLAGS += -DUPKEEP_VERSION='"$(EXTVERSION)"'
