@@ -10,7 +10,7 @@ OBJS         = $(SRCS:.cpp=.o)
 # running server that PGHOST/PGPORT/PGUSER name, as pg_regress does: it needs a
 # superuser, a server initialised with --data-checksums and archive_mode off
 # (the integrity tests print both), and writes results/ and output_iso/ here.
-# scripts/test.sh and test/cluster/75_installcheck.sh run it that way.
+# scripts/test.sh and test/cluster/80_installcheck.sh run it that way.
 #
 # pg_regress: every sql/*.sql, in name order (files carry numeric prefixes).
 # sql/*.psql are files 15_hostile_search_path includes, not tests.
