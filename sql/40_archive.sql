@@ -180,8 +180,17 @@ SELECT c.relname, k.conname, k.convalidated, pg_get_constraintdef(k.oid) AS def 
 SELECT action, rows, batches FROM upkeep.run_log WHERE table_name = 'public.readings' AND action LIKE 'ARCHIVE%';
 SELECT (SELECT count(*) FROM readings) AS source, (SELECT count(*) FROM readings_archive) AS archive,
        (SELECT count(*) FROM readings_archive WHERE archived_at IS NULL) AS without_archived_at;
-SELECT method, partition_name, time_min, time_max, content_hash IS NULL AS no_copy_no_hash
-  FROM upkeep.archive_manifest WHERE archive = 'readings_archive'::regclass ORDER BY id;
+-- a moved partition counts: the manifest has its exact rows and their content hash (no rows are copied)
+SELECT m.method, m.partition_name, m.time_min, m.time_max, m.row_count,
+       m.row_count = (SELECT count(*) FROM readings_archive a WHERE a.tableoid = pg_catalog.to_regclass(m.partition_name)) AS exact,
+       length(m.content_hash) = 32 AS hashed
+  FROM upkeep.archive_manifest m WHERE m.archive = 'readings_archive'::regclass ORDER BY m.id;
+SELECT status, detail FROM upkeep.verify_backup_integrity() WHERE check_name = 'archive_manifest' AND object = 'public.readings_archive';
+-- and is as verifiable as a batch of rows: a changed or deleted row inside it fails the manifest check
+UPDATE readings_archive SET v = -1 WHERE id = (SELECT min(id) FROM readings_archive WHERE at >= '2024-02-01' AND at < '2024-03-01');
+SELECT status, regexp_replace(regexp_replace(detail, '[0-9a-f]{32}', '<hash>', 'g'), 'batch [0-9]+', 'batch <id>') AS detail
+  FROM upkeep.verify_backup_integrity() WHERE check_name = 'archive_manifest' AND object = 'public.readings_archive';
+UPDATE readings_archive SET v = id WHERE at >= '2024-02-01' AND at < '2024-03-01' AND v = -1;
 -- the source's month names are free again
 SELECT to_regclass('readings_2024_01') AS old_name;
 

@@ -36,6 +36,7 @@
 #include "upkeep/maint/partitions.hpp"
 #include "upkeep/maint/run_log.hpp"
 #include "upkeep/maint/table_run.hpp"
+#include "upkeep/maint/verify.hpp"
 #include "upkeep/pg/batch_digest.hpp"
 #include "upkeep/pg/error_bridge.hpp"
 #include "upkeep/pg/extension.hpp"
@@ -364,6 +365,25 @@ ArchivePartitions(TableRun &run, ArchivePlan &plan, const Cutoff &cutoff, int64_
 			    if (run.DryRun())
 				    return std::max<int64_t>(static_cast<int64_t>(pg::RelTuples(want.oid).value_or(0)), 0);
 			    /*
+			     * Count and hash the partition's rows first, under SHARE on it
+			     * alone: readers go on, writers wait, and nothing can change the
+			     * rows until this transaction ends -- the manifest records exactly
+			     * what moves, as verifiable as a batch of rows.  The source's
+			     * parent is not locked yet, so the scan holds up nobody's queries
+			     * on the set.
+			     */
+			    pg::LockRelationById(want.oid, pg::kShareLock);
+			    if (!pg::LookupRelation(want.oid))
+				    return 0;
+			    const pg::RelInfo part_now = pg::GetRelation(want.oid);
+			    core::Fingerprint content;
+			    {
+				    const int nest = pg::PinFingerprintSettings();
+				    for (auto &[k, fp] : HashArchiveRows(part_now, plan.columns, false))
+					    content.Merge(fp);
+				    pg::UnpinFingerprintSettings(nest);
+			    }
+			    /*
 			     * DETACH locks the source and the partition (and the source's
 			     * DEFAULT), ATTACH the archive and its DEFAULT: all of them at once
 			     * or none, then both sides by the names they have now.
@@ -378,7 +398,7 @@ ArchivePartitions(TableRun &run, ArchivePlan &plan, const Cutoff &cutoff, int64_
 				    return 0; /* detached, re-bounded or dropped by someone else meanwhile */
 			    const pg::ChildPartition &c = change.parts.front();
 			    RefreshArchive(plan);
-			    const int64_t rows = std::max<int64_t>(static_cast<int64_t>(pg::RelTuples(c.oid).value_or(0)), 0);
+			    const int64_t rows = static_cast<int64_t>(content.Rows());
 			    /* a partition FROM (MINVALUE) keeps that bound, and its own name */
 			    const bool open_below = c.lower.value == std::numeric_limits<int64_t>::min();
 			    const std::string lo = open_below ? "MINVALUE" : pg::KeyLiteral(src.kind, c.lower.value);
@@ -413,7 +433,8 @@ ArchivePartitions(TableRun &run, ArchivePlan &plan, const Cutoff &cutoff, int64_
 			                    " FOR VALUES FROM (" + lo + ") TO (" + hi + ")",
 			                {}, false, false);
 			    RecordManifest(run_id, plan, "partition", rows, std::nullopt, std::nullopt, src.key.column,
-			                   open_below ? std::nullopt : std::optional<std::string>(lo), hi, std::nullopt, moved);
+			                   open_below ? std::nullopt : std::optional<std::string>(lo), hi,
+			                   std::optional<core::Hash128>(content.Sum()), moved);
 			    return rows;
 		    },
 		    true, BatchLock::None);

@@ -17,6 +17,7 @@
 #include "upkeep/pg/guc.hpp"
 #include "upkeep/pg/owner_context.hpp"
 #include "upkeep/pg/pause.hpp"
+#include "upkeep/pg/replica_pace.hpp"
 #include "upkeep/pg/report.hpp"
 #include "upkeep/pg/spi.hpp"
 #include "upkeep/pg/subtransaction.hpp"
@@ -29,6 +30,9 @@ extern "C" {
 namespace upkeep::maint {
 
 namespace {
+
+/* A batch waits at most this long for the replicas; then the table is taken up again next run. */
+constexpr double kReplicaWaitGiveUpMs = 10 * 60 * 1000.0;
 
 std::string
 FormatMs(double ms) {
@@ -129,6 +133,7 @@ TableRun::CommitPoint() {
 			u = pg::BeginSubtransaction();
 		throw;
 	}
+	pg::NoteBatchCommit(); /* for upkeep.max_replica_lag: how far behind the replicas are on our own WAL */
 	for (auto &u : units_)
 		u = pg::BeginSubtransaction();
 }
@@ -163,6 +168,13 @@ TableRun::Batch(const std::function<int64_t()> &fn, bool may_pause, BatchLock lo
 	/* upkeep.batch_pause: room for the application between two batches (never in the caller's transaction) */
 	if (may_pause && per_batch && batches_ > 0 && !opt_.dry_run)
 		pg::PauseInterruptibly(pg::g_batch_pause_ms);
+	/* upkeep.max_replica_lag: no new batch while a replica is too far behind (never in the caller's transaction) */
+	if (per_batch && !opt_.dry_run && pg::g_max_replica_lag_ms > 0)
+		paused_ms_ += pg::WaitForReplicas(pg::g_max_replica_lag_ms, kReplicaWaitGiveUpMs, [&](double lag) {
+			pg::ReportActivity("pg_upkeep: waiting for replicas: replay lag " + std::to_string(static_cast<long>(lag)) +
+			                   " ms > upkeep.max_replica_lag " + std::to_string(pg::g_max_replica_lag_ms) + " ms, before batch " +
+			                   std::to_string(batches_ + 1) + " of " + label_ + " on " + rel_.qualified);
+		});
 	pg::FaultPoint("batch-start"); /* between batches: no lock on the table held */
 	pg::CheckInterrupts();
 	partitions_.reset(); /* a batch may change them */
@@ -236,6 +248,7 @@ TableRun::BeginAction(const std::string &label) {
 	started_ms_ = pg::NowMs();
 	last_notice_ms_ = started_ms_;
 	log_id_ = 0; /* the run_log row is made by the first batch: an action with nothing to do leaves none */
+	paused_ms_ = 0;
 }
 
 void
@@ -249,6 +262,11 @@ TableRun::Finish(const std::optional<pg::PgError> &failure) {
 	o.ms = pg::NowMs() - started_ms_;
 	o.status = opt_.dry_run ? "dry run" : "ok";
 	o.message = note_;
+	if (paused_ms_ >= 1.0) {
+		char paused[96];
+		snprintf(paused, sizeof(paused), "paused %.1f s for replica lag", paused_ms_ / 1000.0);
+		o.message += (o.message.empty() ? "" : "; ") + std::string(paused);
+	}
 	const bool per_batch = opt_.mode == RunMode::CommitPerBatch;
 	if (failure) {
 		o.status = FailureStatus(*failure);

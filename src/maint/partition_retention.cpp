@@ -29,12 +29,30 @@ namespace upkeep::maint {
 
 namespace {
 
-/* Rows in a partition: pg_class.reltuples, or an exact count when it was never analyzed. */
+/*
+ * Rows in a partition about to be dropped or detached, as the planner
+ * estimates them: the statistics' rows per page scaled to the pages the
+ * partition has now (a partition analyzed while empty and filled since is
+ * not "0 rows"); an exact count when it has no usable statistics (never
+ * analyzed, or analyzed while empty).  Estimated, not counted, because a
+ * count would scan data that is about to go.
+ */
 int64_t
 PartitionRows(const pg::ChildPartition &c) {
-	const std::optional<double> estimate = pg::RelTuples(c.oid);
-	if (estimate && *estimate >= 0)
-		return static_cast<int64_t>(*estimate);
+	const auto r = pg::SpiQueryInts(
+	    "SELECT c.reltuples::pg_catalog.int8, c.relpages::pg_catalog.int8, (pg_catalog.pg_relation_size(c.oid) "
+	    "OPERATOR(pg_catalog./) pg_catalog.current_setting('block_size')::pg_catalog.int8) "
+	    "FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) $1",
+	    {pg::SpiValue::Oid_(c.oid)});
+	if (r.empty() || !r[0][0] || !r[0][1] || !r[0][2])
+		return 0;
+	const int64_t reltuples = *r[0][0], relpages = *r[0][1], blocks = *r[0][2];
+	if (blocks == 0)
+		return 0;
+	if (reltuples >= 0 && relpages > 0)
+		return static_cast<int64_t>(static_cast<double>(reltuples) / static_cast<double>(relpages) *
+		                                static_cast<double>(blocks) +
+		                            0.5);
 	return *pg::SpiQueryInts("SELECT pg_catalog.count(*) FROM " + c.qualified).at(0).at(0);
 }
 

@@ -93,14 +93,11 @@ struct ManifestGroup {
 	std::string archived_at;
 };
 
-/*
- * One pass over an archive: per archived_at (microseconds), the count and
- * hash of its rows over `columns`.  `group_by_time` false: one group for
- * the whole archive (archives without an archived_at column).
- */
+} // namespace
+
 std::map<int64_t, core::Fingerprint>
-HashArchive(const pg::RelInfo &archive, const std::vector<std::string> &columns, bool group_by_time,
-            const std::string &where = {}, const std::vector<pg::SpiValue> &args = {}) {
+HashArchiveRows(const pg::RelInfo &archive, const std::vector<std::string> &columns, bool group_by_time,
+                const std::string &where, const std::vector<pg::SpiValue> &args) {
 	std::string cols;
 	for (const auto &c : columns)
 		cols += (cols.empty() ? "" : ", ") + pg::QuoteIdent(c);
@@ -160,6 +157,15 @@ HashArchive(const pg::RelInfo &archive, const std::vector<std::string> &columns,
 	}
 	pg::PgCall([&] { SPI_cursor_close(portal); });
 	return groups;
+}
+
+namespace {
+
+/* One pass over an archive (see HashArchiveRows). */
+std::map<int64_t, core::Fingerprint>
+HashArchive(const pg::RelInfo &archive, const std::vector<std::string> &columns, bool group_by_time,
+            const std::string &where = {}, const std::vector<pg::SpiValue> &args = {}) {
+	return HashArchiveRows(archive, columns, group_by_time, where, args);
 }
 
 /*
@@ -257,21 +263,53 @@ CheckManifests(std::vector<CheckResult> &out) {
 				return false;
 			}();
 			std::map<std::string, std::map<int64_t, ManifestGroup>> expected; /* columns -> archived_at -> group */
-			int64_t batches = 0, rows = 0, partitions = 0;
+			int64_t batches = 0, rows = 0, partitions = 0, partition_rows = 0;
 			std::vector<std::string> partition_problems;
 			for (size_t r = 0; r < m.rows.size(); r++) {
 				const std::string method = m.At(r, 1);
 				if (method == "partition") {
 					partitions++;
+					partition_rows += m.Int(r, 2);
 					const std::string pname = m.IsNull(r, 7) ? "" : m.At(r, 7);
 					bool attached = pg::SpiExec("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhrelid "
 					                            "OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1) AND i.inhparent "
 					                            "OPERATOR(pg_catalog.=) $2)",
 					                            {pg::SpiValue::Text(pname), pg::SpiValue::Oid_(archive_oid)}, true)
 					                    .BoolAt(0, 0);
-					if (!attached)
+					if (!attached) {
 						partition_problems.push_back("moved partition " + pname + " (batch " + m.At(r, 0) +
 						                             ") is no longer attached to the archive");
+						continue;
+					}
+					/* a move recorded with its rows' count and hash (0.2.0 on): as verifiable as a batch */
+					if (!m.IsNull(r, 3)) {
+						const Oid part_oid = pg::SpiExec("SELECT pg_catalog.to_regclass($1)::pg_catalog.oid",
+						                                 {pg::SpiValue::Text(pname)}, true)
+						                         .OidAt(0, 0);
+						auto part = pg::LookupRelation(part_oid);
+						std::vector<std::string> columns;
+						const std::string colspec = m.At(r, 8);
+						for (size_t start = 0; start <= colspec.size();) {
+							const size_t comma = colspec.find(',', start);
+							columns.push_back(colspec.substr(start, comma == std::string::npos ? std::string::npos
+							                                                                  : comma - start));
+							if (comma == std::string::npos)
+								break;
+							start = comma + 1;
+						}
+						core::Fingerprint all;
+						const int nest = pg::PinFingerprintSettings();
+						for (auto &[k, fp] : HashArchive(*part, columns, false))
+							all.Merge(fp);
+						pg::UnpinFingerprintSettings(nest);
+						const int64_t want_rows = m.Int(r, 2);
+						const core::Hash128 want = core::Hash128::FromHex(m.At(r, 3));
+						if (static_cast<int64_t>(all.Rows()) != want_rows || all.Sum() != want)
+							partition_problems.push_back(
+							    "moved partition " + pname + " (batch " + m.At(r, 0) + "): manifest says " +
+							    Plural(want_rows, "row") + " hashing to " + want.Hex() + ", the partition has " +
+							    Plural(static_cast<int64_t>(all.Rows()), "row") + " hashing to " + all.Sum().Hex());
+					}
 					continue;
 				}
 				batches++;
@@ -325,7 +363,9 @@ CheckManifests(std::vector<CheckResult> &out) {
 			if (problems.empty() && partition_problems.empty())
 				out.push_back({"archive_manifest", archive->qualified, "ok",
 				               Plural(batches, "batch") + " (" + Plural(rows, "row") + ") match their manifests" +
-				                   (partitions ? "; " + Plural(partitions, "moved partition") + " attached" : "")});
+				                   (partitions ? "; " + Plural(partitions, "moved partition") + " (" +
+				                                     Plural(partition_rows, "row") + ") attached and matching"
+				                               : "")});
 			for (const auto &p : partition_problems)
 				out.push_back({"archive_manifest", archive->qualified, "failed", p});
 			for (const auto &p : problems)

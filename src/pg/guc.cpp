@@ -29,6 +29,7 @@ int g_max_workers = 8;
 char *g_debug_now = nullptr;
 char *g_batch_method = nullptr;
 int g_batch_pause_ms = 0;
+int g_max_replica_lag_ms = 0;
 char *g_fault_points = nullptr;
 long g_fault_points_generation = 0;
 char *g_debug_search_path = nullptr;
@@ -156,6 +157,11 @@ DefineGucs() {
 	                        "table, as vacuum_cost_delay does for VACUUM: the run takes longer and disturbs less. "
 	                        "0 (the default) runs the batches back to back.",
 	                        &g_batch_pause_ms, 0, 0, 10000, PGC_USERSET, GUC_UNIT_MS, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("upkeep.max_replica_lag",
+	                        "Longest replay lag of a streaming replica that committing runs keep going at.",
+	                        "Between two batches, run_maintenance() and the worker wait while any replica in "
+	                        "pg_stat_replication is further behind than this on replay. 0 (the default) never waits.",
+	                        &g_max_replica_lag_ms, 0, 0, 3600 * 1000, PGC_USERSET, GUC_UNIT_MS, nullptr, nullptr, nullptr);
 	DefineCustomStringVariable("upkeep.fault_points", "Test hook: fault points armed in this session.",
 	                           "<point>:<action>[:<n>], comma-separated (actions: error, wait, kill, oom, notice). "
 	                           "For pg_upkeep's own tests only.",

@@ -167,6 +167,7 @@ private:
 	int batches_ = 0;
 	double started_ms_ = 0;
 	double last_notice_ms_ = 0;
+	double paused_ms_ = 0; /* waited for replicas (upkeep.max_replica_lag) */
 	std::optional<std::vector<pg::ChildPartition>> partitions_;
 };
 

@@ -5,8 +5,13 @@
  */
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
+
+#include "upkeep/core/fingerprint.hpp"
+#include "upkeep/pg/catalog.hpp"
+#include "upkeep/pg/spi.hpp"
 
 extern "C" {
 #include "postgres.h"
@@ -21,6 +26,17 @@ struct StoredFingerprint {
 	std::string taken_at;
 	std::string wal_lsn;
 };
+
+/*
+ * One pass over an archive (or one of its partitions): per archived_at
+ * (microseconds), the count and hash of its rows over `columns`, as the
+ * manifests record them.  `group_by_time` false: one group for all rows.
+ * `where` (with $n bound to `args`) narrows the scan.  Call with
+ * pg::PinFingerprintSettings() in force.
+ */
+std::map<int64_t, core::Fingerprint> HashArchiveRows(const pg::RelInfo &archive, const std::vector<std::string> &columns,
+                                                     bool group_by_time, const std::string &where = {},
+                                                     const std::vector<pg::SpiValue> &args = {});
 
 /* Fingerprints every managed table the caller may act on, and its archive; stores and returns them. */
 std::vector<StoredFingerprint> SnapshotFingerprints();

@@ -23,6 +23,7 @@ constexpr uint32_t kTableLockClass = 0x55504B50; /* "UPKP" */
 constexpr int kAccessShareLock = 1;
 constexpr int kRowExclusiveLock = 3;
 constexpr int kShareUpdateExclusiveLock = 4;
+constexpr int kShareLock = 5;
 constexpr int kAccessExclusiveLock = 8;
 
 /*
