@@ -43,7 +43,7 @@ ANALYZE stale;   -- every partition analyzed while empty
 INSERT INTO stale SELECT g, '2024-01-01'::date + (g % 150) FROM generate_series(1, 1500) g;
 SELECT relid FROM upkeep.set_policy('stale', retain => '3 months');
 SELECT (SELECT count(*) FROM stale WHERE day < '2024-03-01') AS rows_in_expired_months;
-SELECT table_name, action, rows_affected FROM upkeep.cleanup_old_data("only" => 'stale');
+SELECT table_name, action, rows_affected FROM upkeep.cleanup_old_data(tbl => 'stale');
 SELECT upkeep.drop_policy('stale');
 DROP TABLE stale;
 
