@@ -8,8 +8,9 @@ OBJS         = $(SRCS:.cpp=.o)
 
 # `make installcheck` (the PGXS convention) runs both suites against the
 # running server that PGHOST/PGPORT/PGUSER name, as pg_regress does: it needs a
-# superuser, a server initialised with --data-checksums and archive_mode off
-# (the integrity tests print both), and writes results/ and output_iso/ here.
+# superuser, pg_upkeep in shared_preload_libraries, a server initialised with
+# --data-checksums and archive_mode off (the tests print all three), and
+# writes results/ and output_iso/ here.
 # scripts/test.sh and test/cluster/80_installcheck.sh run it that way.
 #
 # pg_regress: every sql/*.sql, in name order (files carry numeric prefixes).
