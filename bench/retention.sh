@@ -137,10 +137,10 @@ for r in $(seq 1 "$RUNS"); do
 	D_MS+=("$(ms q -c "DROP TABLE $victims")")
 	load_parts p_upkeep "$ROWS"
 	q -c "SELECT relid FROM upkeep.set_policy('p_upkeep', retain => '$RETAIN_S seconds', premake => 2)" >/dev/null
-	U2_MS+=("$(ms q -c "CALL upkeep.run_maintenance(\"only\" => 'p_upkeep')")")
+	U2_MS+=("$(ms q -c "CALL upkeep.run_maintenance(tbl => 'p_upkeep')")")
 	load_parts p_small $((ROWS / 10))
 	q -c "SELECT relid FROM upkeep.set_policy('p_small', retain => '$RETAIN_S seconds', premake => 2)" >/dev/null
-	S_MS+=("$(ms q -c "CALL upkeep.run_maintenance(\"only\" => 'p_small')")")
+	S_MS+=("$(ms q -c "CALL upkeep.run_maintenance(tbl => 'p_small')")")
 	# pg_partman: the same set, taken over by create_parent, retention configured
 	q -c "DROP TABLE IF EXISTS p_partman CASCADE" -c "DELETE FROM partman.part_config WHERE parent_table = 'public.p_partman'" >/dev/null
 	q -c "CREATE TABLE p_partman (id bigint NOT NULL, at timestamptz NOT NULL, payload text) PARTITION BY RANGE (at)" >/dev/null

@@ -45,7 +45,7 @@ bg "BEGIN; SELECT count(*) FROM $oldest; SELECT pg_sleep(60);"
 check "the reader holds its lock" wait_until 10 "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE relation = '$oldest'::regclass AND mode = 'AccessShareLock' AND granted AND pid <> pg_backend_pid())"
 # maintenance with a 500 ms lock_timeout; meanwhile a third session reads the table
 t0=$(now_ms)
-psql_at "$PORT" -At -c "SET upkeep.lock_timeout = '500ms'" -c "CALL upkeep.run_maintenance(\"only\" => 'parts')" >"$T_WORK/maint.out" 2>&1 &
+psql_at "$PORT" -At -c "SET upkeep.lock_timeout = '500ms'" -c "CALL upkeep.run_maintenance(tbl => 'parts')" >"$T_WORK/maint.out" 2>&1 &
 mpid=$!
 sleep 0.1
 t1=$(now_ms)
@@ -61,7 +61,7 @@ check "the message says why" test "$(sql "SELECT message LIKE '55P03: lock not a
 check "the server log has the skip" grep -q "public.parts: DROP.*skipped" "$DATA/server.log"
 sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'BEGIN; SELECT count(*) FROM%'" >/dev/null
 sleep 0.3
-is "$(sql_state "CALL upkeep.run_maintenance(\"only\" => 'parts')")" ok "next run, lock free: done"
+is "$(sql_state "CALL upkeep.run_maintenance(tbl => 'parts')")" ok "next run, lock free: done"
 is "$(sql "SELECT status FROM upkeep.run_log WHERE table_name = 'public.parts' AND action LIKE 'DROP%' ORDER BY id DESC LIMIT 1")" \
 	ok "and reported ok"
 
@@ -72,7 +72,7 @@ sql "CREATE TABLE shared (id bigint, at timestamptz NOT NULL);
 # another run holds the table (the documented advisory key: classid 0x55504B50, objid = table OID)
 bg "SELECT pg_advisory_lock(x'55504B50'::int, 'shared'::regclass::oid::int); SELECT pg_sleep(60);"
 check "the other run holds the table" wait_until 10 "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = 'shared'::regclass::oid AND granted)"
-is "$(sql "SELECT action FROM upkeep.cleanup_old_data(\"only\" => 'shared')")" \
+is "$(sql "SELECT action FROM upkeep.cleanup_old_data(tbl => 'shared')")" \
 	"DELETE (>30 days) [skipped: another pg_upkeep run is processing this table]" "the loser reports skipped"
 is "$(sql "SELECT count(*) FROM shared")" 1000 "and touched nothing"
 is "$(sql "SELECT status FROM upkeep.run_log WHERE table_name = 'public.shared' ORDER BY id DESC LIMIT 1")" skipped "run_log: skipped"
@@ -83,10 +83,10 @@ sql "TRUNCATE big; INSERT INTO big SELECT g, now() - interval '400 days' + g * i
      CREATE FUNCTION public.slow_down() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN PERFORM pg_catalog.pg_sleep(0.0002); RETURN OLD; END \$\$;
      CREATE TRIGGER slow BEFORE DELETE ON big FOR EACH ROW EXECUTE FUNCTION public.slow_down();
      SELECT relid FROM upkeep.set_policy('big', batch_size => 200);" >/dev/null
-psql_at "$PORT" -At -c "CALL upkeep.run_maintenance(\"only\" => 'big')" >/dev/null 2>&1 &
+psql_at "$PORT" -At -c "CALL upkeep.run_maintenance(tbl => 'big')" >/dev/null 2>&1 &
 cpid=$!
 wait_until 10 "SELECT EXISTS (SELECT 1 FROM upkeep.run_log WHERE table_name = 'public.big' AND status = 'running')" || true
-second=$(sql "SELECT action FROM upkeep.cleanup_old_data(\"only\" => 'big')")
+second=$(sql "SELECT action FROM upkeep.cleanup_old_data(tbl => 'big')")
 wait $cpid
 is "$second" "DELETE (>30 days) [skipped: another pg_upkeep run is processing this table]" \
 	"a manual run during a CALL on the same table is skipped"
@@ -96,7 +96,7 @@ is "$(sql "SELECT count(*) FROM big WHERE at < now() - interval '30 days'")" 0 "
 sql "DROP TRIGGER slow ON big; TRUNCATE big; INSERT INTO big SELECT g, now() - interval '400 days' + g * interval '1 second', 'x' FROM generate_series(1, 1000) g;
      SELECT relid FROM upkeep.set_policy('big', batch_size => 250);" >/dev/null
 t0=$(now_ms)
-is "$(sql_state "SET upkeep.batch_pause = '300ms'" "CALL upkeep.run_maintenance(\"only\" => 'big')")" ok "a CALL with batch_pause runs"
+is "$(sql_state "SET upkeep.batch_pause = '300ms'" "CALL upkeep.run_maintenance(tbl => 'big')")" ok "a CALL with batch_pause runs"
 paused_ms=$(($(now_ms) - t0))
 nb=$(sql "SELECT batches FROM upkeep.run_log WHERE table_name = 'public.big' ORDER BY id DESC LIMIT 1")
 check "it paused before each further batch: $nb batches, ${paused_ms} ms" test "$paused_ms" -ge $(((nb - 1) * 300))
@@ -111,13 +111,13 @@ sql "CREATE TABLE quick (id bigint, at timestamptz NOT NULL); CREATE INDEX ON qu
      INSERT INTO quick_ctid SELECT g, now() - interval '90 days' FROM generate_series(1, 100) g;
      SELECT relid FROM upkeep.set_policy('quick_ctid', 'at', '30 days');" >/dev/null
 t0=$(now_ms)
-is "$(sql_state "SET upkeep.batch_pause = '5s'" "CALL upkeep.run_maintenance(\"only\" => 'quick')" "CALL upkeep.run_maintenance(\"only\" => 'quick_ctid')" "CALL upkeep.run_maintenance(\"only\" => 'big')")" ok \
+is "$(sql_state "SET upkeep.batch_pause = '5s'" "CALL upkeep.run_maintenance(tbl => 'quick')" "CALL upkeep.run_maintenance(tbl => 'quick_ctid')" "CALL upkeep.run_maintenance(tbl => 'big')")" ok \
 	"one-batch actions (time slices, ctid ranges) and one with nothing to do never pause"
 lt "$(($(now_ms) - t0))" 2000 "(no 5 s pause when there is nothing more to do)"
 is "$(sql "SELECT (SELECT count(*) FROM quick) + (SELECT count(*) FROM quick_ctid)")" 0 "and the one batches did their work"
 check "the ctid table was batched by block ranges" test "$(sql "SELECT message LIKE '%ctid%' FROM upkeep.run_log WHERE table_name = 'public.quick_ctid' ORDER BY id DESC LIMIT 1")" = t
 sql "INSERT INTO big SELECT g, now() - interval '400 days' + g * interval '1 second', 'x' FROM generate_series(1, 1000) g" >/dev/null
-psql_at "$PORT" -At -c "SET upkeep.batch_pause = '10s'" -c "CALL upkeep.run_maintenance(\"only\" => 'big')" >"$T_WORK/pause.out" 2>&1 &
+psql_at "$PORT" -At -c "SET upkeep.batch_pause = '10s'" -c "CALL upkeep.run_maintenance(tbl => 'big')" >"$T_WORK/pause.out" 2>&1 &
 ppid=$!
 check "the pause shows in pg_stat_activity as an Extension wait" \
 	wait_until 10 "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Extension' AND query LIKE 'pg_upkeep: DELETE%')"

@@ -85,7 +85,7 @@ A "CREATE TABLE busy (id bigint PRIMARY KEY, at timestamptz NOT NULL);
    CREATE FUNCTION public.slow_down() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN PERFORM pg_catalog.pg_sleep(0.0002); RETURN OLD; END \$\$;
    CREATE TRIGGER slow BEFORE DELETE ON busy FOR EACH ROW EXECUTE FUNCTION public.slow_down();
    SELECT relid FROM upkeep.set_policy('busy', 'at', '30 days', batch_size => 200, enabled => false);" >/dev/null
-psql_at "$PORT" -d app -At -c "CALL upkeep.run_maintenance(\"only\" => 'busy')" >/dev/null 2>&1 &
+psql_at "$PORT" -d app -At -c "CALL upkeep.run_maintenance(tbl => 'busy')" >/dev/null 2>&1 &
 cpid=$!
 WAIT_DB=app wait_until 10 "SELECT EXISTS (SELECT 1 FROM upkeep.run_log WHERE table_name = 'public.busy' AND status = 'running')" || true
 A "SELECT relid FROM upkeep.set_policy('busy', enabled => true); SELECT upkeep.wake_worker();" >/dev/null
