@@ -94,7 +94,8 @@ WantedDatabases(NameData *out, int max) {
 	List *names = NIL;
 	int n = 0;
 	if (!SplitGUCList(raw, ',', &names)) {
-		ereport(LOG, (errmsg("pg_upkeep launcher: upkeep.databases is not a valid list: \"%s\"", upkeep::pg::g_databases)));
+		ereport(LOG,
+		        (errmsg("pg_upkeep launcher: upkeep.databases is not a valid list: \"%s\"", upkeep::pg::g_databases)));
 		return 0;
 	}
 	ListCell *lc;
@@ -218,8 +219,9 @@ Block(SharedState *sh, int i, int kind, const char *problem, const char *hint, T
 	strlcpy(slot->problem, problem, sizeof(slot->problem));
 	slot->problem_kind = kind; /* kNoBgwSlot is tried again as soon as a worker exits */
 	SpinLockRelease(&sh->mutex);
-	ereport(LOG, (errmsg("pg_upkeep launcher: %s; not starting its worker (checked again in %ld s)", problem, wait / 1000),
-	              hint ? errhint("%s", hint) : 0));
+	ereport(LOG,
+	        (errmsg("pg_upkeep launcher: %s; not starting its worker (checked again in %ld s)", problem, wait / 1000),
+	         hint ? errhint("%s", hint) : 0));
 	return wait;
 }
 
@@ -333,8 +335,8 @@ Reconcile(SharedState *sh, bool reloaded) {
 				const long ran = TimestampDifferenceMilliseconds(slot->started_at, now);
 				if (!left) {
 					slot->quick_exits = ran < kQuickExitMs ? slot->quick_exits + 1 : 0;
-					slot->next_start =
-					    TimestampTzPlusMilliseconds(now, Backoff(1000, slot->quick_exits > 0 ? slot->quick_exits - 1 : 0));
+					slot->next_start = TimestampTzPlusMilliseconds(
+					    now, Backoff(1000, slot->quick_exits > 0 ? slot->quick_exits - 1 : 0));
 				} else
 					slot->next_start = now; /* the hold decides */
 				slot->stopped_at = now;
@@ -459,12 +461,13 @@ Reconcile(SharedState *sh, bool reloaded) {
 			snprintf(problem, sizeof(problem), "database \"%s\", listed in upkeep.databases, is invalid",
 			         NameStr(wanted[k]));
 		else if (!dbs[k].allowconn)
-			snprintf(problem, sizeof(problem), "database \"%s\", listed in upkeep.databases, does not allow connections",
-			         NameStr(wanted[k]));
+			snprintf(problem, sizeof(problem),
+			         "database \"%s\", listed in upkeep.databases, does not allow connections", NameStr(wanted[k]));
 		if (problem[0] != '\0') {
-			hint = !dbs[k].exists || !dbs[k].valid ? "Remove it from upkeep.databases (and reload), or create it."
-			                                       : "ALTER DATABASE ... WITH ALLOW_CONNECTIONS true, or remove it from "
-			                                         "upkeep.databases.";
+			hint = !dbs[k].exists || !dbs[k].valid
+			           ? "Remove it from upkeep.databases (and reload), or create it."
+			           : "ALTER DATABASE ... WITH ALLOW_CONNECTIONS true, or remove it from "
+			             "upkeep.databases.";
 			const long wait = Block(sh, i, kConfigProblem, problem, hint, now);
 			nap = wait < nap ? wait : nap;
 			continue;
@@ -472,8 +475,8 @@ Reconcile(SharedState *sh, bool reloaded) {
 		if (!StartWorker(sh, i, &wanted[k], role)) {
 			snprintf(problem, sizeof(problem), "no free background worker slot for the worker of database \"%s\"",
 			         NameStr(wanted[k]));
-			const long wait =
-			    Block(sh, i, kNoBgwSlot, problem, "Raise max_worker_processes (a restart), or list fewer databases.", now);
+			const long wait = Block(sh, i, kNoBgwSlot, problem,
+			                        "Raise max_worker_processes (a restart), or list fewer databases.", now);
 			nap = wait < nap ? wait : nap;
 		}
 	}

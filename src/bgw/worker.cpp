@@ -76,11 +76,11 @@ namespace {
 SharedState *g_sh = nullptr;
 DbSlot *g_slot = nullptr;
 uint32 g_generation = 0;
-pid_t g_launcher_pid = 0;           /* the launcher that started this worker (bgw_notify_pid) */
-Oid g_worker_user = InvalidOid;     /* who the worker is; every statement is run from this identity */
+pid_t g_launcher_pid = 0;       /* the launcher that started this worker (bgw_notify_pid) */
+Oid g_worker_user = InvalidOid; /* who the worker is; every statement is run from this identity */
 char g_dbname[NAMEDATALEN];
-MemoryContext g_loop_cxt = NULL;    /* between transactions; reset every pass */
-MemoryContext g_portal_cxt = NULL;  /* PortalContext of a cycle; reset every cycle */
+MemoryContext g_loop_cxt = NULL;   /* between transactions; reset every pass */
+MemoryContext g_portal_cxt = NULL; /* PortalContext of a cycle; reset every cycle */
 uint64 g_cycle = 0;
 
 enum ExtensionState { kExtUnknown, kExtInstalled, kExtMissing };
@@ -156,7 +156,8 @@ ExitIfNotWanted(WantedCheck check) {
 	if (why == NULL)
 		return;
 	if (strcmp(why, "superseded") == 0)
-		ereport(LOG, (errmsg("pg_upkeep worker for database \"%s\": another worker took its place; exiting", g_dbname)));
+		ereport(LOG,
+		        (errmsg("pg_upkeep worker for database \"%s\": another worker took its place; exiting", g_dbname)));
 	else if (strcmp(why, "orphaned") == 0)
 		ereport(LOG, (errmsg("pg_upkeep worker for database \"%s\": the launcher that started it is gone; exiting",
 		                     g_dbname),
@@ -315,21 +316,25 @@ ExecTopLevel(const char *sql) {
 
 /*
  * One top-level statement in its own transaction(s), as `user` (InvalidOid:
- * the worker itself), with lock_timeout bounded; errors are caught.
- * C-style.  Returns whether it succeeded; the error's message and SQLSTATE
- * otherwise.
+ * the worker itself) with the security flags `sec`, lock_timeout bounded;
+ * errors are caught.  C-style.  Returns whether it succeeded; the error's
+ * message and SQLSTATE otherwise.
  *
- * `user` is switched to WITHOUT security-restricted flags.  VACUUM and
- * DETACH ... CONCURRENTLY commit and start transactions internally, and
- * PostgreSQL requires that no security context be active at a transaction
- * start (StartTransaction asserts it; a release build records the owner as
- * the identity to restore, and an abort of the second transaction would
- * leave the worker as the owner).  Neither runs user code: DETACH adds its
- * constraint without validation, and VACUUM switches to each table's owner
- * in a restricted context itself.
+ * VACUUM and DETACH ... CONCURRENTLY commit and start transactions
+ * internally, and PostgreSQL requires that no security context be active
+ * when a transaction starts (StartTransaction asserts it; a release build
+ * records the owner as the identity to restore, so an abort of the second
+ * transaction would leave the worker as the owner).  They get kNoRestriction:
+ * neither runs user code (DETACH adds its constraint without validating it;
+ * VACUUM switches to each table's owner, restricted, itself).  Everything
+ * else runs as the owner in a security-restricted operation, as the engine's
+ * statements do.
  */
+constexpr int kNoRestriction = 0;
+constexpr int kRestricted = SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION;
+
 bool
-RunTopLevel(const char *sql, Oid user, char *err, size_t errlen, int *sqlstate) {
+RunTopLevel(const char *sql, Oid user, int sec, char *err, size_t errlen, int *sqlstate) {
 	volatile bool ok = true;
 	PG_TRY();
 	{
@@ -342,7 +347,7 @@ RunTopLevel(const char *sql, Oid user, char *err, size_t errlen, int *sqlstate) 
 		(void)set_config_option("search_path", pg::PinnedSearchPath(), PGC_SUSET, PGC_S_SESSION, GUC_ACTION_SET, true,
 		                        0, false);
 		if (OidIsValid(user))
-			SetUserIdAndSecContext(user, 0);
+			SetUserIdAndSecContext(user, sec);
 		pgstat_report_activity(STATE_RUNNING, sql);
 		ExecTopLevel(sql);
 		SetUserIdAndSecContext(g_worker_user, 0);
@@ -419,31 +424,32 @@ RecordSchedule(const std::vector<DuePolicy> &due, const std::vector<maint::Outco
 				status = "skipped";
 		}
 		pg::AsExtensionOwner([&] {
-			pg::SpiExec(
-			    "INSERT INTO upkeep.policy_state AS s (relid, last_started, last_finished, last_status, failures, next_due) "
-			    "SELECT $1, $3, pg_catalog.clock_timestamp(), $2, "
-			    "  CASE WHEN $2 OPERATOR(pg_catalog.=) 'failed' THEN 1 ELSE 0 END, "
-			    "  pg_catalog.clock_timestamp() OPERATOR(pg_catalog.+) CASE $2 "
-			    "    WHEN 'ok' THEN p.run_every "
-			    "    WHEN 'skipped' THEN pg_catalog.make_interval(secs => $4) "
-			    "    ELSE LEAST(p.run_every, pg_catalog.make_interval(secs => $4)) END "
-			    "FROM upkeep.policy p WHERE p.relid::pg_catalog.oid OPERATOR(pg_catalog.=) $1 "
-			    "ON CONFLICT (relid) DO UPDATE SET last_started = EXCLUDED.last_started, "
-			    "  last_finished = EXCLUDED.last_finished, last_status = EXCLUDED.last_status, "
-			    "  failures = CASE WHEN EXCLUDED.last_status OPERATOR(pg_catalog.=) 'failed' "
-			    "    THEN s.failures OPERATOR(pg_catalog.+) 1 ELSE 0 END, "
-			    "  next_due = CASE WHEN EXCLUDED.last_status OPERATOR(pg_catalog.=) 'failed' "
-			    "    THEN pg_catalog.clock_timestamp() OPERATOR(pg_catalog.+) LEAST((SELECT p.run_every FROM upkeep.policy p "
-			    "      WHERE p.relid::pg_catalog.oid OPERATOR(pg_catalog.=) $1), pg_catalog.make_interval(secs => $4 "
-			    "      OPERATOR(pg_catalog.*) pg_catalog.power(2, LEAST(s.failures, 20)))) "
-			    "    ELSE EXCLUDED.next_due END",
-			    {pg::SpiValue::Oid_(relid), pg::SpiValue::Text(status), pg::SpiValue::TimestampTz(started),
-			     pg::SpiValue::Int4(pg::g_naptime_s)},
-			    false, false);
+			pg::SpiExec("INSERT INTO upkeep.policy_state AS s "
+			            "  (relid, last_started, last_finished, last_status, failures, next_due) "
+			            "SELECT $1, $3, pg_catalog.clock_timestamp(), $2, "
+			            "  CASE WHEN $2 OPERATOR(pg_catalog.=) 'failed' THEN 1 ELSE 0 END, "
+			            "  pg_catalog.clock_timestamp() OPERATOR(pg_catalog.+) CASE "
+			            "    WHEN $2 OPERATOR(pg_catalog.=) 'ok' THEN p.run_every "
+			            "    WHEN $2 OPERATOR(pg_catalog.=) 'skipped' THEN pg_catalog.make_interval(secs => $4) "
+			            "    ELSE LEAST(p.run_every, pg_catalog.make_interval(secs => $4)) END "
+			            "FROM upkeep.policy p WHERE p.relid::pg_catalog.oid OPERATOR(pg_catalog.=) $1 "
+			            "ON CONFLICT (relid) DO UPDATE SET last_started = EXCLUDED.last_started, "
+			            "  last_finished = EXCLUDED.last_finished, last_status = EXCLUDED.last_status, "
+			            "  failures = CASE WHEN EXCLUDED.last_status OPERATOR(pg_catalog.=) 'failed' "
+			            "    THEN s.failures OPERATOR(pg_catalog.+) 1 ELSE 0 END, "
+			            "  next_due = CASE WHEN EXCLUDED.last_status OPERATOR(pg_catalog.=) 'failed' "
+			            "    THEN pg_catalog.clock_timestamp() OPERATOR(pg_catalog.+) LEAST((SELECT p.run_every "
+			            "      FROM upkeep.policy p WHERE p.relid::pg_catalog.oid OPERATOR(pg_catalog.=) $1), "
+			            "      pg_catalog.make_interval(secs => $4 "
+			            "      OPERATOR(pg_catalog.*) pg_catalog.power(2, LEAST(s.failures, 20)))) "
+			            "    ELSE EXCLUDED.next_due END",
+			            {pg::SpiValue::Oid_(relid), pg::SpiValue::Text(status), pg::SpiValue::TimestampTz(started),
+			             pg::SpiValue::Int4(pg::g_naptime_s)},
+			            false, false);
 			/* changed (set_policy) while it ran: due again at once, with the new settings */
 			pg::SpiExec("UPDATE upkeep.policy_state s SET next_due = NULL FROM upkeep.policy p "
 			            "WHERE s.relid OPERATOR(pg_catalog.=) $1 AND p.relid::pg_catalog.oid OPERATOR(pg_catalog.=) $1 "
-			            "AND p.updated_at IS DISTINCT FROM $2::pg_catalog.timestamptz",
+			            "AND NOT (p.updated_at OPERATOR(pg_catalog.=) $2::pg_catalog.timestamptz)",
 			            {pg::SpiValue::Oid_(relid), pg::SpiValue::Text(d.version)}, false, false);
 		});
 	}
@@ -496,17 +502,18 @@ RecordFollowup(int64_t run_id, Oid relid, const std::string &table, const std::s
 		maint::LogOutcome(run_id, relid, table, action, status, message, "worker");
 		if (status != "ok")
 			pg::AsExtensionOwner([&] {
-				pg::SpiExec("UPDATE upkeep.policy_state s SET last_status = $2, "
-				            "  last_finished = pg_catalog.clock_timestamp(), "
-				            "  failures = CASE WHEN $2 OPERATOR(pg_catalog.=) 'failed' "
-				            "    THEN s.failures OPERATOR(pg_catalog.+) 1 ELSE s.failures END, "
-				            "  next_due = CASE WHEN s.next_due IS NULL THEN NULL ELSE LEAST(s.next_due, "
-				            "    pg_catalog.clock_timestamp() OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => $3 "
-				            "    OPERATOR(pg_catalog.*) CASE WHEN $2 OPERATOR(pg_catalog.=) 'failed' "
-				            "      THEN pg_catalog.power(2, LEAST(s.failures, 20)) ELSE 1 END)) END "
-				            "WHERE s.relid OPERATOR(pg_catalog.=) $1",
-				            {pg::SpiValue::Oid_(relid), pg::SpiValue::Text(status), pg::SpiValue::Int4(pg::g_naptime_s)},
-				            false, false);
+				pg::SpiExec(
+				    "UPDATE upkeep.policy_state s SET last_status = $2, "
+				    "  last_finished = pg_catalog.clock_timestamp(), "
+				    "  failures = CASE WHEN $2 OPERATOR(pg_catalog.=) 'failed' "
+				    "    THEN s.failures OPERATOR(pg_catalog.+) 1 ELSE s.failures END, "
+				    "  next_due = CASE WHEN s.next_due IS NULL THEN NULL ELSE LEAST(s.next_due, "
+				    "    pg_catalog.clock_timestamp() OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => $3 "
+				    "    OPERATOR(pg_catalog.*) CASE WHEN $2 OPERATOR(pg_catalog.=) 'failed' "
+				    "      THEN pg_catalog.power(2, LEAST(s.failures, 20)) ELSE 1 END)) END "
+				    "WHERE s.relid OPERATOR(pg_catalog.=) $1",
+				    {pg::SpiValue::Oid_(relid), pg::SpiValue::Text(status), pg::SpiValue::Int4(pg::g_naptime_s)}, false,
+				    false);
 			});
 		pg::SpiFinish();
 	});
@@ -545,19 +552,20 @@ DetachOne(const maint::DeferredDetach &d, std::vector<Oid> *pending_parents, std
 		return;
 	}
 	const std::string sql = "ALTER TABLE " + d.parent_sql + " DETACH PARTITION " + d.partition_sql + " CONCURRENTLY";
-	if (!RunTopLevel(sql.c_str(), d.owner, err, sizeof(err), &sqlstate)) {
+	if (!RunTopLevel(sql.c_str(), d.owner, kNoRestriction, err, sizeof(err), &sqlstate)) {
 		const std::string first_error = err;
 		if (DetachIsPending(d)) {
 			/* the first phase committed, the second did not: half done, finalized by the next run */
 			pending_parents->push_back(d.parent);
 			*status = sqlstate == ERRCODE_LOCK_NOT_AVAILABLE ? "skipped" : "failed";
-			*message = d.partition_sql + ": detach pending (the second phase of DETACH CONCURRENTLY stopped: " +
-			           first_error + "); the next run finalizes it (DETACH ... FINALIZE)";
+			*message = d.partition_sql +
+			           ": detach pending (the second phase of DETACH CONCURRENTLY stopped: " + first_error +
+			           "); the next run finalizes it (DETACH ... FINALIZE)";
 			return;
 		}
 		/* refused (say, by a distributed table): a bounded plain DETACH instead */
 		const std::string plain = "ALTER TABLE " + d.parent_sql + " DETACH PARTITION " + d.partition_sql;
-		if (!RunTopLevel(plain.c_str(), d.owner, err, sizeof(err), &sqlstate)) {
+		if (!RunTopLevel(plain.c_str(), d.owner, kRestricted, err, sizeof(err), &sqlstate)) {
 			*status = sqlstate == ERRCODE_LOCK_NOT_AVAILABLE ? "skipped" : "failed";
 			*message = d.partition_sql + ": " + err;
 			return;
@@ -567,7 +575,7 @@ DetachOne(const maint::DeferredDetach &d, std::vector<Oid> *pending_parents, std
 	if (!d.detach_schema.empty()) {
 		const std::string schema = pg::QuoteIdent(d.detach_schema);
 		const std::string move = "ALTER TABLE " + d.partition_sql + " SET SCHEMA " + schema;
-		if (!RunTopLevel(move.c_str(), d.owner, err, sizeof(err), &sqlstate)) {
+		if (!RunTopLevel(move.c_str(), d.owner, kRestricted, err, sizeof(err), &sqlstate)) {
 			/* detached, but not where the policy says: not ok */
 			*status = "failed";
 			*message += std::string("; detached, but could not move it to schema ") + schema + ": " + err;
@@ -608,7 +616,7 @@ RunFollowups(Followups &follow) {
 			int sqlstate = 0;
 			const std::string sql = "VACUUM (ANALYZE) " + v.first;
 			/* as the worker: VACUUM switches to each table's owner, restricted, itself */
-			if (!RunTopLevel(sql.c_str(), InvalidOid, err, sizeof(err), &sqlstate)) {
+			if (!RunTopLevel(sql.c_str(), InvalidOid, kNoRestriction, err, sizeof(err), &sqlstate)) {
 				status = "failed";
 				message = err;
 			}
@@ -669,7 +677,8 @@ NoteExtension(bool installed, bool during_cycle) {
 		ereport(LOG, (errmsg("pg_upkeep worker: database \"%s\" does not have the pg_upkeep extension; waiting for "
 		                     "CREATE EXTENSION pg_upkeep",
 		                     g_dbname),
-		              errdetail("The worker checks again every upkeep.naptime, and at once when the extension is created.")));
+		              errdetail(
+		                  "The worker checks again every upkeep.naptime, and at once when the extension is created.")));
 	else if (!installed)
 		ereport(LOG, (errmsg("pg_upkeep worker: the pg_upkeep extension was dropped from database \"%s\"%s; waiting "
 		                     "for CREATE EXTENSION pg_upkeep",
@@ -727,7 +736,8 @@ LoopOnce(bool *first) {
 		}
 		ExitIfNotWanted(kRunning);
 		if (!HoldDatabaseLock(1)) {
-			ereport(LOG, (errmsg("pg_upkeep worker: another pg_upkeep worker serves database \"%s\"; exiting", g_dbname)));
+			ereport(LOG,
+			        (errmsg("pg_upkeep worker: another pg_upkeep worker serves database \"%s\"; exiting", g_dbname)));
 			proc_exit(0);
 		}
 		RestoreIdentity();

@@ -45,13 +45,13 @@ enum SlotState : int {
 };
 
 struct DbSlot {
-	NameData dbname;        /* as listed in upkeep.databases */
-	Oid dboid;              /* filled in by the worker once connected */
+	NameData dbname; /* as listed in upkeep.databases */
+	Oid dboid;       /* filled in by the worker once connected */
 	int state;
-	uint32 generation;      /* of the last start; the worker of another generation does not own the slot */
-	pid_t pid;              /* the owning worker, while it runs */
-	Latch *latch;           /* its MyLatch, for wake_worker() */
-	bool waiting;           /* connected, but the database has no pg_upkeep extension (yet) */
+	uint32 generation; /* of the last start; the worker of another generation does not own the slot */
+	pid_t pid;         /* the owning worker, while it runs */
+	Latch *latch;      /* its MyLatch, for wake_worker() */
+	bool waiting;      /* connected, but the database has no pg_upkeep extension (yet) */
 	TimestampTz started_at;
 	TimestampTz stopped_at;
 	TimestampTz next_start; /* back-off: not before this */
