@@ -67,6 +67,9 @@ extern "C" {
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
+#include "storage/lmgr.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
 }
 
 namespace upkeep::bgw {
@@ -333,8 +336,36 @@ ExecTopLevel(const char *sql) {
 constexpr int kNoRestriction = 0;
 constexpr int kRestricted = SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION;
 
+/*
+ * A relation a top-level statement names, expected under a name: locked by
+ * OID (in the mode the statement takes) before the statement runs, and
+ * refused (55000) when it no longer has that name -- the statement then can
+ * never act on a table that took the name of the one the engine meant.
+ */
+struct RelExpect {
+	Oid oid;
+	const char *qualified;
+	LOCKMODE mode;
+};
+
+/* Locks each expected relation by OID and checks its name.  C-style; may ereport. */
+void
+CheckExpected(const RelExpect *expect, int n) {
+	for (int i = 0; i < n; i++) {
+		LockRelationOid(expect[i].oid, expect[i].mode);
+		const char *rel = get_rel_name(expect[i].oid);
+		const char *nsp = rel ? get_namespace_name(get_rel_namespace(expect[i].oid)) : NULL;
+		const char *now = (rel && nsp) ? quote_qualified_identifier(nsp, rel) : NULL;
+		if (now == NULL || strcmp(now, expect[i].qualified) != 0)
+			ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			                errmsg("%s (OID %u) was %s since the run; left for the next run", expect[i].qualified,
+			                       expect[i].oid, now ? "renamed" : "dropped")));
+	}
+}
+
 bool
-RunTopLevel(const char *sql, Oid user, int sec, char *err, size_t errlen, int *sqlstate) {
+RunTopLevel(const char *sql, Oid user, int sec, char *err, size_t errlen, int *sqlstate, const RelExpect *expect = NULL,
+            int nexpect = 0) {
 	volatile bool ok = true;
 	PG_TRY();
 	{
@@ -346,6 +377,7 @@ RunTopLevel(const char *sql, Oid user, int sec, char *err, size_t errlen, int *s
 		(void)set_config_option("lock_timeout", buf, PGC_SUSET, PGC_S_SESSION, GUC_ACTION_SET, true, 0, false);
 		(void)set_config_option("search_path", pg::PinnedSearchPath(), PGC_SUSET, PGC_S_SESSION, GUC_ACTION_SET, true,
 		                        0, false);
+		CheckExpected(expect, nexpect);
 		if (OidIsValid(user))
 			SetUserIdAndSecContext(user, sec);
 		pgstat_report_activity(STATE_RUNNING, sql);
@@ -552,7 +584,17 @@ DetachOne(const maint::DeferredDetach &d, std::vector<Oid> *pending_parents, std
 		return;
 	}
 	const std::string sql = "ALTER TABLE " + d.parent_sql + " DETACH PARTITION " + d.partition_sql + " CONCURRENTLY";
-	if (!RunTopLevel(sql.c_str(), d.owner, kNoRestriction, err, sizeof(err), &sqlstate)) {
+	/* by OID: the parent and the partition the engine meant, under the names they have now */
+	const RelExpect concurrently[2] = {{d.parent, d.parent_sql.c_str(), ShareUpdateExclusiveLock},
+	                                   {d.partition, d.partition_sql.c_str(), ShareUpdateExclusiveLock}};
+	const RelExpect exclusive[2] = {{d.parent, d.parent_sql.c_str(), AccessExclusiveLock},
+	                                {d.partition, d.partition_sql.c_str(), AccessExclusiveLock}};
+	if (!RunTopLevel(sql.c_str(), d.owner, kNoRestriction, err, sizeof(err), &sqlstate, concurrently, 2)) {
+		if (sqlstate == ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE) {
+			*status = "skipped";
+			*message = err;
+			return;
+		}
 		const std::string first_error = err;
 		if (DetachIsPending(d)) {
 			/* the first phase committed, the second did not: half done, finalized by the next run */
@@ -565,7 +607,7 @@ DetachOne(const maint::DeferredDetach &d, std::vector<Oid> *pending_parents, std
 		}
 		/* refused (say, by a distributed table): a bounded plain DETACH instead */
 		const std::string plain = "ALTER TABLE " + d.parent_sql + " DETACH PARTITION " + d.partition_sql;
-		if (!RunTopLevel(plain.c_str(), d.owner, kRestricted, err, sizeof(err), &sqlstate)) {
+		if (!RunTopLevel(plain.c_str(), d.owner, kRestricted, err, sizeof(err), &sqlstate, exclusive, 2)) {
 			*status = sqlstate == ERRCODE_LOCK_NOT_AVAILABLE ? "skipped" : "failed";
 			*message = d.partition_sql + ": " + err;
 			return;
@@ -575,7 +617,7 @@ DetachOne(const maint::DeferredDetach &d, std::vector<Oid> *pending_parents, std
 	if (!d.detach_schema.empty()) {
 		const std::string schema = pg::QuoteIdent(d.detach_schema);
 		const std::string move = "ALTER TABLE " + d.partition_sql + " SET SCHEMA " + schema;
-		if (!RunTopLevel(move.c_str(), d.owner, kRestricted, err, sizeof(err), &sqlstate)) {
+		if (!RunTopLevel(move.c_str(), d.owner, kRestricted, err, sizeof(err), &sqlstate, exclusive + 1, 1)) {
 			/* detached, but not where the policy says: not ok */
 			*status = "failed";
 			*message += std::string("; detached, but could not move it to schema ") + schema + ": " + err;
@@ -616,7 +658,8 @@ RunFollowups(Followups &follow) {
 			int sqlstate = 0;
 			const std::string sql = "VACUUM (ANALYZE) " + v.first;
 			/* as the worker: VACUUM switches to each table's owner, restricted, itself */
-			if (!RunTopLevel(sql.c_str(), InvalidOid, kNoRestriction, err, sizeof(err), &sqlstate)) {
+			const RelExpect table[1] = {{v.second, v.first.c_str(), ShareUpdateExclusiveLock}};
+			if (!RunTopLevel(sql.c_str(), InvalidOid, kNoRestriction, err, sizeof(err), &sqlstate, table, 1)) {
 				status = "failed";
 				message = err;
 			}

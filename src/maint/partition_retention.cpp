@@ -129,7 +129,7 @@ RunPartitionExpiry(TableRun &run) {
 			const int64_t rows = PartitionRows(c);
 			run.AddRows(rows);
 			run.Options().deferred->push_back(
-			    DeferredDetach{t.rel.oid, t.rel.qualified, c.qualified, t.rel.owner, p.detach_schema, rows});
+			    DeferredDetach{t.rel.oid, t.rel.qualified, c.oid, c.qualified, t.rel.owner, p.detach_schema, rows});
 		}
 		run.SetLabel(ExpiryLabel(p, static_cast<int64_t>(expired.size()), true));
 		run.Note(finalized + (expired.empty() ? "cutoff " + cutoff.text : "handed to the worker: " + names));

@@ -7,6 +7,7 @@
 #include "upkeep/maint/table_run.hpp"
 #include "upkeep/pg/catalog.hpp"
 #include "upkeep/pg/spi.hpp"
+#include "upkeep/pg/table_lock.hpp"
 
 namespace upkeep::maint {
 
@@ -38,11 +39,17 @@ FinalizePendingDetaches(TableRun &run) {
 			const int64_t rows = estimate && *estimate >= 0 ? static_cast<int64_t>(*estimate) : 0;
 			if (run.DryRun())
 				return rows;
-			pg::SpiExec("ALTER TABLE " + run.Rel().qualified + " DETACH PARTITION " + d.qualified + " FINALIZE", {},
+			/* the partition by OID, under the lock FINALIZE takes, by the name it has now */
+			pg::LockRelationById(d.oid, pg::kShareUpdateExclusiveLock);
+			const auto part = pg::LookupRelation(d.oid);
+			if (!part)
+				return 0;
+			pg::SpiExec("ALTER TABLE " + run.Rel().qualified + " DETACH PARTITION " + part->qualified + " FINALIZE", {},
 			            false, false);
 			if (move)
-				pg::SpiExec("ALTER TABLE " + d.qualified + " SET SCHEMA " + pg::QuoteIdent(p.detach_schema), {}, false,
-				            false);
+				pg::SpiExec("ALTER TABLE " + pg::GetRelation(d.oid).qualified + " SET SCHEMA " +
+				                pg::QuoteIdent(p.detach_schema),
+				            {}, false, false);
 			return rows;
 		});
 		names += (names.empty() ? "" : ", ") + d.qualified;
