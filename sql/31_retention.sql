@@ -175,7 +175,7 @@ SELECT count(*) AS before_trim FROM upkeep.run_log WHERE table_name = 'ancient';
 SELECT count(*) > 0 AS ran FROM upkeep.cleanup_old_data();
 SELECT count(*) AS after_trim FROM upkeep.run_log WHERE table_name = 'ancient';
 SELECT table_name, action, retain, rows_past_cutoff IS NOT NULL AS has_estimate, cutoff, last_result
-  FROM upkeep.status WHERE table_name::text IN ('ret_logs', 'with_rls', 'fk_parent') ORDER BY 1::text;
+  FROM upkeep.status WHERE table_name::text IN ('ret_logs', 'with_rls', 'fk_parent') ORDER BY table_name::text;
 
 --------------------------------------------------------------------------
 -- a run releases only the table locks runs took: an advisory lock this
