@@ -184,7 +184,7 @@ ServerDefaultSearchPath() {
 	return found;
 }
 
-/* Whether a search_path value names pg_temp (unparsable: no, and applying it fails with PostgreSQL's error).  C-style. */
+/* Whether a search_path names pg_temp (unparsable: no; applying it then fails with PostgreSQL's error).  C-style. */
 bool
 NamesPgTemp(const char *path) {
 	char *copy = pstrdup(path);
@@ -221,8 +221,8 @@ LoginPathCache g_login_paths;
 template <typename Lookup>
 char *
 InScratchContext(Lookup lookup) {
-	MemoryContext scratch = AllocSetContextCreate(CurrentMemoryContext, "pg_upkeep search_path lookup",
-	                                              ALLOCSET_SMALL_SIZES);
+	MemoryContext scratch =
+	    AllocSetContextCreate(CurrentMemoryContext, "pg_upkeep search_path lookup", ALLOCSET_SMALL_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(scratch);
 	char *found = lookup();
 	MemoryContextSwitchTo(old);
@@ -259,7 +259,8 @@ OwnerLoginSearchPath(Oid owner) {
 		for (const auto &entry : g_login_paths.owners)
 			if (entry.first == owner)
 				return entry.second;
-	std::optional<std::string> path = TakeString(PgCall([&] { return InScratchContext([owner] { return LoginSearchPathSetting(owner); }); }));
+	std::optional<std::string> path =
+	    TakeString(PgCall([&] { return InScratchContext([owner] { return LoginSearchPathSetting(owner); }); }));
 	if (!path)
 		path = ServerDefault();
 	/*
