@@ -389,6 +389,7 @@ RunMaintenance(const RunOptions &opt) {
 	const bool caller_is_super = pg::IsSuperuser(caller);
 	const bool per_batch = opt.mode == RunMode::CommitPerBatch;
 	std::vector<Outcome> out;
+	pg::OwnerPathRun owner_paths; /* each owner's search_path looked up once per run, not per batch */
 
 	if (per_batch && !opt.dry_run) {
 		/* leftovers of a cancelled CALL in this session, or of crashed runs */
