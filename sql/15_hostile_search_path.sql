@@ -7,11 +7,17 @@
 -- this session's pg_temp), each of which records that it was used and tries
 -- ALTER ROLE intruder SUPERUSER.  A superuser whose search_path puts public
 -- first then calls every entry point (15_hostile_search_path_round.psql):
---   round 1: as shipped -- pg_upkeep pins search_path = pg_catalog, pg_temp;
+--   round 1: as shipped -- pg_upkeep pins search_path = pg_catalog, pg_temp
+--            for its own statements; the tables' owners (the superuser and
+--            regress_hostile_owner) log in with the default "$user", public,
+--            so their context has public after pg_catalog;
 --   round 2: with the test hook upkeep.debug_search_path = 'public, pg_catalog'
---            replacing that pin, so that any name pg_upkeep's SQL leaves
---            unqualified resolves to a look-alike: this proves every name is
---            qualified, independent of the pin.
+--            replacing that pin, and the database's search_path set to
+--            public, pg_catalog, which is then every owner's login path (and
+--            so the path of each table owner's context): any name
+--            pg_upkeep's SQL leaves unqualified resolves to a look-alike,
+--            wherever it runs.  This proves every name is qualified,
+--            independent of the pin and of the owners' paths.
 -- Then CREATE EXTENSION and ALTER EXTENSION UPDATE in a fresh database where
 -- the same look-alikes wait.  After each: no probe fired, intruder is no
 -- superuser.
@@ -44,12 +50,17 @@ $$;
 \i sql/15_hostile_search_path_round.psql
 
 -- Round 2: every name pg_upkeep writes must be qualified.  The hook replaces
--- the pinned path in SPI, in each table owner's context and in the worker;
--- the event trigger gets the same path through its SET clause for the round.
+-- the pinned path in SPI, in the extension owner's context and in the worker;
+-- a table owner's context has the owner's login path, which the database's
+-- setting makes hostile (no owner here has a role setting of its own); the
+-- event trigger gets the same path through its SET clause for the round.
+\set regress_db :DBNAME
 SET upkeep.debug_search_path = 'public, pg_catalog';
+ALTER DATABASE :"regress_db" SET search_path = public, pg_catalog;
 ALTER FUNCTION upkeep._forget_dropped_tables() SET search_path = public, pg_catalog;
 \i sql/15_hostile_search_path_round.psql
 ALTER FUNCTION upkeep._forget_dropped_tables() SET search_path = pg_catalog, pg_temp;
+ALTER DATABASE :"regress_db" RESET search_path;
 RESET upkeep.debug_search_path;
 DISCARD TEMP;
 ALTER ROLE intruder NOSUPERUSER;
@@ -59,7 +70,6 @@ ALTER ROLE intruder NOSUPERUSER;
 -- probe fires, and nothing the scripts create depends on a look-alike (a
 -- type, function, operator or relation captured at creation would show up
 -- in pg_depend even if never called).
-\set regress_db :DBNAME
 CREATE DATABASE regress_upkeep_hostile;
 \c regress_upkeep_hostile
 SET client_min_messages = warning;

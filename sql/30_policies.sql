@@ -52,6 +52,24 @@ SELECT upkeep.set_policy('pol_new', 'at', '1 day', batch_size => 0);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT upkeep.set_policy('pol_new', 'at', '1 day', run_every => '0 seconds');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- an interval with a negative part compares as positive but can put now - retain after now
+-- ('1 mon -29 days' on 2023-03-01): refused, as are absurd sizes
+SELECT '1 mon -29 days'::interval > '0'::interval AS compares_positive,
+       timestamp '2023-03-01 12:00' - '1 mon -29 days'::interval AS cutoff_on_2023_03_01;
+SELECT upkeep.set_policy('pol_new', 'at', '1 mon -29 days');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT upkeep.set_policy('pol_new', 'at', '-1 mon 40 days');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT upkeep.set_policy('pol_new', 'at', '1000000 years');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT upkeep.set_policy('pol_new', 'at', '1 day', run_every => '11 years');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT upkeep.set_policy('pol_new', 'at', '1 day', run_every => '1 day -1 hour');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT upkeep.archive_table('pol_new', older_than => '1 mon -29 days', time_column => 'at');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT relid, retain FROM upkeep.set_policy('pol_new', 'at', '1000 years');   -- the largest accepted
+SELECT upkeep.drop_policy('pol_new');
 SELECT upkeep.set_policy('pol_new', 'at', '1 day', timezone => 'Atlantis/Capital');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT upkeep.set_policy('pol_new', 'at', '1 day', archive_to => 'pol_logs');

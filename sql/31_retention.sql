@@ -79,14 +79,15 @@ SELECT count(*) AS left_after_ties FROM m_time;
 --------------------------------------------------------------------------
 CREATE TABLE audit (deleted_id bigint, who name);
 CREATE TABLE with_trigger (id bigint PRIMARY KEY, at timestamptz NOT NULL);
--- (triggers run with search_path = pg_catalog, pg_temp, as PostgreSQL 17 runs
--- maintenance: a trigger function names its tables with their schema)
+-- (triggers run as the table's owner, with the search_path the owner gets when
+-- logging in to this database: 16_owner_search_path.sql)
 CREATE FUNCTION record_delete() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN INSERT INTO public.audit VALUES (OLD.id, current_user); RETURN OLD; END $$;
 CREATE TRIGGER on_delete AFTER DELETE ON with_trigger FOR EACH ROW EXECUTE FUNCTION record_delete();
 INSERT INTO with_trigger SELECT g, timestamptz '2024-06-15 12:00:00+00' - g * interval '1 day' FROM generate_series(1, 60) g;
 SELECT relid FROM upkeep.set_policy('with_trigger', 'at', '30 days');
--- a trigger that relies on the caller's search_path fails, and only its table is affected
+-- a trigger that names its table unqualified works as in the owner's own sessions: the
+-- owner (the bootstrap superuser here) logs in with the default "$user", public
 CREATE TABLE unqualified_trigger (id bigint PRIMARY KEY, at timestamptz NOT NULL);
 CREATE FUNCTION record_delete_unqualified() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN INSERT INTO audit VALUES (OLD.id, current_user); RETURN OLD; END $$;
@@ -113,9 +114,10 @@ SELECT relid FROM upkeep.set_policy('with_rls', 'at', '30 days');
 SELECT table_name, regexp_replace(action, 'Key \(.*\)', 'Key (...)') AS action, rows_affected
   FROM upkeep.cleanup_old_data()
  WHERE table_name IN ('public.with_trigger', 'public.fk_parent', 'public.with_rls', 'public.unqualified_trigger') ORDER BY 1;
--- the trigger fired once per deleted row, as the table's owner
+-- each trigger fired once per deleted row (30 + 30), as the table's owner
 SELECT count(*) AS audited, min(deleted_id), max(deleted_id), string_agg(DISTINCT who, ',') AS who FROM audit;
 -- the failing table lost nothing (its subtransaction rolled back) and the others went on
+-- (the unqualified trigger's table kept its 30 recent rows)
 SELECT (SELECT count(*) FROM fk_parent) AS fk_parent_rows, (SELECT count(*) FROM unqualified_trigger) AS unqualified_rows;
 SELECT count(*) AS rls_rows, count(*) FILTER (WHERE at < '2024-05-16 12:00:00+00') AS rls_expired_kept,
        bool_and(keep) FILTER (WHERE at < '2024-05-16 12:00:00+00') AS only_kept_rows_left FROM with_rls;
@@ -173,7 +175,7 @@ SELECT count(*) AS before_trim FROM upkeep.run_log WHERE table_name = 'ancient';
 SELECT count(*) > 0 AS ran FROM upkeep.cleanup_old_data();
 SELECT count(*) AS after_trim FROM upkeep.run_log WHERE table_name = 'ancient';
 SELECT table_name, action, retain, rows_past_cutoff IS NOT NULL AS has_estimate, cutoff, last_result
-  FROM upkeep.status WHERE table_name::text IN ('ret_logs', 'with_rls', 'fk_parent') ORDER BY 1::text;
+  FROM upkeep.status WHERE table_name::text IN ('ret_logs', 'with_rls', 'fk_parent') ORDER BY table_name::text;
 
 --------------------------------------------------------------------------
 -- a run releases only the table locks runs took: an advisory lock this

@@ -127,6 +127,23 @@ SELECT table_name, action, rows_affected FROM upkeep.cleanup_old_data() WHERE ta
 RESET fi.armed;
 SELECT table_name, action, status, message FROM upkeep.run_log WHERE action = 'ANALYZE' AND table_name LIKE '%fi\_%' ORDER BY id;
 
+--------------------------------------------------------------------------
+-- a cutoff at or after now deletes nothing: a policy stored before retain
+-- was validated ('1 mon -29 days', as 0.1.0 accepted) fails on 2023-03-01
+--------------------------------------------------------------------------
+CREATE TABLE fi_march (id int PRIMARY KEY, at timestamptz NOT NULL);
+INSERT INTO fi_march SELECT g, timestamptz '2023-03-01 12:00+00' - g * interval '1 hour' FROM generate_series(1, 100) g;
+SELECT relid FROM upkeep.set_policy('fi_march', 'at', '1 day');
+UPDATE upkeep.policy SET retain = '1 mon -29 days' WHERE relid = 'fi_march'::regclass;
+SET upkeep.debug_now = '2023-03-01 12:00:00+00';
+SELECT table_name, action, rows_affected FROM upkeep.cleanup_old_data(tbl => 'fi_march');
+CALL upkeep.run_maintenance(tbl => 'fi_march');
+SELECT status, message FROM upkeep.run_log WHERE table_name = 'public.fi_march' ORDER BY id;
+SELECT count(*) AS march_rows_kept FROM fi_march;
+SET upkeep.debug_now = '2024-06-15 12:00:00+00';
+SELECT upkeep.drop_policy('fi_march');
+DROP TABLE fi_march;
+
 DROP TABLE fi_parent, fi_zz_logs, fi_deferred, fi_deferred_ref, fi_aa_first, fi_locked.orders;
 DROP SCHEMA fi_locked;
 DROP ROLE regress_upkeep_fi_owner;

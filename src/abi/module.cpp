@@ -3,7 +3,8 @@
  *
  * The library's magic block and _PG_init.  GUCs are defined on every load so
  * the SQL functions work without shared_preload_libraries; the background
- * launcher is registered only when the library is preloaded.
+ * launcher and the utility hook that serves it (utility_hook.hpp) are
+ * installed only when the library is preloaded.
  */
 extern "C" {
 #include "postgres.h"
@@ -12,6 +13,7 @@ extern "C" {
 }
 
 #include "upkeep/bgw/launcher.hpp"
+#include "upkeep/bgw/utility_hook.hpp"
 #include "upkeep/pg/guc.hpp"
 
 #pragma GCC visibility push(default)
@@ -26,8 +28,10 @@ _PG_init(void) {
 	upkeep::pg::DefineGucs();
 	if (IsBinaryUpgrade)
 		return;
-	if (process_shared_preload_libraries_in_progress)
+	if (process_shared_preload_libraries_in_progress) {
 		upkeep::bgw::RegisterLauncher();
+		upkeep::bgw::InstallUtilityHook();
+	}
 }
 
 } // extern "C"

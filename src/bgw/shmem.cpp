@@ -82,14 +82,31 @@ WakeWorkerForCurrentDatabase() {
 
 namespace {
 bool g_wake_pending = false;
+bool g_poke_pending = false;
 bool g_callback_registered = false;
 
 void
-WakeOnCommit(XactEvent event, void *) {
-	if (event == XACT_EVENT_COMMIT && g_wake_pending)
-		(void)WakeWorkerForCurrentDatabase();
+AtTransactionEnd(XactEvent event, void *) {
+	if (event == XACT_EVENT_COMMIT) {
+		if (g_wake_pending)
+			(void)WakeWorkerForCurrentDatabase();
+		if (g_poke_pending && g_shared != nullptr) {
+			SpinLockAcquire(&g_shared->mutex);
+			g_shared->recheck = true;
+			SpinLockRelease(&g_shared->mutex);
+			PokeLauncher();
+		}
+	}
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT)
-		g_wake_pending = false;
+		g_wake_pending = g_poke_pending = false;
+}
+
+void
+RegisterCallback() {
+	if (!g_callback_registered) {
+		RegisterXactCallback(AtTransactionEnd, nullptr);
+		g_callback_registered = true;
+	}
 }
 } // namespace
 
@@ -97,11 +114,28 @@ void
 WakeWorkerAtCommit() {
 	if (g_shared == nullptr)
 		return;
-	if (!g_callback_registered) {
-		RegisterXactCallback(WakeOnCommit, nullptr);
-		g_callback_registered = true;
-	}
+	RegisterCallback();
 	g_wake_pending = true;
+}
+
+void
+PokeLauncherAtCommit() {
+	if (g_shared == nullptr)
+		return;
+	RegisterCallback();
+	g_poke_pending = true;
+}
+
+void
+PokeLauncher() {
+	if (g_shared == nullptr)
+		return;
+	Latch *latch;
+	SpinLockAcquire(&g_shared->mutex);
+	latch = g_shared->launcher_latch;
+	SpinLockRelease(&g_shared->mutex);
+	if (latch != nullptr)
+		SetLatch(latch);
 }
 
 } // namespace upkeep::bgw

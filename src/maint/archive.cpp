@@ -535,6 +535,7 @@ ArchiveTable(Oid source_oid, Oid archive_oid, const std::string &older_than, con
 		pg::Notice("upkeep: " + source.qualified + ": " + label + " [skipped: " + msg + "]");
 		return 0;
 	}
+	pg::OwnerPathRun owner_paths; /* the owner's search_path looked up once, not per batch */
 	TableRun run(opt, p, source, run_id, run_by, &out);
 	return run.Direct(label, [&] { RunArchiveAction(run); });
 }

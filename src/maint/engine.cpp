@@ -151,14 +151,28 @@ TableRun::Recheck(BatchLock lock) {
 		}
 		rel_ = *now;
 	}
-	if (!policy_.version.empty()) {
-		const std::string version = PolicyVersion(policy_.relid);
-		if (version != policy_.version) {
-			const std::string msg = version.empty() ? "the policy of " + rel_.qualified + " was dropped during the run"
-			                                        : "the policy of " + rel_.qualified +
-			                                              " was changed during the run; the next run applies it";
+	if (!policy_.version.empty() && PolicyVersion(policy_.relid) != policy_.version) {
+		/*
+		 * Changed since the run loaded it: a change of what the run removes
+		 * (retain, time column, action, archive, detach schema, zone) or a
+		 * disabled or dropped policy stops the run for the table -- it must
+		 * not go on with a retain the DBA has just lengthened; a change of how
+		 * it paces itself (batch size, run_every, premake, enabling) does not.
+		 */
+		const std::vector<Policy> now = LoadPolicies(policy_.relid);
+		const bool dropped = now.empty();
+		const bool changed = dropped || now.front().retain != policy_.retain ||
+		                     now.front().time_column != policy_.time_column || now.front().action != policy_.action ||
+		                     now.front().archive_to != policy_.archive_to ||
+		                     now.front().detach_schema != policy_.detach_schema ||
+		                     now.front().timezone != policy_.timezone || (policy_.enabled && !now.front().enabled);
+		if (changed) {
+			const std::string msg = dropped ? "the policy of " + rel_.qualified + " was dropped during the run"
+			                                : "the policy of " + rel_.qualified +
+			                                      " was changed during the run; the next run applies it";
 			pg::Throw(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, msg.c_str());
 		}
+		policy_.version = now.front().version;
 	}
 }
 
@@ -375,6 +389,7 @@ RunMaintenance(const RunOptions &opt) {
 	const bool caller_is_super = pg::IsSuperuser(caller);
 	const bool per_batch = opt.mode == RunMode::CommitPerBatch;
 	std::vector<Outcome> out;
+	pg::OwnerPathRun owner_paths; /* each owner's search_path looked up once per run, not per batch */
 
 	if (per_batch && !opt.dry_run) {
 		/* leftovers of a cancelled CALL in this session, or of crashed runs */

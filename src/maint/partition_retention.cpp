@@ -14,6 +14,7 @@
 #include <algorithm>
 
 #include "upkeep/maint/partitions.hpp"
+#include "upkeep/maint/pending_detach.hpp"
 #include "upkeep/maint/table_run.hpp"
 #include "upkeep/pg/error_bridge.hpp"
 #include "upkeep/pg/fault_point.hpp"
@@ -97,6 +98,7 @@ RunPartitionExpiry(TableRun &run) {
 	const PartitionedTable t = RequireMonthlyPartitionable(run.Rel());
 	const Cutoff cutoff = PolicyCutoff(p, t.kind, PolicyTimeZone(p));
 	const bool drop = p.action == "drop";
+	const std::string finalized = FinalizePendingDetaches(run); /* a DETACH CONCURRENTLY left half done */
 
 	const std::vector<pg::ChildPartition> children = run.Partitions();
 	std::vector<pg::ChildPartition> ranged;
@@ -112,7 +114,7 @@ RunPartitionExpiry(TableRun &run) {
 	for (const auto &c : expired)
 		names += (names.empty() ? "" : ", ") + c.qualified;
 	run.SetLabel(ExpiryLabel(p, static_cast<int64_t>(expired.size()), false));
-	run.Note(expired.empty() ? "cutoff " + cutoff.text : names);
+	run.Note(finalized + (expired.empty() ? "cutoff " + cutoff.text : names));
 
 	bool has_default = false;
 	for (const auto &c : children)
@@ -127,10 +129,10 @@ RunPartitionExpiry(TableRun &run) {
 			const int64_t rows = PartitionRows(c);
 			run.AddRows(rows);
 			run.Options().deferred->push_back(
-			    DeferredDetach{t.rel.oid, t.rel.qualified, c.qualified, t.rel.owner, p.detach_schema, rows});
+			    DeferredDetach{t.rel.oid, t.rel.qualified, c.oid, c.qualified, t.rel.owner, p.detach_schema, rows});
 		}
 		run.SetLabel(ExpiryLabel(p, static_cast<int64_t>(expired.size()), true));
-		run.Note(expired.empty() ? "cutoff " + cutoff.text : "handed to the worker: " + names);
+		run.Note(finalized + (expired.empty() ? "cutoff " + cutoff.text : "handed to the worker: " + names));
 		return;
 	}
 	/*

@@ -97,7 +97,7 @@ ValidateAge(const char *what, const std::string &text, int max_years) {
 		                                       : " must be a positive interval, not \"") +
 		         shown + "\"",
 		     any_positive ? "Months, days and time are added separately: with a negative part, now minus the "
-		                    "interval can land after now on some dates (with '1 mon -29 days', in March)."
+		                    "interval can land after now on some dates (2023-03-01 minus '1 mon -29 days' is 2023-03-02)."
 		                  : "");
 	}
 	if (iv.months == 0 && iv.days == 0 && iv.usec == 0)

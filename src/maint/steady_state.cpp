@@ -24,12 +24,18 @@ namespace upkeep::maint {
 
 namespace {
 
-/* The token of each parent's partitions: which tables, and the pg_inherits rows attaching them. */
+/*
+ * The token of each parent's partitions: which tables, and the pg_inherits
+ * rows attaching them.  NULL while a detach is pending (the partition
+ * descriptor hides that partition): such a set always gets a full run, which
+ * finalizes the detach.
+ */
 std::string
 TokenSelect(const std::string &which_parents) {
-	return "SELECT i.inhparent AS parent, pg_catalog.md5(pg_catalog.string_agg(i.inhrelid::pg_catalog.text "
+	return "SELECT i.inhparent AS parent, CASE WHEN pg_catalog.bool_or(i.inhdetachpending) THEN NULL ELSE "
+	       "pg_catalog.md5(pg_catalog.string_agg(i.inhrelid::pg_catalog.text "
 	       "OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) i.xmin::pg_catalog.text, ',' ORDER BY i.inhrelid)) "
-	       "AS token FROM pg_catalog.pg_inherits i " +
+	       "END AS token FROM pg_catalog.pg_inherits i " +
 	       which_parents + " GROUP BY i.inhparent";
 }
 
@@ -92,7 +98,7 @@ RememberShape(const Policy &p, const pg::RelInfo &rel) {
 	pg::SpiResult tok = pg::SpiExec(
 	    "SELECT token FROM (" + TokenSelect("WHERE i.inhparent OPERATOR(pg_catalog.=) $1") + ") t",
 	    {pg::SpiValue::Oid_(rel.oid)}, true);
-	if (tok.rows.empty())
+	if (tok.rows.empty() || tok.IsNull(0, 0))
 		return;
 	const std::string token = tok.At(0, 0);
 	const PartitionedTable t = RequireMonthlyPartitionable(rel);

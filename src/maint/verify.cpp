@@ -16,6 +16,7 @@
 #include "upkeep/maint/archive.hpp"
 #include "upkeep/maint/fingerprint.hpp"
 #include "upkeep/maint/partitions.hpp"
+#include "upkeep/maint/pending_detach.hpp"
 #include "upkeep/maint/policy.hpp"
 #include "upkeep/maint/verify.hpp"
 #include "upkeep/pg/catalog.hpp"
@@ -528,6 +529,10 @@ CheckPartitionSets(std::vector<CheckResult> &out, const std::vector<Managed> &ma
 					problems.push_back("overlap between " + prev->qualified + " and " + c.qualified);
 				prev = &c;
 			}
+			for (const auto &d : PendingDetaches(t.rel.oid)) /* hidden from the parent's queries and from the list above */
+				problems.push_back("partition " + d.qualified + " is detach pending (a DETACH ... CONCURRENTLY did not " +
+				                   "finish): the parent's queries do not see its rows until the next run or ALTER " +
+				                   "TABLE ... DETACH PARTITION ... FINALIZE completes it");
 			for (const auto &p : problems)
 				out.push_back({"partition_set", m.rel.qualified, "failed", p});
 			int64_t def_rows = 0;

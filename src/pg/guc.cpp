@@ -170,7 +170,8 @@ DefineGucs() {
 	DefineCustomStringVariable("upkeep.debug_search_path",
 	                           "Test hook: the search_path pg_upkeep's own statements run with.",
 	                           "Empty means pg_catalog, pg_temp. Tests set a hostile path to prove that every name "
-	                           "pg_upkeep uses is qualified. For pg_upkeep's own tests only.",
+	                           "pg_upkeep uses is qualified. A table owner's context keeps the owner's own "
+	                           "search_path. For pg_upkeep's own tests only.",
 	                           &g_debug_search_path, "", PGC_SUSET, GUC_NOT_IN_SAMPLE, nullptr, nullptr, nullptr);
 	MarkGUCPrefixReserved("upkeep");
 }

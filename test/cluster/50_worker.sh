@@ -6,7 +6,8 @@
 #  - DETACH ... CONCURRENTLY and VACUUM run at top level from the worker;
 #  - a worker and a manual CALL never process the same table at once;
 #  - a malicious trigger on a non-superuser's table cannot escalate;
-#  - a listed database without the extension: one log line, no crash loop;
+#  - a listed database without the extension: one log line, no crash loop,
+#    its worker waits and maintains it once CREATE EXTENSION has run;
 #  - upkeep.batch_pause paces the worker's batches, and wake-ups do not cut it short;
 #  - SIGHUP removing the database stops its maintenance; adding it back resumes.
 . "$(dirname "$0")/lib.sh"
@@ -35,8 +36,11 @@ is "$(A "SELECT count(*) FROM upkeep.policy_state WHERE next_due > now()")" 2 "b
 A "SELECT relid FROM upkeep.set_policy('metrics', premake => 4)" >/dev/null
 check "a changed policy is applied on the next wake" wait_until 15 \
 	"SELECT count(*) = 5 FROM pg_inherits WHERE inhparent = 'metrics'::regclass"
-is "$(sql "SELECT string_agg(backend_type || '/' || application_name || '/' || COALESCE(datname, '-'), ' ' ORDER BY backend_type) FROM pg_stat_activity WHERE backend_type LIKE 'pg_upkeep%'")" \
-	"pg_upkeep launcher/pg_upkeep launcher/- pg_upkeep worker/pg_upkeep worker/app" "launcher and worker are visible in pg_stat_activity"
+is "$(sql "SELECT string_agg(backend_type || '/' || application_name || '/' || COALESCE(datname, '-'), ' ' ORDER BY backend_type, datname) FROM pg_stat_activity WHERE backend_type LIKE 'pg_upkeep%'")" \
+	"pg_upkeep launcher/pg_upkeep launcher/- pg_upkeep worker/pg_upkeep worker/app pg_upkeep worker/pg_upkeep worker/noext" \
+	"launcher and workers are visible in pg_stat_activity (noext's waits for its extension)"
+is "$(sql "SELECT query FROM pg_stat_activity WHERE backend_type = 'pg_upkeep worker' AND datname = 'noext'")" \
+	"pg_upkeep worker: waiting for CREATE EXTENSION pg_upkeep" "and says so there"
 check "VACUUM ran after the large delete, at top level" wait_until 20 \
 	"SELECT EXISTS (SELECT 1 FROM upkeep.run_log WHERE action = 'VACUUM' AND status = 'ok') AND (SELECT last_vacuum IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'logs')"
 
@@ -45,11 +49,10 @@ sleep 3
 is "$(grep -c 'database "noext" does not have the pg_upkeep extension' "$DATA/server.log")" 1 "one log line for the database without the extension"
 is "$(grep -c 'worker for database "noext" exited' "$DATA/server.log")" 0 "and no restart loop for it"
 
-# ---- once the extension exists there, a reload starts its worker
+# ---- once the extension exists there, its waiting worker maintains it (no reload)
 sql -d noext "CREATE EXTENSION pg_upkeep" >/dev/null
-psql_at "$PORT" -c "SELECT pg_reload_conf()" >/dev/null
-check "after CREATE EXTENSION and a reload, noext gets its worker" wait_until 10 \
-	"SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'pg_upkeep worker' AND datname = 'noext')"
+WAIT_DB=noext check "after CREATE EXTENSION, noext's worker maintains it" wait_until 10 \
+	"SELECT query ~ '^pg_upkeep worker: cycle [0-9]+ ok' FROM pg_stat_activity WHERE backend_type = 'pg_upkeep worker' AND datname = 'noext'"
 is "$(grep -c 'database "noext" does not have the pg_upkeep extension' "$DATA/server.log")" 1 "still just the one log line"
 
 # ---- SIGTERM to the worker: it comes back, the postmaster is unaffected
@@ -167,5 +170,6 @@ psql_at "$PORT" -c "ALTER SYSTEM SET upkeep.databases = 'app'" -c "SELECT pg_rel
 check "adding it back starts a worker" wait_until 10 \
 	"SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'pg_upkeep worker' AND datname = 'app')"
 check "which maintains again" wait_until 20 "SELECT NOT EXISTS (SELECT 1 FROM logs WHERE at < now() - interval '10 days')"
-check "no ERROR from pg_upkeep in the server log" bash -c "! grep -E 'pg_upkeep (worker|launcher) : (ERROR|FATAL)' '$DATA/server.log' | grep -v 'administrator command'"
-finish
+. "$(dirname "$0")/worker_lib.sh"
+check "no ERROR or FATAL from pg_upkeep's processes" no_upkeep_errors
+finish_worker

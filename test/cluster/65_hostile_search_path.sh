@@ -13,6 +13,10 @@
 #   worker_hook  the background worker with upkeep.debug_search_path =
 #                'public, pg_catalog' for that database, so that any name the
 #                worker's own SQL leaves unqualified reaches a look-alike.
+# The database's path is also the login path of the tables' owner, and so the
+# path of each table owner's context (the hook replaces only pg_upkeep's own
+# pin): there too, in every database, an unqualified name would reach a
+# look-alike.
 # Each maintains tables of a non-superuser (delete with a VACUUM follow-up,
 # premake and drop, DETACH CONCURRENTLY into another schema, archive into a
 # new default archive).  The maintenance happens; no look-alike is used;

@@ -7,6 +7,12 @@
  * security-restricted operation), then VACUUMs tables that lost many rows
  * and detaches partitions CONCURRENTLY -- statements PostgreSQL only runs
  * at top level, which a worker can do and a function cannot.
+ *
+ * A listed database without the extension keeps its worker connected and
+ * waiting (one LOG line; checked every naptime, and at once when CREATE
+ * EXTENSION commits); DROP EXTENSION sends it back to waiting.  Its session
+ * runs with synchronous_commit = off: no transaction of it waits on a
+ * synchronous standby.
  */
 #pragma once
 
@@ -16,7 +22,10 @@ extern "C" {
 
 namespace upkeep::bgw {
 
-/* Entry of a dynamic worker: bgw_main_arg is the database OID, bgw_extra the role OID. */
+/*
+ * Entry of a dynamic worker: bgw_main_arg carries its slot index (low 16
+ * bits) and generation (shmem.hpp), bgw_extra the database and role names.
+ */
 void WorkerMain(Datum main_arg);
 /* Entry of the launcher (static worker registered at preload). */
 void LauncherMain(Datum main_arg);

@@ -34,6 +34,7 @@ enum class RunMode {
 struct DeferredDetach {
 	Oid parent;
 	std::string parent_sql;
+	Oid partition; /* the worker acts on these OIDs, under the names they still have then */
 	std::string partition_sql;
 	Oid owner;
 	std::string detach_schema;

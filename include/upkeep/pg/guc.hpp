@@ -34,6 +34,9 @@ extern long g_fault_points_generation;
  * tests): pg_upkeep's SQL runs with search_path = pg_catalog, pg_temp.  A
  * test sets it to a hostile path ('public, pg_catalog') to prove that every
  * name in pg_upkeep's own SQL is qualified: nothing may resolve through it.
+ * It replaces only that pin (SPI, the extension owner's context, the
+ * worker): a table owner's context has the owner's login search_path
+ * (owner_context.hpp), which tests make hostile through ALTER DATABASE.
  */
 extern char *g_debug_search_path;
 /* The search_path pg_upkeep's own statements run with: "pg_catalog, pg_temp" (or the test hook's). */

@@ -1,0 +1,61 @@
+/*
+ * src/maint/pending_detach.cpp
+ *
+ * See upkeep/maint/pending_detach.hpp.
+ */
+#include "upkeep/maint/pending_detach.hpp"
+#include "upkeep/maint/table_run.hpp"
+#include "upkeep/pg/catalog.hpp"
+#include "upkeep/pg/spi.hpp"
+#include "upkeep/pg/table_lock.hpp"
+
+namespace upkeep::maint {
+
+std::vector<PendingDetach>
+PendingDetaches(Oid parent) {
+	const pg::SpiResult r =
+	    pg::SpiExec("SELECT i.inhrelid, n.nspname, c.relname FROM pg_catalog.pg_inherits i "
+	                "JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid "
+	                "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace "
+	                "WHERE i.inhparent OPERATOR(pg_catalog.=) $1 AND i.inhdetachpending ORDER BY c.relname",
+	                {pg::SpiValue::Oid_(parent)}, true);
+	std::vector<PendingDetach> out;
+	for (size_t i = 0; i < r.rows.size(); i++)
+		out.push_back(PendingDetach{r.OidAt(i, 0), pg::QuoteQualified(r.At(i, 1), r.At(i, 2))});
+	return out;
+}
+
+std::string
+FinalizePendingDetaches(TableRun &run) {
+	const std::vector<PendingDetach> pending = PendingDetaches(run.Rel().oid);
+	if (pending.empty())
+		return {};
+	const Policy &p = run.GetPolicy();
+	const bool move = p.action == "detach" && !p.detach_schema.empty();
+	std::string names;
+	for (const auto &d : pending) {
+		run.Batch([&]() -> int64_t {
+			const std::optional<double> estimate = pg::RelTuples(d.oid);
+			const int64_t rows = estimate && *estimate >= 0 ? static_cast<int64_t>(*estimate) : 0;
+			if (run.DryRun())
+				return rows;
+			/* the partition by OID, under the lock FINALIZE takes, by the name it has now */
+			pg::LockRelationById(d.oid, pg::kShareUpdateExclusiveLock);
+			const auto part = pg::LookupRelation(d.oid);
+			if (!part)
+				return 0;
+			pg::SpiExec("ALTER TABLE " + run.Rel().qualified + " DETACH PARTITION " + part->qualified + " FINALIZE", {},
+			            false, false);
+			if (move)
+				pg::SpiExec("ALTER TABLE " + pg::GetRelation(d.oid).qualified + " SET SCHEMA " +
+				                pg::QuoteIdent(p.detach_schema),
+				            {}, false, false);
+			return rows;
+		});
+		names += (names.empty() ? "" : ", ") + d.qualified;
+	}
+	return std::string(run.DryRun() ? "would finalize" : "finalized") + " the pending detach of " + names +
+	       " (DETACH ... FINALIZE" + (move ? ", moved to schema " + pg::QuoteIdent(p.detach_schema) : "") + "); ";
+}
+
+} // namespace upkeep::maint
