@@ -88,12 +88,20 @@ A "CREATE TABLE busy (id bigint PRIMARY KEY, at timestamptz NOT NULL);
    CREATE FUNCTION public.slow_down() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN PERFORM pg_catalog.pg_sleep(0.0002); RETURN OLD; END \$\$;
    CREATE TRIGGER slow BEFORE DELETE ON busy FOR EACH ROW EXECUTE FUNCTION public.slow_down();
    SELECT relid FROM upkeep.set_policy('busy', 'at', '30 days', batch_size => 200, enabled => false);" >/dev/null
-psql_at "$PORT" -d app -At -c "CALL upkeep.run_maintenance(tbl => 'busy')" >/dev/null 2>&1 &
+# the manual run is parked between its batches (fault point batch-start, held by a session here): it
+# keeps the table's run lock while the worker arrives, however loaded the machine is
+psql_at "$PORT" -d app -At -c "SELECT pg_advisory_lock(1431325510, hashtext('batch-start'))" -c "SELECT pg_sleep(120)" >/dev/null 2>&1 &
+hpid=$!
+BG_PIDS+=($hpid)
+WAIT_DB=app wait_until 10 "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = 1431325510 AND granted)" || true
+psql_at "$PORT" -d "dbname=app application_name=manual_busy" -At -c "SET upkeep.fault_points = 'batch-start:wait:3'" \
+	-c "CALL upkeep.run_maintenance(tbl => 'busy')" >/dev/null 2>&1 &
 cpid=$!
-WAIT_DB=app wait_until 10 "SELECT EXISTS (SELECT 1 FROM upkeep.run_log WHERE table_name = 'public.busy' AND status = 'running')" || true
+WAIT_DB=app wait_until 20 "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'manual_busy' AND wait_event_type = 'Lock')" || true
 A "SELECT relid FROM upkeep.set_policy('busy', enabled => true); SELECT upkeep.wake_worker();" >/dev/null
 check "the worker, arriving meanwhile, skips the table" wait_until 15 \
 	"SELECT EXISTS (SELECT 1 FROM upkeep.run_log WHERE table_name = 'public.busy' AND run_by = 'worker' AND status = 'skipped')"
+A "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(120)%' AND pid <> pg_backend_pid()" >/dev/null
 wait $cpid
 is "$(A "SELECT count(*) FROM upkeep.run_log a JOIN upkeep.run_log b ON a.table_name = b.table_name AND a.id < b.id
          WHERE a.table_name = 'public.busy' AND a.rows > 0 AND b.rows > 0
