@@ -216,7 +216,7 @@ TableRun::Batch(const std::function<int64_t()> &fn, bool may_pause, BatchLock lo
 	 * change: such a table fails there, with PostgreSQL's 42501.)
 	 */
 	if (per_batch)
-		pg::SpiExec("SET CONSTRAINTS ALL IMMEDIATE", {}, false, false);
+		pg::SetConstraintsImmediate();
 	const int64_t rows = pg::AsOwner(rel_.owner, [&] {
 		Recheck(lock);
 		return fn();

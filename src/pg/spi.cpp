@@ -15,6 +15,8 @@
 extern "C" {
 #include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "nodes/parsenodes.h"
 #include "executor/spi.h"
 #include "tcop/pquery.h"
 #include "utils/portal.h"
@@ -209,6 +211,17 @@ SpiFinish() {
 	});
 	if (rc != SPI_OK_FINISH)
 		Throw(ERRCODE_INTERNAL_ERROR, "SPI_finish failed");
+}
+
+void
+SetConstraintsImmediate() {
+	PgCall([] {
+		ConstraintsSetStmt *stmt = makeNode(ConstraintsSetStmt);
+		stmt->constraints = NIL;
+		stmt->deferred = false;
+		AfterTriggerSetState(stmt);
+		pfree(stmt);
+	});
 }
 
 int

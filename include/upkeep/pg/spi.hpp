@@ -65,6 +65,9 @@ struct SpiResult {
  */
 void SpiConnect(bool nonatomic = false);
 void SpiFinish();
+/* SET CONSTRAINTS ALL IMMEDIATE for the current transaction (PostgreSQL's own call, no SQL parsed). */
+void SetConstraintsImmediate();
+
 /* A GUC nest level of the caller's own (what a SET clause gives a function), and its end. */
 int OpenGucLevel();
 void CloseGucLevel(int level);
