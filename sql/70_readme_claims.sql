@@ -80,6 +80,17 @@ EXCEPT SELECT s FROM claims_shape('claims_rich_2024_02') s ORDER BY 1;
 SELECT s AS only_by_upkeep FROM claims_shape('claims_rich_2024_02') s
 EXCEPT SELECT s FROM claims_shape('claims_rich_by_hand') s ORDER BY 1;
 SELECT count(*) > 15 AS compared_enough FROM claims_shape('claims_rich_2024_02');
+-- in the parent's tablespace, as PARTITION OF puts it
+SET allow_in_place_tablespaces = on;
+CREATE TABLESPACE regress_claims_ts LOCATION '';
+CREATE TABLE claims_spaced (at date NOT NULL) PARTITION BY RANGE (at) TABLESPACE regress_claims_ts;
+CREATE TABLE claims_spaced_by_hand PARTITION OF claims_spaced FOR VALUES FROM ('2024-01-01') TO ('2024-02-01');
+SELECT upkeep.create_monthly_partition('claims_spaced', '2024-02-01');
+SELECT c.relname, t.spcname FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_tablespace t ON t.oid = c.reltablespace
+ WHERE c.relname LIKE 'claims_spaced%' ORDER BY 1;
+DROP TABLE claims_spaced;
+DROP TABLESPACE regress_claims_ts;
+RESET allow_in_place_tablespaces;
 -- (and pg_upkeep repeats the parent's grants, which PARTITION OF does not: the partition is as open as its parent)
 SELECT has_table_privilege('regress_claims_reader', 'claims_rich_2024_02', 'SELECT') AS reader_may_read_new,
        has_table_privilege('regress_claims_reader', 'claims_rich_by_hand', 'SELECT') AS reader_may_read_by_hand;

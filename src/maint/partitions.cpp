@@ -49,8 +49,10 @@
 extern "C" {
 #include "catalog/pg_class.h"
 #include "catalog/pg_partitioned_table.h"
+#include "commands/tablespace.h"
 #include "storage/lmgr.h"
 #include "utils/date.h"
+#include "utils/lsyscache.h"
 }
 
 namespace upkeep::maint {
@@ -136,13 +138,17 @@ CopyGrants(Oid parent, const std::string &child_sql) {
  */
 std::string
 CreateLikeParentSql(const PartitionedTable &t, const std::string &child_sql, const std::string &check) {
-	pg::SpiResult ts = pg::SpiExec("SELECT s.spcname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_tablespace s ON "
-	                               "s.oid OPERATOR(pg_catalog.=) c.reltablespace WHERE c.oid OPERATOR(pg_catalog.=) $1",
-	                               {pg::SpiValue::Oid_(t.rel.oid)}, true);
+	char tablespace[NAMEDATALEN] = {0};
+	pg::PgCall([&] {
+		const Oid spc = get_rel_tablespace(t.rel.oid);
+		char *name = OidIsValid(spc) ? get_tablespace_name(spc) : nullptr;
+		if (name != nullptr)
+			strlcpy(tablespace, name, sizeof(tablespace));
+	});
 	return "CREATE TABLE " + child_sql + " (LIKE " + t.rel.qualified +
 	       " INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED INCLUDING STORAGE INCLUDING COMPRESSION" +
 	       (check.empty() ? std::string() : ", " + check) + ")" +
-	       (ts.rows.empty() ? std::string() : " TABLESPACE " + pg::QuoteIdent(ts.At(0, 0)));
+	       (tablespace[0] == '\0' ? std::string() : " TABLESPACE " + pg::QuoteIdent(tablespace));
 }
 
 /*
@@ -259,16 +265,6 @@ LockForPartitionChange(Oid parent, int parent_mode, const std::vector<pg::ChildP
 	return change;
 }
 
-bool
-ArchivesByPolicy(Oid relid) {
-	pg::SpiResult r = pg::AsExtensionOwner([&] {
-		return pg::SpiExec("SELECT EXISTS (SELECT 1 FROM upkeep.policy WHERE relid OPERATOR(pg_catalog.=) $1 AND action "
-		                   "OPERATOR(pg_catalog.=) 'archive')",
-		                   {pg::SpiValue::RegClass(relid)}, true);
-	});
-	return r.BoolAt(0, 0);
-}
-
 Oid
 EnsureMonthPartitionLocked(const PartitionedTable &t, core::YearMonth ym, const std::string &tz, bool bounds_check,
                            bool *created, std::string *moved) {
@@ -361,9 +357,26 @@ CreateMonthlyPartition(Oid parent_oid, int32_t pg_date, const std::string &tz_in
 	pg::SpiConnect();
 	/* a set with a policy has its month bounds in the policy's zone: premake and this function agree */
 	std::string tz = tz_in;
-	if (tz.empty()) {
-		const std::vector<Policy> policies = LoadPolicies(parent_oid);
-		tz = policies.empty() ? std::string(pg::g_partition_timezone) : PolicyTimeZone(policies.front());
+	bool archives = false;
+	{
+		/*
+		 * The policy's zone and action, by the policy table's key alone
+		 * (LoadPolicies would also read every managed set's partition
+		 * token: a cost that grows with the partitions in the database, paid
+		 * on every call).
+		 */
+		pg::SpiResult r = pg::AsExtensionOwner([&] {
+			return pg::SpiExec("SELECT p.timezone, p.action OPERATOR(pg_catalog.=) 'archive' FROM upkeep.policy p "
+			                   "WHERE p.relid OPERATOR(pg_catalog.=) $1",
+			                   {pg::SpiValue::RegClass(parent_oid)}, true);
+		});
+		if (!r.rows.empty()) {
+			archives = r.BoolAt(0, 1);
+			if (tz.empty() && !r.IsNull(0, 0))
+				tz = r.At(0, 0);
+		}
+		if (tz.empty())
+			tz = pg::g_partition_timezone;
 	}
 	/* 1. ownership from the catalog row, no lock yet */
 	pg::RelInfo rel = pg::GetRelation(parent_oid);
@@ -389,7 +402,7 @@ CreateMonthlyPartition(Oid parent_oid, int32_t pg_date, const std::string &tz_in
 
 	bool created = false;
 	std::string moved;
-	Oid child = EnsureMonthPartitionLocked(t, ym, tz, ArchivesByPolicy(parent_oid), &created, &moved);
+	Oid child = EnsureMonthPartitionLocked(t, ym, tz, archives, &created, &moved);
 	pg::LeaveOwnerContext(pinned);
 	pg::SpiFinish();
 	if (!moved.empty())

@@ -82,7 +82,4 @@ struct PartitionChange {
 PartitionChange LockForPartitionChange(Oid parent, int parent_mode, const std::vector<pg::ChildPartition> &parts,
                                        const std::vector<pg::RelLock> &also = {});
 
-/* Whether the table's policy archives (its partitions then carry bounds CHECKs). */
-bool ArchivesByPolicy(Oid relid);
-
 } // namespace upkeep::maint
