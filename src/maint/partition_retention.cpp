@@ -14,7 +14,6 @@
 #include <algorithm>
 
 #include "upkeep/core/naming.hpp"
-
 #include "upkeep/maint/partitions.hpp"
 #include "upkeep/maint/table_run.hpp"
 #include "upkeep/pg/error_bridge.hpp"
@@ -228,12 +227,11 @@ RunPremake(TableRun &run) {
 		return;
 	if (run.DryRun()) {
 		/* the partitions a real run would make, by name */
+		auto clip = [](std::string_view s, size_t limit) { return pg::ClipToEncoding(std::string(s), limit); };
 		std::string names;
 		for (const auto &m : missing)
 			names += (names.empty() ? "" : ", ") +
-			         pg::QuoteQualified(t.rel.nspname, core::PartitionName(t.rel.name, m, [](std::string_view s, size_t limit) {
-				                            return pg::ClipToEncoding(std::string(s), limit);
-			                            }));
+			         pg::QuoteQualified(t.rel.nspname, core::PartitionName(t.rel.name, m, clip));
 		run.Note(names);
 	}
 	/*

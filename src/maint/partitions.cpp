@@ -190,7 +190,8 @@ RequireOwner(const pg::RelInfo &rel) {
 	if (!pg::MayActAsOwner(rel.oid, pg::CurrentUser())) {
 		std::string msg = "must be owner of table " + rel.qualified;
 		pg::Throw(ERRCODE_INSUFFICIENT_PRIVILEGE, msg.c_str(),
-		          "pg_upkeep acts only on tables the caller owns (or whose owning role the caller is a member of).");
+		          "pg_upkeep acts only on tables whose owning role's privileges the caller has (the owner, or a member "
+		          "that inherits them; a NOINHERIT member must SET ROLE first), as ALTER TABLE does.");
 	}
 }
 
