@@ -212,6 +212,7 @@ void
 ArchiveRows(TableRun &run, ArchivePlan &plan, const std::string &time_column, const Cutoff &cutoff, int batch_size,
             int64_t run_id) {
 	if (run.DryRun()) {
+		run.Note("cutoff " + cutoff.text + CascadeNote(plan.source.oid));
 		run.Batch([&] { return CountExpiredRows(plan.source, time_column, cutoff); });
 		return;
 	}
@@ -474,7 +475,8 @@ RunArchiveAction(TableRun &run) {
 	const Oid archive = ResolveArchive(source, p.archive_to, !run.DryRun(), &created);
 	if (archive == InvalidOid) {
 		/* dry run before the default archive exists: report what would move */
-		run.Note("would create " + pg::QuoteQualified(source.nspname, DefaultArchiveName(source)));
+		run.Note("would create " + pg::QuoteQualified(source.nspname, DefaultArchiveName(source)) +
+		         (source.relkind != RELKIND_PARTITIONED_TABLE ? CascadeNote(source.oid) : std::string()));
 		if (source.relkind != RELKIND_PARTITIONED_TABLE)
 			run.Batch([&] { return CountExpiredRows(source, p.time_column, cutoff); });
 		return;

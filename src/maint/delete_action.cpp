@@ -37,7 +37,8 @@ RunDeleteAction(TableRun &run) {
 	run.Note("cutoff " + cutoff.text);
 
 	if (run.DryRun()) {
-		/* the exact number a real run would delete now */
+		/* the exact number a real run would delete now, and the other tables its foreign keys would change */
+		run.Note("cutoff " + cutoff.text + CascadeNote(rel.oid));
 		run.Batch([&] { return CountExpiredRows(rel, p.time_column, cutoff); });
 		return;
 	}

@@ -41,10 +41,15 @@ FormatMs(double ms) {
 	return buf;
 }
 
+/* "3 rows", "1 partition": what an action counts */
 std::string
-RowsInBatches(int64_t rows, int batches) {
-	return std::to_string(rows) + (rows == 1 ? " row in " : " rows in ") + std::to_string(batches) +
-	       (batches == 1 ? " batch" : " batches");
+Counted(int64_t n, const std::string &unit) {
+	return std::to_string(n) + " " + unit + (n == 1 ? "" : "s");
+}
+
+std::string
+RowsInBatches(int64_t rows, int batches, const std::string &unit) {
+	return Counted(rows, unit) + " in " + std::to_string(batches) + (batches == 1 ? " batch" : " batches");
 }
 
 } // namespace
@@ -74,8 +79,11 @@ FailureMessage(const pg::PgError &e) {
 
 std::string
 OutcomeActionText(const Outcome &o) {
-	if (o.status == "ok" || o.status == "dry run")
-		return o.action + (o.status == "dry run" ? " [dry run]" : "");
+	if (o.status == "ok")
+		return o.action;
+	/* a dry run says what it would act on: the partitions by name, the cutoff, tables a cascade would change */
+	if (o.status == "dry run")
+		return o.action + " [dry run" + (o.message.empty() ? "" : ": " + o.message) + "]";
 	return o.action + " [" + o.status + (o.message.empty() ? "" : ": " + o.message) + "]";
 }
 
@@ -228,6 +236,9 @@ TableRun::Batch(const std::function<int64_t()> &fn, bool may_pause, BatchLock lo
 		pg::FaultPoint("batch-before-commit");
 	CommitPoint();
 	if (rows >= 0) {
+		/* a batch that changed something: rows, or DDL (a partition made, dropped, a constraint added) */
+		if (rows > 0 || lock == BatchLock::None)
+			worked_ = true;
 		rows_ += rows;
 		batches_++;
 		const double now = pg::NowMs();
@@ -261,7 +272,9 @@ TableRun::BeginAction(const std::string &label) {
 	batches_ = 0;
 	started_ms_ = pg::NowMs();
 	last_notice_ms_ = started_ms_;
-	log_id_ = 0; /* the run_log row is made by the first batch: an action with nothing to do leaves none */
+	unit_ = "row";
+	worked_ = false;
+	log_id_ = 0; /* the run_log row is made by the first batch, and dropped if no batch found work */
 	paused_ms_ = 0;
 }
 
@@ -290,14 +303,22 @@ TableRun::Finish(const std::optional<pg::PgError> &failure) {
 			o.rows = 0;
 			o.batches = 0;
 		} else if (o.batches > 0)
-			o.message += "; " + std::to_string(o.rows) + (o.rows == 1 ? " row in " : " rows in ") +
-			             std::to_string(o.batches) +
+			o.message += "; " + Counted(o.rows, unit_) + " in " + std::to_string(o.batches) +
 			             (o.batches == 1 ? " committed batch is kept" : " committed batches are kept");
 	}
 	if (!opt_.dry_run) {
 		/* in the caller's transaction a failure rolled the 'running' row back with the action's work */
 		const bool row_exists = log_id_ != 0 && !(failure && !per_batch);
-		if (row_exists) {
+		if (row_exists && !failure && !worked_) {
+			/*
+			 * Every batch found nothing to do (a delete or archive with no
+			 * expired row): the 'running' row the first batch made goes
+			 * again, so an empty action leaves no trace in run_log -- from
+			 * psql, pg_cron and the worker alike.
+			 */
+			LogDrop(log_id_);
+			CommitPoint();
+		} else if (row_exists) {
 			LogFinish(log_id_, o.status, o.rows, o.batches, o.message, o.action, o.table_name);
 			CommitPoint();
 		} else if (failure) {
@@ -306,9 +327,9 @@ TableRun::Finish(const std::optional<pg::PgError> &failure) {
 		}
 	}
 	const std::string line = "upkeep: " + rel_.qualified + ": " + OutcomeActionText(o) + ": " +
-	                         RowsInBatches(o.rows, o.batches) + " (" + FormatMs(o.ms) + ")";
+	                         RowsInBatches(o.rows, o.batches, unit_) + " (" + FormatMs(o.ms) + ")";
 	/* interactive callers hear about work, skips and failures; an action with nothing to do stays quiet */
-	if (opt_.notices && (o.batches > 0 || o.rows > 0 || o.status != "ok"))
+	if (opt_.notices && (worked_ || o.rows > 0 || o.status != "ok"))
 		pg::Notice(line);
 	if (o.status == "failed" || o.status == "skipped")
 		pg::Log(line);
@@ -350,7 +371,9 @@ int64_t
 TableRun::Direct(const std::string &label, const std::function<void()> &body) {
 	BeginAction(label);
 	body();
-	if (log_id_ != 0)
+	if (log_id_ != 0 && !worked_)
+		LogDrop(log_id_); /* nothing to move: no trace in run_log */
+	else if (log_id_ != 0)
 		LogFinish(log_id_, "ok", rows_, batches_, note_, label_, rel_.qualified);
 	return rows_;
 }
@@ -396,6 +419,9 @@ RunMaintenance(const RunOptions &opt) {
 		pg::ReleaseStaleTableLocks();
 		MarkInterruptedRuns();
 		pg::CommitAsync();
+	} else if (!opt.dry_run) {
+		/* cleanup_old_data(): crashed runs' rows too, in the caller's transaction (rolled back with it) */
+		MarkInterruptedRuns();
 	}
 
 	std::vector<Policy> policies = LoadPolicies(opt.only);

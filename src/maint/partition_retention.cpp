@@ -13,6 +13,7 @@
  */
 #include <algorithm>
 
+#include "upkeep/core/naming.hpp"
 #include "upkeep/maint/partitions.hpp"
 #include "upkeep/maint/pending_detach.hpp"
 #include "upkeep/maint/table_run.hpp"
@@ -65,13 +66,15 @@ Plural(int64_t n, const char *word) {
 }
 
 /*
- * CREATE TABLE ... PARTITION OF takes ACCESS EXCLUSIVE on the parent (and on
- * its DEFAULT partition): taken all at once or not at all (see
- * LockForPartitionChange), then the set as it is now, by OID.
+ * A new partition is made apart and ATTACHed (EnsureMonthPartitionLocked):
+ * SHARE UPDATE EXCLUSIVE on the parent, which blocks no reader or writer,
+ * and ACCESS EXCLUSIVE on its DEFAULT partition if there is one -- taken all
+ * at once or not at all (see LockForPartitionChange), then the set as it is
+ * now, by OID.
  */
 PartitionedTable
 LockForPremake(Oid parent) {
-	return RequireMonthlyPartitionable(LockForPartitionChange(parent, pg::kAccessExclusiveLock, {}).parent);
+	return RequireMonthlyPartitionable(LockForPartitionChange(parent, pg::kShareUpdateExclusiveLock, {}).parent);
 }
 
 } // namespace
@@ -239,40 +242,85 @@ RunPremake(TableRun &run) {
 			missing.push_back(m);
 	}
 	run.SetLabel(PremakeLabel(static_cast<int64_t>(missing.size()), p.premake));
+	run.SetUnit("partition"); /* rows_affected of a premake counts partitions made */
 	if (missing.empty())
 		return;
+	if (run.DryRun()) {
+		/* the partitions a real run would make, by name */
+		auto clip = [](std::string_view s, size_t limit) { return pg::ClipToEncoding(std::string(s), limit); };
+		std::string names;
+		for (const auto &m : missing)
+			names += (names.empty() ? "" : ", ") +
+			         pg::QuoteQualified(t.rel.nspname, core::PartitionName(t.rel.name, m, clip));
+		run.Note(names);
+	}
+	/*
+	 * Rows moved out of DEFAULT are announced (NOTICE and the run_log message)
+	 * once the batch that moved them is kept: a batch rolled back and made
+	 * again month by month moves them again, and that is the move to tell.
+	 */
+	std::vector<std::string> moves, kept;
+	auto announce = [&] {
+		for (const auto &m : moves) {
+			kept.push_back(m);
+			if (run.Options().notices)
+				pg::Notice("upkeep: " + run.Rel().qualified + ": " + m);
+		}
+		moves.clear();
+		std::string note;
+		for (const auto &m : kept)
+			note += (note.empty() ? "" : "; ") + m;
+		if (!note.empty())
+			run.Note(note);
+	};
+	auto make_month = [&](const PartitionedTable &now, core::YearMonth m) -> int64_t {
+		bool created = false;
+		std::string moved;
+		(void)EnsureMonthPartitionLocked(now, m, tz, p.action == "archive", &created, &moved);
+		if (!moved.empty())
+			moves.push_back(moved);
+		return created ? 1 : 0;
+	};
 	if (!run.DryRun() && missing.size() > 1) {
 		/* every missing month in one transaction; month by month only if that fails */
 		auto all_months = [&]() -> int64_t {
+			moves.clear();
 			const PartitionedTable now = LockForPremake(t.rel.oid);
 			int64_t made = 0;
-			for (const auto &m : missing) {
-				bool created = false;
-				(void)EnsureMonthPartitionLocked(now, m, tz, p.action == "archive", &created);
-				made += created ? 1 : 0;
-			}
+			for (const auto &m : missing)
+				made += make_month(now, m);
 			return made;
 		};
-		if (!run.TryBatch(all_months, BatchLock::None))
+		if (!run.TryBatch(all_months, BatchLock::None)) {
+			announce();
 			return;
+		}
 	}
 	/* month by month: a month that cannot be made (say, its name is taken) fails alone, and is reported */
 	std::optional<pg::PgError> first_failure;
 	for (const auto &m : missing) {
 		auto one_month = [&]() -> int64_t {
+			moves.clear();
 			if (run.DryRun())
 				return 1;
-			const PartitionedTable now = LockForPremake(t.rel.oid);
-			bool created = false;
-			(void)EnsureMonthPartitionLocked(now, m, tz, p.action == "archive", &created);
-			return created ? 1 : 0;
+			return make_month(LockForPremake(t.rel.oid), m);
 		};
 		std::optional<pg::PgError> failure = run.TryBatch(one_month, BatchLock::None);
 		if (failure && !first_failure)
 			first_failure = failure;
+		if (!failure)
+			announce();
 	}
-	if (first_failure)
-		throw *first_failure;
+	if (first_failure) {
+		if (kept.empty())
+			throw *first_failure;
+		/* the failure is the action's message: it still says what was moved out of DEFAULT and kept */
+		std::string detail = first_failure->Detail() ? std::string(first_failure->Detail()) + "; " : std::string();
+		for (size_t i = 0; i < kept.size(); i++)
+			detail += (i ? "; " : "") + kept[i];
+		throw pg::PgError(first_failure->SqlErrCode(), first_failure->what(), detail.c_str(), first_failure->Hint(),
+		                  first_failure->Filename(), first_failure->Lineno(), first_failure->Funcname());
+	}
 }
 
 } // namespace upkeep::maint

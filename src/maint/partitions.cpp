@@ -15,11 +15,20 @@
  *   4. the name, fitted into 63 bytes, must be free: pg_upkeep never adopts
  *      a table it did not create;
  *   5. the DDL runs through SPI as the parent's owner in a security-restricted
- *      operation.  With a DEFAULT partition, a plain CREATE ... PARTITION OF
- *      is tried first inside a subtransaction (PostgreSQL itself skips the
- *      scan of the default when a constraint proves the range empty); if the
- *      default holds rows of the month, they are moved into a new table in
- *      one statement, which is then attached.
+ *      operation: the partition is made as a plain table shaped like the
+ *      parent (CREATE TABLE ... (LIKE parent ...)), then attached (ALTER
+ *      TABLE parent ATTACH PARTITION).  ATTACH needs only SHARE UPDATE
+ *      EXCLUSIVE on the parent, where CREATE TABLE ... PARTITION OF takes
+ *      ACCESS EXCLUSIVE: readers and writers of the set are never blocked,
+ *      and an open report transaction does not make it fail.  ATTACH gives
+ *      the table what PARTITION OF would (the parent's indexes, foreign keys,
+ *      row triggers; CHECK constraints and columns become inherited, not
+ *      local).  With a DEFAULT partition, ATTACH also takes ACCESS EXCLUSIVE
+ *      on it (PostgreSQL re-checks it for rows of the month, skipping the
+ *      scan when a constraint proves the range empty): that lock is taken
+ *      together with the parent's, all or none, never queued.  If the
+ *      default holds rows of the month, they are moved into the new table
+ *      in one statement, which is then attached.
  */
 #include <string>
 #include <vector>
@@ -40,8 +49,10 @@
 extern "C" {
 #include "catalog/pg_class.h"
 #include "catalog/pg_partitioned_table.h"
+#include "commands/tablespace.h"
 #include "storage/lmgr.h"
 #include "utils/date.h"
+#include "utils/lsyscache.h"
 }
 
 namespace upkeep::maint {
@@ -119,15 +130,38 @@ CopyGrants(Oid parent, const std::string &child_sql) {
 }
 
 /*
- * The DEFAULT partition holds rows of the month: build the new partition as a
- * plain table shaped like the parent, move the rows in one atomic statement
- * (DELETE ... RETURNING into INSERT), and attach it.  The bounds CHECK, added
- * while the table is empty, lets ATTACH skip re-scanning it.
+ * CREATE TABLE for a partition-to-be: a plain table with the parent's
+ * columns, defaults, CHECK constraints, generation expressions, storage and
+ * compression (LIKE) and, as CREATE TABLE ... PARTITION OF would, the
+ * parent's tablespace if it has one.  Indexes, foreign keys and row triggers
+ * come with ATTACH.  `check`: an extra table constraint, or empty.
  */
-void
-CreateByMovingDefaultRows(const PartitionedTable &t, const pg::ChildPartition &def, const std::string &child_name,
-                          const std::string &child_sql, const pg::KeyValue &lower, const pg::KeyValue &upper,
-                          const std::string &bounds) {
+std::string
+CreateLikeParentSql(const PartitionedTable &t, const std::string &child_sql, const std::string &check) {
+	char tablespace[NAMEDATALEN] = {0};
+	pg::PgCall([&] {
+		const Oid spc = get_rel_tablespace(t.rel.oid);
+		char *name = OidIsValid(spc) ? get_tablespace_name(spc) : nullptr;
+		if (name != nullptr)
+			strlcpy(tablespace, name, sizeof(tablespace));
+	});
+	return "CREATE TABLE " + child_sql + " (LIKE " + t.rel.qualified +
+	       " INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED INCLUDING STORAGE INCLUDING COMPRESSION" +
+	       (check.empty() ? std::string() : ", " + check) + ")" +
+	       (tablespace[0] == '\0' ? std::string() : " TABLESPACE " + pg::QuoteIdent(tablespace));
+}
+
+/*
+ * The DEFAULT partition holds rows of the month: move them into the new
+ * (still plain) table in one atomic statement (DELETE ... RETURNING into
+ * INSERT), then attach it.  The bounds CHECK, added while the table is empty
+ * if it does not have it yet, lets ATTACH skip re-scanning it.  Returns the
+ * rows moved.
+ */
+int64_t
+AttachMovingDefaultRows(const PartitionedTable &t, const pg::ChildPartition &def, const std::string &child_name,
+                        const std::string &child_sql, const pg::KeyValue &lower, const pg::KeyValue &upper,
+                        const std::string &bounds, bool has_bounds_check) {
 	const std::string key = pg::QuoteIdent(t.key.column);
 	std::string cols;
 	for (const auto &c : pg::GetColumns(t.rel.oid)) {
@@ -135,11 +169,9 @@ CreateByMovingDefaultRows(const PartitionedTable &t, const pg::ChildPartition &d
 			continue;
 		cols += (cols.empty() ? "" : ", ") + pg::QuoteIdent(c.name);
 	}
-	pg::SpiExec("CREATE TABLE " + child_sql + " (LIKE " + t.rel.qualified +
-	            " INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED INCLUDING STORAGE INCLUDING "
-	            "COMPRESSION)");
-	pg::SpiExec("ALTER TABLE " + child_sql + " ADD CONSTRAINT " + pg::QuoteIdent(BoundsConstraintName(child_name)) +
-	            " CHECK (" + BoundsCheck(t, lower.literal, upper.literal) + ")");
+	if (!has_bounds_check)
+		pg::SpiExec("ALTER TABLE " + child_sql + " ADD CONSTRAINT " + pg::QuoteIdent(BoundsConstraintName(child_name)) +
+		            " CHECK (" + BoundsCheck(t, lower.literal, upper.literal) + ")");
 	pg::SpiResult moved = pg::SpiExec("WITH moved AS (DELETE FROM ONLY " + def.qualified + " WHERE " + key +
 	                                      " OPERATOR(pg_catalog.>=) " + lower.literal + " AND " + key +
 	                                      " OPERATOR(pg_catalog.<) " + upper.literal + " RETURNING " + cols +
@@ -148,8 +180,7 @@ CreateByMovingDefaultRows(const PartitionedTable &t, const pg::ChildPartition &d
 	                                  {}, false, false);
 	pg::FaultPoint("partition-between-create-attach");
 	pg::SpiExec("ALTER TABLE " + t.rel.qualified + " ATTACH PARTITION " + child_sql + " " + bounds);
-	pg::Notice("moved " + std::to_string(moved.processed) + " rows from default partition " + def.qualified + " into " +
-	           child_sql);
+	return static_cast<int64_t>(moved.processed);
 }
 
 } // namespace
@@ -159,7 +190,8 @@ RequireOwner(const pg::RelInfo &rel) {
 	if (!pg::MayActAsOwner(rel.oid, pg::CurrentUser())) {
 		std::string msg = "must be owner of table " + rel.qualified;
 		pg::Throw(ERRCODE_INSUFFICIENT_PRIVILEGE, msg.c_str(),
-		          "pg_upkeep acts only on tables the caller owns (or whose owning role the caller is a member of).");
+		          "pg_upkeep acts only on tables whose owning role's privileges the caller has (the owner, or a member "
+		          "that inherits them; a NOINHERIT member must SET ROLE first), as ALTER TABLE does.");
 	}
 }
 
@@ -234,20 +266,12 @@ LockForPartitionChange(Oid parent, int parent_mode, const std::vector<pg::ChildP
 	return change;
 }
 
-bool
-ArchivesByPolicy(Oid relid) {
-	pg::SpiResult r = pg::AsExtensionOwner([&] {
-		return pg::SpiExec("SELECT EXISTS (SELECT 1 FROM upkeep.policy WHERE relid OPERATOR(pg_catalog.=) $1 AND action "
-		                   "OPERATOR(pg_catalog.=) 'archive')",
-		                   {pg::SpiValue::RegClass(relid)}, true);
-	});
-	return r.BoolAt(0, 0);
-}
-
 Oid
 EnsureMonthPartitionLocked(const PartitionedTable &t, core::YearMonth ym, const std::string &tz, bool bounds_check,
-                           bool *created) {
+                           bool *created, std::string *moved) {
 	*created = false;
+	if (moved != nullptr)
+		moved->clear();
 	const pg::KeyValue lower = pg::MonthStart(t.kind, ym, tz);
 	const pg::KeyValue upper = pg::MonthStart(t.kind, core::AddMonths(ym, 1), tz);
 
@@ -286,23 +310,28 @@ EnsureMonthPartitionLocked(const PartitionedTable &t, core::YearMonth ym, const 
 	 * For sets that archive, the partition carries a CHECK equal to its bounds
 	 * (free on an empty table): once detached, it can be attached to the
 	 * archive without a validation scan.  Not for the others: PostgreSQL's
-	 * DDL slows down with every CHECK constraint in a schema.
+	 * DDL slows down with every CHECK constraint in a schema.  (ATTACH of the
+	 * new, empty table needs no such proof: scanning it costs nothing.)
 	 */
-	const std::string create = "CREATE TABLE " + child_sql + " PARTITION OF " + t.rel.qualified +
-	                           (bounds_check ? " (CONSTRAINT " + pg::QuoteIdent(BoundsConstraintName(name)) + " CHECK (" +
-	                                               BoundsCheck(t, lower.literal, upper.literal) + "))"
-	                                         : std::string()) +
-	                           " " + bounds;
+	const std::string check = bounds_check ? "CONSTRAINT " + pg::QuoteIdent(BoundsConstraintName(name)) + " CHECK (" +
+	                                             BoundsCheck(t, lower.literal, upper.literal) + ")"
+	                                       : std::string();
+	const std::string attach = "ALTER TABLE " + t.rel.qualified + " ATTACH PARTITION " + child_sql + " " + bounds;
 
 	pg::AsOwner(t.rel.owner, [&] {
+		pg::SpiExec(CreateLikeParentSql(t, child_sql, check));
 		if (def == nullptr) {
-			pg::SpiExec(create);
+			pg::SpiExec(attach);
 		} else {
-			auto failure = pg::TrySubtransaction([&] { pg::SpiExec(create); });
+			auto failure = pg::TrySubtransaction([&] { pg::SpiExec(attach); });
 			if (failure) {
 				if (failure->SqlErrCode() != ERRCODE_CHECK_VIOLATION)
 					throw *failure;
-				CreateByMovingDefaultRows(t, *def, name, child_sql, lower, upper, bounds);
+				const int64_t rows =
+				    AttachMovingDefaultRows(t, *def, name, child_sql, lower, upper, bounds, bounds_check);
+				if (moved != nullptr)
+					*moved = "moved " + std::to_string(rows) + (rows == 1 ? " row" : " rows") +
+					         " from default partition " + def->qualified + " into " + child_sql;
 			}
 		}
 		if (t.rel.has_acl)
@@ -329,26 +358,56 @@ CreateMonthlyPartition(Oid parent_oid, int32_t pg_date, const std::string &tz_in
 	pg::SpiConnect();
 	/* a set with a policy has its month bounds in the policy's zone: premake and this function agree */
 	std::string tz = tz_in;
-	if (tz.empty()) {
-		const std::vector<Policy> policies = LoadPolicies(parent_oid);
-		tz = policies.empty() ? std::string(pg::g_partition_timezone) : PolicyTimeZone(policies.front());
+	bool archives = false;
+	{
+		/*
+		 * The policy's zone and action, by the policy table's key alone
+		 * (LoadPolicies would also read every managed set's partition
+		 * token: a cost that grows with the partitions in the database, paid
+		 * on every call).
+		 */
+		pg::SpiResult r = pg::AsExtensionOwner([&] {
+			return pg::SpiExec("SELECT p.timezone, p.action OPERATOR(pg_catalog.=) 'archive' FROM upkeep.policy p "
+			                   "WHERE p.relid OPERATOR(pg_catalog.=) $1",
+			                   {pg::SpiValue::RegClass(parent_oid)}, true);
+		});
+		if (!r.rows.empty()) {
+			archives = r.BoolAt(0, 1);
+			if (tz.empty() && !r.IsNull(0, 0))
+				tz = r.At(0, 0);
+		}
+		if (tz.empty())
+			tz = pg::g_partition_timezone;
 	}
 	/* 1. ownership from the catalog row, no lock yet */
 	pg::RelInfo rel = pg::GetRelation(parent_oid);
 	RequireOwner(rel);
 	(void)RequireMonthlyPartitionable(rel);
 
-	/* 2. bounded lock, then look again: the table may have changed hands or vanished meanwhile */
+	/*
+	 * 2. bounded lock, then look again: the table may have changed hands or
+	 * vanished meanwhile.  SHARE UPDATE EXCLUSIVE on the parent (ATTACH's
+	 * lock) blocks no reader or writer, so waiting for it in the queue holds
+	 * up nobody but other partition DDL.  A DEFAULT partition must be locked
+	 * ACCESS EXCLUSIVE as well: that one is only tried, together with the
+	 * parent's, never queued in front of the application's readers.
+	 */
 	pg::OwnerContext pinned = pg::EnterPinnedSettings();
-	pg::PgCall([&] { LockRelationOid(parent_oid, ShareUpdateExclusiveLock); });
+	if (pg::DefaultPartitionOf(parent_oid) == InvalidOid)
+		pg::PgCall([&] { LockRelationOid(parent_oid, ShareUpdateExclusiveLock); });
+	else
+		(void)LockForPartitionChange(parent_oid, pg::kShareUpdateExclusiveLock, {});
 	rel = pg::GetRelation(parent_oid);
 	RequireOwner(rel);
 	const PartitionedTable t = RequireMonthlyPartitionable(rel);
 
 	bool created = false;
-	Oid child = EnsureMonthPartitionLocked(t, ym, tz, ArchivesByPolicy(parent_oid), &created);
+	std::string moved;
+	Oid child = EnsureMonthPartitionLocked(t, ym, tz, archives, &created, &moved);
 	pg::LeaveOwnerContext(pinned);
 	pg::SpiFinish();
+	if (!moved.empty())
+		pg::Notice(moved);
 	return child;
 }
 

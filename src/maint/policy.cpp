@@ -214,9 +214,12 @@ SetPolicy(const PolicyArgs &a) {
 		p.run_every = "01:00:00";
 	if (a.timezone)
 		p.timezone = *a.timezone;
-	if (!p.timezone.empty() && !pg::PgCall([&] { return pg::IsKnownTimeZone(p.timezone.c_str()); }))
-		Fail(ERRCODE_INVALID_PARAMETER_VALUE, "time zone \"" + p.timezone + "\" is not known to PostgreSQL",
-		     "See pg_timezone_names.");
+	if (!p.timezone.empty()) {
+		const std::string problem = pg::PgCall([&] { return pg::TimeZoneProblem(p.timezone.c_str()); });
+		if (!problem.empty())
+			Fail(ERRCODE_INVALID_PARAMETER_VALUE, "time zone \"" + p.timezone + "\" is not a time zone name",
+			     problem);
+	}
 	if (a.enabled)
 		p.enabled = *a.enabled;
 

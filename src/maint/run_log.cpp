@@ -72,6 +72,14 @@ LogFinish(int64_t log_id, const std::string &status, int64_t rows, int batches, 
 }
 
 void
+LogDrop(int64_t log_id) {
+	pg::AsExtensionOwner([&] {
+		pg::SpiExec("DELETE FROM upkeep.run_log WHERE id OPERATOR(pg_catalog.=) $1", {pg::SpiValue::Int8(log_id)}, false,
+		            false);
+	});
+}
+
+void
 LogOutcome(int64_t run_id, Oid relid, const std::string &table_name, const std::string &action,
            const std::string &status, const std::string &message, const std::string &run_by) {
 	pg::AsExtensionOwner([&] {

@@ -4,7 +4,8 @@
  * verify_backup_integrity(): archive manifests vs archived rows, amcheck on
  * the B-tree indexes of managed and archive tables, data checksums and
  * checksum failures, WAL archiving, partition sets (gaps, overlaps, rows in
- * DEFAULT), and stored fingerprints vs current data.  Plus
+ * DEFAULT), publications that publish a managed set's partitions one by one,
+ * and stored fingerprints vs current data.  Plus
  * snapshot_fingerprints(), which stores what the last check compares with.
  */
 #include <algorithm>
@@ -551,6 +552,48 @@ CheckPartitionSets(std::vector<CheckResult> &out, const std::vector<Managed> &ma
 	}
 }
 
+/* ---- logical replication ---------------------------------------------- */
+
+/*
+ * A publication with publish_via_partition_root = false publishes each
+ * partition under its own name, and a partition made later is published at
+ * once when the publication covers the set (FOR ALL TABLES, FOR TABLE parent
+ * or an ancestor, FOR TABLES IN SCHEMA of the parent's schema, where
+ * pg_upkeep creates them).  A subscriber without a table of that name stops
+ * its apply worker on the first row for it, and retries in a loop; one that
+ * has it skips its rows until REFRESH PUBLICATION.  So every
+ * partitioned managed set such a publication covers is a warning; one
+ * published through its root is ok; an unpublished one is not listed.
+ */
+void
+CheckPublications(std::vector<CheckResult> &out, const std::vector<Managed> &managed) {
+	for (const auto &m : managed) {
+		if (m.rel.relkind != RELKIND_PARTITIONED_TABLE)
+			continue;
+		pg::SpiResult r = pg::SpiExec(
+		    "SELECT p.pubname::pg_catalog.text, p.pubviaroot FROM pg_catalog.pg_publication p "
+		    "WHERE p.puballtables OR EXISTS (SELECT 1 FROM pg_catalog.pg_publication_rel r "
+		    "WHERE r.prpubid OPERATOR(pg_catalog.=) p.oid AND (r.prrelid OPERATOR(pg_catalog.=) $1 OR r.prrelid "
+		    "OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT a.relid::pg_catalog.oid FROM pg_catalog.pg_partition_ancestors($1) a)))) "
+		    "OR EXISTS (SELECT 1 FROM pg_catalog.pg_publication_namespace n WHERE n.pnpubid OPERATOR(pg_catalog.=) p.oid "
+		    "AND n.pnnspid OPERATOR(pg_catalog.=) $2) ORDER BY 1",
+		    {pg::SpiValue::RegClass(m.rel.oid), pg::SpiValue::Oid_(m.rel.nspoid)}, true);
+		for (size_t i = 0; i < r.rows.size(); i++) {
+			const std::string pub = pg::QuoteIdent(r.At(i, 0));
+			if (r.BoolAt(i, 1))
+				out.push_back({"publication", m.rel.qualified, "ok",
+				               "publication " + pub + " publishes it through its partition root"});
+			else
+				out.push_back({"publication", m.rel.qualified, "warning",
+				               "publication " + pub + " publishes its partitions one by one (publish_via_partition_root "
+				               "= false): each partition pg_upkeep makes is published under its own name at once; a "
+				               "subscriber without that table stops its apply worker on the first row for it, retrying "
+				               "in a loop, and one with it skips its rows until ALTER SUBSCRIPTION ... REFRESH "
+				               "PUBLICATION. ALTER PUBLICATION " + pub + " SET (publish_via_partition_root = true)"});
+		}
+	}
+}
+
 /* ---- fingerprints ---------------------------------------------------- */
 
 void
@@ -667,6 +710,11 @@ VerifyBackupIntegrity() {
 		if (managed.empty())
 			managed = ManagedTables(false);
 		CheckPartitionSets(o, managed);
+	});
+	Isolated(out, "publication", [&](std::vector<CheckResult> &o) {
+		if (managed.empty())
+			managed = ManagedTables(false);
+		CheckPublications(o, managed);
 	});
 	Isolated(out, "fingerprint", [&](std::vector<CheckResult> &o) { CheckFingerprints(o); });
 	return out;

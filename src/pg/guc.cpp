@@ -7,12 +7,23 @@
  * caller may only make maintenance wait less.
  */
 #include <climits>
+#include <cstdlib>
+#include <string>
+
+#include <unistd.h>
 
 extern "C" {
 #include "postgres.h"
 #include "miscadmin.h"
 #include "pgtime.h"
 #include "utils/guc.h"
+
+/*
+ * src/timezone/pgtz.h, which PostgreSQL does not install: opens the file of
+ * a zone name in the time zone database (case-insensitively), -1 when there
+ * is none.  Exported by the server since 8.x; the fd is the caller's to close.
+ */
+int pg_open_tzfile(const char *name, char *canonname);
 }
 
 #include "upkeep/pg/guc.hpp"
@@ -40,9 +51,70 @@ PinnedSearchPath() {
 	                                                                        : "pg_catalog, pg_temp";
 }
 
+namespace {
+
+enum class ZoneKind { Unknown, LeapSeconds, Posix, Name };
+
+/*
+ * pg_tzset also takes POSIX specifications ('UTC+3', '+05', 'ABC-2XYZ'),
+ * whose offsets count west of Greenwich: 'UTC+3' is three hours *behind*
+ * UTC, the opposite of what it seems to say (and of SET TimeZone = '+05',
+ * which PostgreSQL reads the ISO way).  A name is a zone file of the time
+ * zone database -- what pg_timezone_names lists.  C-style: no C++ object
+ * lives across these calls.
+ */
+ZoneKind
+ClassifyZone(const char *name, long *gmtoff, bool *fixed) {
+	pg_tz *tz = (name != nullptr && name[0] != '\0') ? pg_tzset(name) : nullptr;
+	if (tz == nullptr)
+		return ZoneKind::Unknown;
+	if (!pg_tz_acceptable(tz))
+		return ZoneKind::LeapSeconds;
+	const int fd = pg_open_tzfile(name, nullptr);
+	if (fd >= 0) {
+		close(fd);
+		return ZoneKind::Name;
+	}
+	*fixed = pg_get_timezone_offset(tz, gmtoff);
+	return ZoneKind::Posix;
+}
+
+} // namespace
+
+std::string
+TimeZoneProblem(const char *name) {
+	long gmtoff = 0;
+	bool fixed = false;
+	const ZoneKind kind = ClassifyZone(name, &gmtoff, &fixed);
+	if (kind == ZoneKind::Name)
+		return {};
+	const std::string quoted = std::string("\"") + (name != nullptr ? name : "") + "\"";
+	if (kind == ZoneKind::Unknown)
+		return quoted + " is not a time zone name known to PostgreSQL (see pg_timezone_names).";
+	if (kind == ZoneKind::LeapSeconds)
+		return quoted + " uses leap seconds, which PostgreSQL does not support.";
+	std::string reading = "with offsets and daylight-saving rules of its own";
+	if (fixed) {
+		const long secs = std::labs(gmtoff);
+		char buf[96];
+		if (gmtoff == 0)
+			snprintf(buf, sizeof(buf), "as UTC itself");
+		else if (secs % 3600 == 0)
+			snprintf(buf, sizeof(buf), "as %ld hour%s %s UTC", secs / 3600, secs == 3600 ? "" : "s",
+			         gmtoff < 0 ? "behind" : "ahead of");
+		else
+			snprintf(buf, sizeof(buf), "as %ld:%02ld hours %s UTC", secs / 3600, (secs % 3600) / 60,
+			         gmtoff < 0 ? "behind" : "ahead of");
+		reading = buf;
+	}
+	return quoted + " is a POSIX time zone specification, not a zone name: PostgreSQL reads it " + reading +
+	       " (POSIX offsets count west of Greenwich: 'UTC+3' is three hours behind UTC). Use a name from "
+	       "pg_timezone_names, such as 'Europe/Moscow' or 'Asia/Karachi'.";
+}
+
 bool
 IsKnownTimeZone(const char *name) {
-	return name != nullptr && name[0] != '\0' && pg_tzset(name) != nullptr;
+	return TimeZoneProblem(name).empty();
 }
 
 namespace {
@@ -51,8 +123,9 @@ bool
 CheckTimeZone(char **newval, void **extra, GucSource source) {
 	(void)extra;
 	(void)source;
-	if (!IsKnownTimeZone(*newval)) {
-		GUC_check_errdetail("\"%s\" is not a time zone name known to PostgreSQL (see pg_timezone_names).", *newval);
+	const std::string problem = TimeZoneProblem(*newval);
+	if (!problem.empty()) {
+		GUC_check_errdetail("%s", problem.c_str());
 		return false;
 	}
 	return true;

@@ -5,7 +5,11 @@
 #  - an owner waits at most upkeep.lock_timeout (or a tighter session
 #    lock_timeout), gets 55P03, and nothing is half-made;
 #  - concurrent callers for the same and different months all succeed and
-#    produce exactly one partition per month.
+#    produce exactly one partition per month;
+#  - creation blocks no reader or writer: an open report transaction on the
+#    set does not hold it up, nor does it queue anyone (create_monthly_partition
+#    and premake alike); with a DEFAULT partition it gives up after the lock
+#    budget with 55P03 and still queues nobody.
 . "$(dirname "$0")/lib.sh"
 
 new_cluster main
@@ -75,5 +79,55 @@ is "$fails" 0 "24 concurrent callers all succeed"
 is "$(sql "SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class c JOIN pg_inherits i ON i.inhrelid = c.oid WHERE i.inhparent = 'owned'::regclass")" \
 	"owned_2024_05,owned_2024_06,owned_2024_07,owned_2024_08" "exactly one partition per month"
 is "$(cat "$T_WORK"/conc.* | sort -u | tr '\n' ',')" "owned_2024_06,owned_2024_07,owned_2024_08," "every caller got its month's partition back"
+
+# -------- an open report transaction does not block creation, and creation blocks nobody
+sql "CREATE TABLE report (id int, at timestamptz NOT NULL) PARTITION BY RANGE (at);
+     SELECT upkeep.create_monthly_partition('report', now()::date);
+     INSERT INTO report SELECT g, now() FROM generate_series(1, 100) g;" >/dev/null
+bg "BEGIN; SELECT count(*) FROM report; SELECT pg_sleep(60);"
+check "a report transaction holds its lock on the set" wait_until 10 \
+	"SELECT EXISTS (SELECT 1 FROM pg_locks WHERE relation = 'report'::regclass AND mode = 'AccessShareLock' AND granted AND pid <> pg_backend_pid())"
+t0=$(now_ms)
+is "$(sql_state "SET upkeep.lock_timeout = '5s'" "SELECT upkeep.create_monthly_partition('report', (now() + interval '1 month')::date)")" ok \
+	"create_monthly_partition succeeds while a report transaction is open on the parent"
+elapsed=$(($(now_ms) - t0))
+lt "$elapsed" 1500 "without waiting for the report to end (${elapsed} ms)"
+# a writer and a reader arriving while a creation sits in its transaction are not held up
+bg "BEGIN; SELECT upkeep.create_monthly_partition('report', (now() + interval '2 months')::date); SELECT pg_sleep(60);"
+check "a creation holds its transaction open" wait_until 10 \
+	"SELECT EXISTS (SELECT 1 FROM pg_locks WHERE relation = 'report'::regclass AND mode = 'ShareUpdateExclusiveLock' AND granted)"
+t0=$(now_ms)
+is "$(sql_state "SET lock_timeout = '3s'" "INSERT INTO report VALUES (0, now())" "SELECT count(*) FROM report")" ok \
+	"a writer and a reader run while a creation is in progress"
+lt "$(($(now_ms) - t0))" 1500 "at once"
+sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'BEGIN; SELECT upkeep.create_monthly_partition(''report''%'" >/dev/null
+# premake (CALL run_maintenance) too, while the report is still open
+sql "SELECT relid FROM upkeep.set_policy('report', retain => '1 year', premake => 4)" >/dev/null
+t0=$(now_ms)
+is "$(sql_state "SET upkeep.lock_timeout = '5s'" "CALL upkeep.run_maintenance(false, 'report')")" ok "premake runs while the report is open"
+lt "$(($(now_ms) - t0))" 1500 "without waiting for it"
+is "$(sql "SELECT status || ' ' || rows FROM upkeep.run_log WHERE table_name = 'public.report' AND action LIKE 'PREMAKE%' ORDER BY id DESC LIMIT 1")" \
+	"ok 3" "premake made the missing months"
+# with a DEFAULT partition, the report holds a lock on it: creation tries for the budget, fails, queues nobody
+sql "CREATE TABLE report_default PARTITION OF report DEFAULT" >/dev/null
+sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'BEGIN; SELECT count(*) FROM report%'" >/dev/null
+bg "BEGIN; SELECT count(*) FROM report; SELECT pg_sleep(60);"
+check "a report transaction holds its lock on the DEFAULT partition" wait_until 10 \
+	"SELECT EXISTS (SELECT 1 FROM pg_locks WHERE relation = 'report_default'::regclass AND mode = 'AccessShareLock' AND granted AND pid <> pg_backend_pid())"
+psql_at "$PORT" -At -c "SET upkeep.lock_timeout = '1500ms'" \
+	-c "SELECT upkeep.create_monthly_partition('report', (now() + interval '9 months')::date)" >"$T_WORK/def.out" 2>&1 &
+cpid=$!
+queued=0
+for _ in $(seq 1 10); do
+	sleep 0.1
+	queued=$((queued + $(sql "SELECT count(*) FROM pg_locks WHERE relation IN ('report'::regclass, 'report_default'::regclass) AND NOT granted")))
+done
+t0=$(now_ms)
+is "$(sql_state "SET lock_timeout = '1s'" "SELECT count(*) FROM report")" ok "a new reader is not queued behind the creation"
+lt "$(($(now_ms) - t0))" 500 "and runs at once"
+wait $cpid
+is "$queued" 0 "the creation never queued a lock request"
+check "the creation gave up with 55P03" grep -q "could not obtain the locks within upkeep.lock_timeout" "$T_WORK/def.out"
+sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'BEGIN; SELECT count(*) FROM report%'" >/dev/null
 
 finish

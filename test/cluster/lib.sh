@@ -39,7 +39,7 @@ t_cleanup() {
 	local p c
 	for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	for c in "${CLUSTERS[@]}"; do cluster_stop "$c" immediate; done
-	[ -n "${KEEP_WORK:-}" ] || rm -rf "$T_WORK"
+	if [ -n "${KEEP_WORK:-}" ]; then echo "# KEEP_WORK: kept $T_WORK"; else rm -rf "$T_WORK"; fi
 }
 trap t_cleanup EXIT
 

@@ -87,4 +87,12 @@ int64_t RunExpiredBatches(TableRun &run, ExpiredRowBatches &batches,
 /* Exact number of expired rows (for dry runs). */
 int64_t CountExpiredRows(const pg::RelInfo &rel, const std::string &time_column, const Cutoff &cutoff);
 
+/*
+ * "; ON DELETE also changes public.items (CASCADE), public.notes (SET NULL)":
+ * the tables a DELETE from `relid` changes through foreign keys with ON
+ * DELETE CASCADE / SET NULL / SET DEFAULT (recursively through CASCADE), for
+ * a dry run to name; empty when there are none.
+ */
+std::string CascadeNote(Oid relid);
+
 } // namespace upkeep::maint

@@ -40,14 +40,18 @@ void RequireOwner(const pg::RelInfo &rel);
 Oid CreateMonthlyPartition(Oid parent_oid, int32_t pg_date, const std::string &tz = {});
 
 /*
- * Same, for a caller that already validated ownership and holds at least
- * SHARE UPDATE EXCLUSIVE on the parent (premake).  Returns the partition and
- * whether it was created now.  `bounds_check`: give the new partition a
- * CHECK repeating its bounds, so it can later move to an archive without a
- * validation scan (done for sets whose policy archives).
+ * Same, for a caller that already validated ownership and holds SHARE
+ * UPDATE EXCLUSIVE on the parent and ACCESS EXCLUSIVE on its DEFAULT
+ * partition, if any (premake: LockForPartitionChange).  Creates the table
+ * apart and ATTACHes it.  Returns the partition and whether it was created
+ * now.  `bounds_check`: give the new partition a CHECK repeating its bounds,
+ * so it can later move to an archive without a validation scan (done for
+ * sets whose policy archives).  `moved` (optional): what was moved out of
+ * the DEFAULT partition ("moved N rows from default partition ... into
+ * ..."), or empty -- for the caller to announce once its work is kept.
  */
 Oid EnsureMonthPartitionLocked(const PartitionedTable &table, core::YearMonth ym, const std::string &tz,
-                               bool bounds_check, bool *created);
+                               bool bounds_check, bool *created, std::string *moved = nullptr);
 
 /*
  * The CHECK constraint repeating a partition's bounds, which lets it be
@@ -62,7 +66,7 @@ std::string BoundsCheck(const PartitionedTable &t, const std::string &lower_lite
 
 /*
  * Before a partition change in a run (DROP, DETACH, a move to the archive,
- * premake's CREATE ... PARTITION OF): takes the locks PostgreSQL will take --
+ * premake's ATTACH): takes the locks PostgreSQL will take --
  * `parent` in `parent_mode`, each of `parts` and the parent's DEFAULT
  * partition ACCESS EXCLUSIVE, and `also` -- all at once or none, never
  * waiting while holding one (pg::LockAllOrNone), within upkeep.lock_timeout.
@@ -77,8 +81,5 @@ struct PartitionChange {
 };
 PartitionChange LockForPartitionChange(Oid parent, int parent_mode, const std::vector<pg::ChildPartition> &parts,
                                        const std::vector<pg::RelLock> &also = {});
-
-/* Whether the table's policy archives (its partitions then carry bounds CHECKs). */
-bool ArchivesByPolicy(Oid relid);
 
 } // namespace upkeep::maint

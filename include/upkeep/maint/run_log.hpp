@@ -28,6 +28,8 @@ void LogProgress(int64_t log_id, int64_t rows, int batches);
 /* Closes a run_log row; table_name is the table's name at the end (a table renamed mid-run is followed by OID). */
 void LogFinish(int64_t log_id, const std::string &status, int64_t rows, int batches, const std::string &message,
                const std::string &action, const std::string &table_name);
+/* Removes the row of an action whose batches found nothing to do. */
+void LogDrop(int64_t log_id);
 /* A closed row in one go (skips decided before any work). */
 void LogOutcome(int64_t run_id, Oid relid, const std::string &table_name, const std::string &action,
                 const std::string &status, const std::string &message, const std::string &run_by);

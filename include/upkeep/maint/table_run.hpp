@@ -120,6 +120,10 @@ public:
 	void Note(const std::string &message) {
 		note_ = message;
 	}
+	/* What the action's count is of, in messages: "row" (the default) or "partition" (premake). */
+	void SetUnit(const std::string &unit) {
+		unit_ = unit;
+	}
 	int64_t Rows() const {
 		return rows_;
 	}
@@ -162,6 +166,8 @@ private:
 	/* current action */
 	std::string label_;
 	std::string note_;
+	std::string unit_ = "row";
+	bool worked_ = false; /* a batch changed something (rows, or DDL): the action keeps its run_log row */
 	int64_t log_id_ = 0;
 	int64_t rows_ = 0;
 	int batches_ = 0;

@@ -6,6 +6,8 @@
  */
 #pragma once
 
+#include <string>
+
 namespace upkeep::pg {
 
 /* upkeep.partition_timezone: zone in which timestamptz month boundaries are computed (SUSET). */
@@ -53,7 +55,14 @@ extern char *g_batch_method;
 
 void DefineGucs();
 
-/* True when PostgreSQL knows `name` as a time zone (pg_tzset). */
+/*
+ * Why `name` is no time zone for month boundaries, or "" when it is one:
+ * a name in PostgreSQL's time zone database (pg_timezone_names), not a
+ * POSIX specification such as 'UTC+3' (three hours *behind* UTC), which
+ * pg_tzset would take too.  May raise a PostgreSQL ERROR: call it in PgCall
+ * from C++ frames that own resources.
+ */
+std::string TimeZoneProblem(const char *name);
 bool IsKnownTimeZone(const char *name);
 
 } // namespace upkeep::pg
