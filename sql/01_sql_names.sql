@@ -82,6 +82,7 @@ SELECT kind, object, name, sql_names.needs_quoting(name, place) AS needs_quoting
 SET client_min_messages = warning;
 CREATE TABLE kw_t (id int, at timestamptz NOT NULL);
 SELECT relid, action FROM upkeep.set_policy(tbl => 'kw_t', time_column => 'at', retain => '1 day');
+SET upkeep.debug_now = '2024-06-15 12:00:00+00';
 CALL upkeep.run_maintenance(tbl => 'kw_t', dry_run => true);
 SELECT table_name, action, rows_affected FROM upkeep.cleanup_old_data(tbl => 'kw_t', dry_run => true);
 SELECT table_name, action, rows_affected FROM upkeep.cleanup_old_data(dry_run => true, tbl => 'kw_t');
@@ -93,6 +94,7 @@ SELECT * FROM upkeep.cleanup_old_data(tbl => 'x');
 -- the old name is gone
 SELECT * FROM upkeep.cleanup_old_data("only" => 'kw_t');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
+RESET upkeep.debug_now;
 DROP TABLE kw_t;
 RESET client_min_messages;
 DROP SCHEMA sql_names CASCADE;
