@@ -209,12 +209,6 @@ TableRun::Batch(const std::function<int64_t()> &fn, bool may_pause, BatchLock lo
 	pg::ReportActivity("pg_upkeep: " + label_ + " on " + rel_.qualified + ": batch " + std::to_string(batches_ + 1) +
 	                   " running, " + std::to_string(rows_) + " rows so far");
 	/*
-	 * No unit of its own: since the last commit point, the action's unit
-	 * holds exactly this batch's work, so an error rolls back the batch and
-	 * nothing committed.  (A unit per batch would cost a subtransaction id
-	 * each, and past 64 of them every snapshot in the cluster gets slower.)
-	 */
-	/*
 	 * PostgreSQL cannot defer a constraint inside a security-restricted
 	 * operation (it refuses at the end of the statement), so in a
 	 * transaction of our own the batch checks deferrable constraints at once:
@@ -225,6 +219,12 @@ TableRun::Batch(const std::function<int64_t()> &fn, bool may_pause, BatchLock lo
 	 */
 	if (per_batch)
 		pg::SetConstraintsImmediate();
+	/*
+	 * No unit of its own: since the last commit point, the action's unit
+	 * holds exactly this batch's work, so an error rolls back the batch and
+	 * nothing committed.  (A unit per batch would cost a subtransaction id
+	 * each, and past 64 of them every snapshot in the cluster gets slower.)
+	 */
 	const int64_t rows = pg::AsOwner(rel_.owner, [&] {
 		Recheck(lock);
 		return fn();
