@@ -34,24 +34,30 @@ FinalizePendingDetaches(TableRun &run) {
 	const bool move = p.action == "detach" && !p.detach_schema.empty();
 	std::string names;
 	for (const auto &d : pending) {
-		run.Batch([&]() -> int64_t {
-			const std::optional<double> estimate = pg::RelTuples(d.oid);
-			const int64_t rows = estimate && *estimate >= 0 ? static_cast<int64_t>(*estimate) : 0;
-			if (run.DryRun())
-				return rows;
-			/* the partition by OID, under the lock FINALIZE takes, by the name it has now */
-			pg::LockRelationById(d.oid, pg::kShareUpdateExclusiveLock);
-			const auto part = pg::LookupRelation(d.oid);
-			if (!part)
-				return 0;
-			pg::SpiExec("ALTER TABLE " + run.Rel().qualified + " DETACH PARTITION " + part->qualified + " FINALIZE", {},
-			            false, false);
-			if (move)
-				pg::SpiExec("ALTER TABLE " + pg::GetRelation(d.oid).qualified + " SET SCHEMA " +
-				                pg::QuoteIdent(p.detach_schema),
-				            {}, false, false);
-			return rows;
-		});
+		run.Batch(
+		    [&]() -> int64_t {
+			    const std::optional<double> estimate = pg::RelTuples(d.oid);
+			    const int64_t rows = estimate && *estimate >= 0 ? static_cast<int64_t>(*estimate) : 0;
+			    if (run.DryRun())
+				    return rows;
+			    /* parent and partition by OID, under the locks FINALIZE takes, by the names they have now */
+			    const Oid parent = run.Rel().oid;
+			    pg::LockRelationById(parent, pg::kShareUpdateExclusiveLock);
+			    pg::LockRelationById(d.oid, pg::kShareUpdateExclusiveLock);
+			    const auto parent_now = pg::LookupRelation(parent);
+			    const auto part = pg::LookupRelation(d.oid);
+			    if (!parent_now || !part)
+				    return 0;
+			    pg::SpiExec("ALTER TABLE " + parent_now->qualified + " DETACH PARTITION " + part->qualified +
+			                    " FINALIZE",
+			                {}, false, false);
+			    if (move)
+				    pg::SpiExec("ALTER TABLE " + pg::GetRelation(d.oid).qualified + " SET SCHEMA " +
+				                    pg::QuoteIdent(p.detach_schema),
+				                {}, false, false);
+			    return rows;
+		    },
+		    true, BatchLock::None); /* DDL: work done even when the partition was empty */
 		names += (names.empty() ? "" : ", ") + d.qualified;
 	}
 	return std::string(run.DryRun() ? "would finalize" : "finalized") + " the pending detach of " + names +
