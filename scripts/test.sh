@@ -78,19 +78,22 @@ suite_unit() {
 	record unit $((total - failed)) "$failed"
 }
 
-suite_regress() {
-	echo "== regress (pg_regress)"
-	start_main_cluster || { record regress 0 1; return; }
-	local dir="$WORK/regress"
+# pg_regress_suite NAME TOOL INPUTS EXPECTED EXT DBNAME: runs PostgreSQL's pg_regress-style TOOL
+# (pg_regress, pg_isolation_regress) over INPUTS/*.EXT against EXPECTED/*.out on the main cluster
+pg_regress_suite() {
+	local name=$1 tool=$2 inputs=$3 expected=$4 ext=$5 dbname=$6
+	start_main_cluster || { record "$name" 0 1; return; }
+	local dir="$WORK/$name"
 	mkdir -p "$dir"
-	cp -r "$ROOT/sql" "$ROOT/expected" "$dir/"
+	cp -r "$ROOT/$inputs" "$ROOT/$expected" "$dir/"
 	chown -R postgres:postgres "$dir"
 	local tests
-	tests=$(cd "$ROOT/sql" && ls *.sql | sed 's/\.sql$//' | sort)
+	tests=$(cd "$ROOT/$inputs" && ls *."$ext" 2>/dev/null | sed "s/\.$ext\$//" | sort)
+	[ -n "$tests" ] || { record "$name" 0 0; return; }
 	local out
-	out=$(cd "$dir" && as_postgres "$("$PG_CONFIG" --pkglibdir)/pgxs/src/test/regress/pg_regress" \
+	out=$(cd "$dir" && as_postgres "$("$PG_CONFIG" --pkglibdir)/pgxs/src/test/$tool" \
 		--inputdir=. --outputdir=. --bindir="$PGBIN" --host="$(cluster_sock "$DATA")" --port="$PORT" \
-		--user=postgres --dbname=upkeep_regress $tests 2>&1)
+		--user=postgres --dbname="$dbname" $tests 2>&1)
 	echo "$out" | grep -E "^(ok|not ok|test|     |#)" | sed 's/^/   /' | tail -n 60
 	local n_tests n_fail
 	n_tests=$(echo "$tests" | wc -w)
@@ -99,37 +102,22 @@ suite_regress() {
 	else
 		n_fail=$(echo "$out" | sed -n 's/.* \([0-9]*\) of [0-9]* tests failed.*/\1/p')
 		[ -n "$n_fail" ] || n_fail=$n_tests
-		[ -f "$dir/regression.diffs" ] && head -n 300 "$dir/regression.diffs"
+		local diffs
+		for diffs in "$dir/regression.diffs" "$dir/output_iso/regression.diffs"; do
+			[ -f "$diffs" ] && head -n 300 "$diffs"
+		done
 	fi
-	record regress $((n_tests - n_fail)) "$n_fail"
+	record "$name" $((n_tests - n_fail)) "$n_fail"
+}
+
+suite_regress() {
+	echo "== regress (pg_regress)"
+	pg_regress_suite regress regress/pg_regress sql expected sql upkeep_regress
 }
 
 suite_isolation() {
 	echo "== isolation (pg_isolation_regress)"
-	start_main_cluster || { record isolation 0 1; return; }
-	local dir="$WORK/isolation"
-	mkdir -p "$dir"
-	cp -r "$ROOT/test/isolation/specs" "$ROOT/test/isolation/expected" "$dir/"
-	chown -R postgres:postgres "$dir"
-	local specs
-	specs=$(cd "$ROOT/test/isolation/specs" && ls *.spec 2>/dev/null | sed 's/\.spec$//' | sort)
-	[ -n "$specs" ] || { record isolation 0 0; return; }
-	local out
-	out=$(cd "$dir" && as_postgres "$("$PG_CONFIG" --pkglibdir)/pgxs/src/test/isolation/pg_isolation_regress" \
-		--inputdir=. --outputdir=. --bindir="$PGBIN" --host="$(cluster_sock "$DATA")" --port="$PORT" \
-		--user=postgres --dbname=upkeep_isolation $specs 2>&1)
-	echo "$out" | grep -E "^(ok|not ok|test|     |#)" | sed 's/^/   /' | tail -n 60
-	local n_tests n_fail
-	n_tests=$(echo "$specs" | wc -w)
-	if echo "$out" | grep -q "All [0-9]* tests passed"; then
-		n_fail=0
-	else
-		n_fail=$(echo "$out" | sed -n 's/.* \([0-9]*\) of [0-9]* tests failed.*/\1/p')
-		[ -n "$n_fail" ] || n_fail=$n_tests
-		[ -f "$dir/output_iso/regression.diffs" ] && head -n 300 "$dir/output_iso/regression.diffs"
-		[ -f "$dir/regression.diffs" ] && head -n 300 "$dir/regression.diffs"
-	fi
-	record isolation $((n_tests - n_fail)) "$n_fail"
+	pg_regress_suite isolation isolation/pg_isolation_regress test/isolation/specs test/isolation/expected spec upkeep_isolation
 }
 
 suite_pgtap() {

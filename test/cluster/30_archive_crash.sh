@@ -33,15 +33,6 @@ invariants() {
 	           WHERE a.n IS DISTINCT FROM m.n")" 0 "$label: I3 manifest batches match the archive"
 }
 
-wait_ready() {
-	local deadline=$((SECONDS + 60))
-	while [ $SECONDS -lt $deadline ]; do
-		sql "SELECT 1" >/dev/null 2>&1 && return 0
-		sleep 0.2
-	done
-	return 1
-}
-
 # the first run creates the archive; give it a head start
 CALLER="dbname=postgres application_name=upkeep_crash_victim"
 psql_at "$PORT" -At -d "$CALLER" -c "CALL upkeep.run_maintenance()" >/dev/null 2>&1 &

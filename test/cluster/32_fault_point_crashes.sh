@@ -53,15 +53,6 @@ PM_ALL=$(S "SELECT count(*) FROM pm")
 DSET_PARTS=$(S "SELECT count(*) FROM pg_inherits WHERE inhparent = 'dset'::regclass")
 echo "# src $SRC_ALL rows, psrc $PSRC_ALL, dset $DSET_ALL in $DSET_PARTS partitions, pm $PM_ALL"
 
-wait_ready() {
-	local deadline=$((SECONDS + 60))
-	while [ $SECONDS -lt $deadline ]; do
-		sql "SELECT 1" >/dev/null 2>&1 && return 0
-		sleep 0.2
-	done
-	return 1
-}
-
 invariants() {
 	local label=$1 bad
 	S "CREATE TABLE IF NOT EXISTS src_archive (LIKE src, archived_at timestamptz)" >/dev/null 2>&1 # not made yet: empty

@@ -99,6 +99,16 @@ wait_until() {
 	return 1
 }
 
+# wait_ready: wait (up to 60 s) until the cluster on $PORT accepts queries again, e.g. after a crash restart
+wait_ready() {
+	local deadline=$((SECONDS + 60))
+	while [ $SECONDS -lt $deadline ]; do
+		sql "SELECT 1" >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
 # now_ms: wall clock in milliseconds
 now_ms() { date +%s%3N; }
 
