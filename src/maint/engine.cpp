@@ -4,6 +4,7 @@
  * The run loop and the per-table transaction rules (see engine.hpp and
  * table_run.hpp).
  */
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
