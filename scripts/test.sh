@@ -14,7 +14,10 @@
 # Each suite ends with "N passed, N failed"; so does the whole run, and the
 # exit status is non-zero on any failure.
 #
-# Usage: scripts/test.sh [--pg 15|17|18] [suite...]     (default: 15, all suites)
+# Usage: scripts/test.sh [--pg 15|17|18] [--installed] [suite...]     (default: 15, all suites)
+#
+# --installed skips the build: the suites run against the pg_upkeep already
+# installed for $PGBIN (scripts/deb.sh test uses it for the .deb).
 #
 # --pg 15 is the host's own PostgreSQL (Debian 12's packages, or $PGBIN /
 # $PG_CONFIG when set).  --pg 17 and --pg 18 run the same suites against
@@ -31,11 +34,13 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 if [ "$(id -u)" != 0 ]; then exec sudo -E "$0" "$@"; fi
 
 PG_MAJOR=
+INSTALLED=
 SUITES=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--pg) PG_MAJOR=${2:-}; shift 2 || { echo "--pg needs a major version" >&2; exit 2; } ;;
 	--pg=*) PG_MAJOR=${1#--pg=}; shift ;;
+	--installed) INSTALLED=1; shift ;;
 	*) SUITES+=("$1"); shift ;;
 	esac
 done
@@ -58,7 +63,7 @@ if [ -n "$PG_MAJOR" ]; then
 		pgroot_exec "$PG_MAJOR" env PGBIN="/usr/lib/postgresql/$PG_MAJOR/bin" \
 			PG_CONFIG="/usr/lib/postgresql/$PG_MAJOR/bin/pg_config" UPKEEP_IN_PGROOT="$PG_MAJOR" \
 			UPKEEP_SOAK_SECONDS="${UPKEEP_SOAK_SECONDS:-60}" ${KEEP_WORK:+KEEP_WORK="$KEEP_WORK"} \
-			"/${SRC#"$PGROOT"/}/scripts/test.sh" "${SUITES[@]}"
+			"/${SRC#"$PGROOT"/}/scripts/test.sh" ${INSTALLED:+--installed} "${SUITES[@]}"
 		exit $?
 	fi
 fi
@@ -68,9 +73,11 @@ fi
 [ -n "${UPKEEP_IN_PGROOT:-}" ] || ensure_packages "${UPKEEP_PACKAGES[@]}" || exit 1
 echo "== PostgreSQL $("$PG_CONFIG" --version | sed 's/^PostgreSQL //')"
 
-echo "== build and install"
-(cd "$ROOT" && make -s -j2 PG_CONFIG="$PG_CONFIG" >/dev/null && make -s install PG_CONFIG="$PG_CONFIG" >/dev/null) ||
-	{ echo "build failed"; (cd "$ROOT" && make -j2 PG_CONFIG="$PG_CONFIG"); exit 1; }
+if [ -z "$INSTALLED" ]; then
+	echo "== build and install"
+	(cd "$ROOT" && make -s -j2 PG_CONFIG="$PG_CONFIG" >/dev/null && make -s install PG_CONFIG="$PG_CONFIG" >/dev/null) ||
+		{ echo "build failed"; (cd "$ROOT" && make -j2 PG_CONFIG="$PG_CONFIG"); exit 1; }
+fi
 
 WORK=$(mktemp -d /tmp/upkeep-test.XXXXXX)
 chmod 755 "$WORK"
@@ -88,8 +95,9 @@ TOTAL_PASS=0
 TOTAL_FAIL=0
 declare -A SUITE_RESULT
 
+SUITE_START=$SECONDS
 record() { # suite passed failed
-	SUITE_RESULT[$1]="$2 passed, $3 failed"
+	SUITE_RESULT[$1]="$2 passed, $3 failed ($((SECONDS - SUITE_START)) s)"
 	TOTAL_PASS=$((TOTAL_PASS + $2))
 	TOTAL_FAIL=$((TOTAL_FAIL + $3))
 	echo "-- $1: $2 passed, $3 failed"
@@ -116,7 +124,12 @@ suite_unit() {
 	total=$(echo "$out" | sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2/p')
 	failed=$(echo "$out" | sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\1/p')
 	if [ -z "$total" ]; then record unit 0 1; return; fi
-	record unit $((total - failed)) "$failed"
+	# the version is written once (pg_upkeep.control); META.json, debian/changelog and extension/ must agree
+	if "$ROOT/scripts/version.sh" >/dev/null; then
+		record unit $((total - failed + 1)) "$failed"
+	else
+		record unit $((total - failed)) $((failed + 1))
+	fi
 }
 
 suite_regress() {
@@ -197,8 +210,10 @@ suite_cluster() {
 	for t in "$ROOT"/test/cluster/[0-9]*.sh; do
 		[ -e "$t" ] || continue
 		echo "-> $(basename "$t")"
+		local t0=$SECONDS
 		out=$(UPKEEP_ROOT="$ROOT" bash "$t" 2>&1)
 		echo "$out" | sed 's/^/   /' | tail -n 80
+		echo "   ($((SECONDS - t0)) s)"
 		pass=$((pass + $(echo "$out" | grep -cE "^ok ")))
 		fail=$((fail + $(echo "$out" | grep -cE "^not ok ")))
 		if ! echo "$out" | grep -qE "^# [0-9]+ passed, 0 failed$"; then
@@ -209,6 +224,7 @@ suite_cluster() {
 }
 
 for s in "${SUITES[@]}"; do
+	SUITE_START=$SECONDS
 	case "$s" in
 	unit) suite_unit ;;
 	regress) suite_regress ;;
