@@ -321,6 +321,12 @@ MayActAsOwner(Oid relid, Oid roleid) {
 }
 
 bool
+MayMaintain(Oid relid, Oid roleid) {
+	return PgCall(
+	    [&] { return compat::RelationOwnerCheck(relid, roleid) || compat::HoldsMaintainPrivilege(relid, roleid); });
+}
+
+bool
 IsSuperuser(Oid roleid) {
 	return PgCall([&] { return superuser_arg(roleid); });
 }
