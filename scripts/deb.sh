@@ -40,8 +40,8 @@ pgroot_suite "$PG_MAJOR" >/dev/null || { echo "PostgreSQL $PG_MAJOR: not support
 
 if [ -n "$(pgroot_suite "$PG_MAJOR")" ] && [ -z "${UPKEEP_IN_PGROOT:-}" ]; then
 	echo "== PostgreSQL $PG_MAJOR in the $(pgroot_suite "$PG_MAJOR") root"
+	pgroot_lock "$PG_MAJOR" # one run per root: they share its packages and installed extension
 	PGROOT=$(pgroot_ensure "$PG_MAJOR") || exit 1
-	pgroot_lock "$PG_MAJOR"
 	mkdir -p "$PGROOT/build"
 	SRC=$(mktemp -d "$PGROOT/build/upkeep-src.XXXXXX") && chmod 755 "$SRC" || exit 1
 	trap 'rm -rf --one-file-system "$SRC"' EXIT
@@ -55,6 +55,8 @@ if [ -n "$(pgroot_suite "$PG_MAJOR")" ] && [ -z "${UPKEEP_IN_PGROOT:-}" ]; then
 	exit $rc
 fi
 
+# the system's server of that major: the one the package is built for and installs into
+export PGBIN=/usr/lib/postgresql/$PG_MAJOR/bin PG_CONFIG=/usr/lib/postgresql/$PG_MAJOR/bin/pg_config
 . "$ROOT/scripts/lib/cluster.sh"
 [ -n "${UPKEEP_IN_PGROOT:-}" ] ||
 	ensure_packages build-essential dpkg-dev debhelper postgresql-server-dev-all "postgresql-server-dev-$PG_MAJOR" \

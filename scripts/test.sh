@@ -51,8 +51,8 @@ if [ -n "$PG_MAJOR" ]; then
 	pgroot_suite "$PG_MAJOR" >/dev/null || { echo "PostgreSQL $PG_MAJOR: not supported (15, 17, 18)" >&2; exit 2; }
 	if [ -n "$(pgroot_suite "$PG_MAJOR")" ]; then
 		echo "== PostgreSQL $PG_MAJOR in the $(pgroot_suite "$PG_MAJOR") root"
+		pgroot_lock "$PG_MAJOR" # one run per root: they share its packages and installed extension
 		PGROOT=$(pgroot_ensure "$PG_MAJOR") || exit 1
-		pgroot_lock "$PG_MAJOR" # one run per root: they share its installed extension
 		mkdir -p "$PGROOT/build"
 		SRC=$(mktemp -d "$PGROOT/build/upkeep-src.XXXXXX") && chmod 755 "$SRC" || exit 1
 		trap 'rm -rf --one-file-system "$SRC"' EXIT

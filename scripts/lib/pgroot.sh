@@ -14,7 +14,8 @@
 #   pgroot_exec MAJOR cmd...      run cmd (as root, clean environment: pass variables with
 #                                 `env VAR=value cmd`) inside the root, with /proc, /dev and
 #                                 /dev/shm mounted for the duration and unmounted on every exit
-#   pgroot_lock MAJOR             take the root's lock for this shell (one run per root at a time)
+#   pgroot_lock MAJOR             take the root's lock for this shell (one run per root at a time;
+#                                 take it before pgroot_ensure, which may add packages)
 #
 # Roots live outside the checkout, in $UPKEEP_ROOTS (default
 # /var/cache/pg-upkeep-roots/<suite>), and are reused.  A root is made in a
@@ -45,7 +46,7 @@ pgroot_packages() {
 	local v=$1
 	echo "postgresql-$v postgresql-server-dev-$v postgresql-$v-cron postgresql-$v-pgtap" \
 		"libtap-parser-sourcehandler-pgtap-perl g++ make cmake libgtest-dev libxxhash-dev python3 procps" \
-		"postgresql-server-dev-all debhelper dpkg-dev fakeroot"
+		"build-essential postgresql-server-dev-all debhelper dpkg-dev fakeroot"
 }
 
 # The host's Debian mirror: the first URI of the deb822 stanza (or sources.list
@@ -162,8 +163,9 @@ pgroot_ensure() {
 		if [ -n "${missing// /}" ]; then
 			echo "== adding to the $suite root:$missing" >&2
 			# shellcheck disable=SC2086
-			{ _pgroot_ns "$root" apt-get update -qq && _pgroot_ns "$root" apt-get install -y -qq $missing; } >&2 ||
-				return 1
+			{ _pgroot_ns "$root" apt-get update -qq && _pgroot_ns "$root" apt-get install -y -qq $missing; } \
+				>"$root/tmp/apt.log" 2>&1 || { tail -n 30 "$root/tmp/apt.log" >&2; return 1; }
+			rm -f "$root/tmp/apt.log"
 		fi
 	fi
 	echo "$root"
