@@ -26,8 +26,8 @@ extern "C" {
 #include "postgres.h"
 
 #include "catalog/pg_class.h"
-#include "fmgr.h"
 #include "catalog/pg_database.h"
+#include "fmgr.h"
 #include "miscadmin.h"
 #include "storage/lock.h"
 #include "utils/acl.h"
@@ -80,8 +80,6 @@ DatabaseOwnerCheck(Oid dboid, Oid roleid) {
  * in pg_maintain): what VACUUM, ANALYZE, CLUSTER, REINDEX and LOCK TABLE ask
  * of a non-owner since 17.  Before 17 nobody holds it.
  */
-constexpr bool kHasMaintainPrivilege = PG_VERSION_NUM >= 170000;
-
 inline bool
 HoldsMaintainPrivilege(Oid relid, Oid roleid) {
 #if PG_VERSION_NUM >= 170000
