@@ -11,9 +11,13 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/scripts/lib/cluster.sh"
 if [ "$(id -u)" != 0 ]; then exec sudo -E "$0" "$@"; fi
 
-ensure_packages "${UPKEEP_PACKAGES[@]}"
-echo "== building and installing pg_upkeep"
-(cd "$ROOT" && make -s -j2 PG_CONFIG="$PG_CONFIG" >/dev/null && make -s install PG_CONFIG="$PG_CONFIG" >/dev/null)
+if [ "${1:-}" = --installed ]; then # the pg_upkeep installed for $PGBIN (scripts/deb.sh test: the .deb)
+	echo "== using the installed pg_upkeep ($PGBIN)"
+else
+	ensure_packages "${UPKEEP_PACKAGES[@]}"
+	echo "== building and installing pg_upkeep"
+	(cd "$ROOT" && make -s -j2 PG_CONFIG="$PG_CONFIG" >/dev/null && make -s install PG_CONFIG="$PG_CONFIG" >/dev/null)
+fi
 
 WORK=$(mktemp -d /tmp/upkeep-demo.XXXXXX)
 chmod 755 "$WORK"

@@ -2,7 +2,7 @@
 # scripts/test.sh — the README's test command: every pg_upkeep test suite.
 #
 # Installs what is missing (apt-get), builds and installs the extension,
-# starts a throwaway PostgreSQL 15 cluster (initdb as the postgres OS user in
+# starts a throwaway PostgreSQL cluster (initdb as the postgres OS user in
 # a temp dir, loopback, free port), then runs:
 #   unit     GoogleTest of the PostgreSQL-free core (CMake + CTest)
 #   regress  pg_regress: sql/*.sql against expected/*.out
@@ -14,22 +14,70 @@
 # Each suite ends with "N passed, N failed"; so does the whole run, and the
 # exit status is non-zero on any failure.
 #
-# Usage: scripts/test.sh [suite...]     (default: all suites)
+# Usage: scripts/test.sh [--pg 15|17|18] [--installed] [suite...]     (default: 15, all suites)
+#
+# --installed skips the build: the suites run against the pg_upkeep already
+# installed for $PGBIN (scripts/deb.sh test uses it for the .deb).
+#
+# --pg 15 is the host's own PostgreSQL (Debian 12's packages, or $PGBIN /
+# $PG_CONFIG when set).  --pg 17 and --pg 18 run the same suites against
+# Debian's own packages of the next stable release (17) and of unstable (18),
+# in a root filesystem made once with debootstrap and reused
+# (scripts/lib/pgroot.sh; /var/cache/pg-upkeep-roots).  The checkout is copied
+# into the root and this script runs there under chroot, so every binary,
+# path and library a test uses is the root's own.  The worker soak test runs
+# UPKEEP_SOAK_SECONDS=60 there unless set (600 on the host).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-. "$ROOT/scripts/lib/cluster.sh"
 
 if [ "$(id -u)" != 0 ]; then exec sudo -E "$0" "$@"; fi
 
-SUITES=("$@")
+PG_MAJOR=
+INSTALLED=
+SUITES=()
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--pg) PG_MAJOR=${2:-}; shift 2 || { echo "--pg needs a major version" >&2; exit 2; } ;;
+	--pg=*) PG_MAJOR=${1#--pg=}; shift ;;
+	--installed) INSTALLED=1; shift ;;
+	*) SUITES+=("$1"); shift ;;
+	esac
+done
 [ ${#SUITES[@]} -gt 0 ] || SUITES=(unit regress isolation pgtap cluster)
 
-ensure_packages "${UPKEEP_PACKAGES[@]}" || exit 1
+if [ -n "$PG_MAJOR" ]; then
+	. "$ROOT/scripts/lib/pgroot.sh"
+	pgroot_suite "$PG_MAJOR" >/dev/null || { echo "PostgreSQL $PG_MAJOR: not supported (15, 17, 18)" >&2; exit 2; }
+	if [ -n "$(pgroot_suite "$PG_MAJOR")" ]; then
+		echo "== PostgreSQL $PG_MAJOR in the $(pgroot_suite "$PG_MAJOR") root"
+		pgroot_lock "$PG_MAJOR" # one run per root: they share its packages and installed extension
+		PGROOT=$(pgroot_ensure "$PG_MAJOR") || exit 1
+		mkdir -p "$PGROOT/build"
+		SRC=$(mktemp -d "$PGROOT/build/upkeep-src.XXXXXX") && chmod 755 "$SRC" || exit 1
+		trap 'rm -rf --one-file-system "$SRC"' EXIT
+		trap 'exit 130' INT TERM HUP
+		tar -C "$ROOT" --exclude=.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' --exclude=./build \
+			--exclude=./results --exclude=./tmp_check --exclude=./log --exclude=regression.diffs \
+			--exclude=regression.out -cf - . | tar -C "$SRC" -xf - || exit 1
+		pgroot_exec "$PG_MAJOR" env PGBIN="/usr/lib/postgresql/$PG_MAJOR/bin" \
+			PG_CONFIG="/usr/lib/postgresql/$PG_MAJOR/bin/pg_config" UPKEEP_IN_PGROOT="$PG_MAJOR" \
+			UPKEEP_SOAK_SECONDS="${UPKEEP_SOAK_SECONDS:-60}" ${KEEP_WORK:+KEEP_WORK="$KEEP_WORK"} \
+			"/${SRC#"$PGROOT"/}/scripts/test.sh" ${INSTALLED:+--installed} "${SUITES[@]}"
+		exit $?
+	fi
+fi
 
-echo "== build and install"
-(cd "$ROOT" && make -s -j2 PG_CONFIG="$PG_CONFIG" >/dev/null && make -s install PG_CONFIG="$PG_CONFIG" >/dev/null) ||
-	{ echo "build failed"; (cd "$ROOT" && make -j2 PG_CONFIG="$PG_CONFIG"); exit 1; }
+. "$ROOT/scripts/lib/cluster.sh"
+# in a root, pgroot_ensure installed everything (Debian's package names there differ by major)
+[ -n "${UPKEEP_IN_PGROOT:-}" ] || ensure_packages "${UPKEEP_PACKAGES[@]}" || exit 1
+echo "== PostgreSQL $("$PG_CONFIG" --version | sed 's/^PostgreSQL //')"
+
+if [ -z "$INSTALLED" ]; then
+	echo "== build and install"
+	(cd "$ROOT" && make -s -j2 PG_CONFIG="$PG_CONFIG" >/dev/null && make -s install PG_CONFIG="$PG_CONFIG" >/dev/null) ||
+		{ echo "build failed"; (cd "$ROOT" && make -j2 PG_CONFIG="$PG_CONFIG"); exit 1; }
+fi
 
 WORK=$(mktemp -d /tmp/upkeep-test.XXXXXX)
 chmod 755 "$WORK"
@@ -47,8 +95,9 @@ TOTAL_PASS=0
 TOTAL_FAIL=0
 declare -A SUITE_RESULT
 
+SUITE_START=$SECONDS
 record() { # suite passed failed
-	SUITE_RESULT[$1]="$2 passed, $3 failed"
+	SUITE_RESULT[$1]="$2 passed, $3 failed ($((SECONDS - SUITE_START)) s)"
 	TOTAL_PASS=$((TOTAL_PASS + $2))
 	TOTAL_FAIL=$((TOTAL_FAIL + $3))
 	echo "-- $1: $2 passed, $3 failed"
@@ -75,7 +124,12 @@ suite_unit() {
 	total=$(echo "$out" | sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2/p')
 	failed=$(echo "$out" | sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\1/p')
 	if [ -z "$total" ]; then record unit 0 1; return; fi
-	record unit $((total - failed)) "$failed"
+	# the version is written once (pg_upkeep.control); META.json, debian/changelog and extension/ must agree
+	if "$ROOT/scripts/version.sh" >/dev/null; then
+		record unit $((total - failed + 1)) "$failed"
+	else
+		record unit $((total - failed)) $((failed + 1))
+	fi
 }
 
 # pg_regress_suite NAME TOOL INPUTS EXPECTED EXT DBNAME: runs PostgreSQL's pg_regress-style TOOL
@@ -144,8 +198,10 @@ suite_cluster() {
 	for t in "$ROOT"/test/cluster/[0-9]*.sh; do
 		[ -e "$t" ] || continue
 		echo "-> $(basename "$t")"
+		local t0=$SECONDS
 		out=$(UPKEEP_ROOT="$ROOT" bash "$t" 2>&1)
 		echo "$out" | sed 's/^/   /' | tail -n 80
+		echo "   ($((SECONDS - t0)) s)"
 		pass=$((pass + $(echo "$out" | grep -cE "^ok ")))
 		fail=$((fail + $(echo "$out" | grep -cE "^not ok ")))
 		if ! echo "$out" | grep -qE "^# [0-9]+ passed, 0 failed$"; then
@@ -156,6 +212,7 @@ suite_cluster() {
 }
 
 for s in "${SUITES[@]}"; do
+	SUITE_START=$SECONDS
 	case "$s" in
 	unit) suite_unit ;;
 	regress) suite_regress ;;

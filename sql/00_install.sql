@@ -24,14 +24,14 @@ DROP SCHEMA elsewhere;
 SELECT p.oid::regprocedure AS function, p.proconfig
   FROM pg_catalog.pg_proc p
  WHERE p.pronamespace = 'upkeep'::regnamespace
- ORDER BY 1::text;
+ ORDER BY p.oid::regprocedure::text;
 
 -- EXECUTE: user-facing functions for PUBLIC, self-tests for superusers only
 SELECT p.oid::regprocedure AS function,
        pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE') AS public_can_execute
   FROM pg_catalog.pg_proc p
  WHERE p.pronamespace = 'upkeep'::regnamespace
- ORDER BY 1::text;
+ ORDER BY p.oid::regprocedure::text;
 
 -- nobody but the extension can create objects in the schema
 SELECT pg_catalog.has_schema_privilege('public', 'upkeep', 'CREATE') AS public_create,

@@ -10,7 +10,7 @@ DECLARE r record;
 BEGIN
   FOR r IN SELECT c.oid::regclass AS rel, pg_catalog.pg_get_expr(c.relpartbound, c.oid) AS b
              FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
-            WHERE i.inhparent = p ORDER BY 1::text LOOP
+            WHERE i.inhparent = p ORDER BY c.oid::regclass::text LOOP
     partition := r.rel::text; bounds := r.b;
     EXECUTE format('SELECT count(*) FROM %s', r.rel) INTO rows;
     RETURN NEXT;
@@ -90,7 +90,7 @@ SELECT relid, action, detach_schema FROM upkeep.set_policy('visits', retain => '
 SELECT table_name, action, rows_affected FROM upkeep.cleanup_old_data(tbl => 'visits');
 SELECT partition FROM part_rows('visits');
 SELECT c.oid::regclass AS detached, c.relispartition, (SELECT count(*) FROM cold.visits_2024_01) AS jan_rows
-  FROM pg_class c WHERE c.relnamespace = 'cold'::regnamespace AND c.relkind = 'r' ORDER BY 1::text;
+  FROM pg_class c WHERE c.relnamespace = 'cold'::regnamespace AND c.relkind = 'r' ORDER BY c.oid::regclass::text;
 
 --------------------------------------------------------------------------
 -- CALL run_maintenance(): premake and gap filling, commits per batch

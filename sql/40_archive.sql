@@ -171,7 +171,7 @@ SELECT table_name, action, rows_affected FROM upkeep.cleanup_old_data(tbl => 're
 SELECT c.oid::regclass AS partition, pg_get_expr(c.relpartbound, c.oid) AS bounds,
        c.relfilenode = f.relfilenode AS same_relfilenode, c.relnatts AS columns
   FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid LEFT JOIN file_nodes f ON f.relname = replace(c.relname::text, 'readings_archive', 'readings')
- WHERE i.inhparent = 'readings_archive'::regclass ORDER BY 1::text;
+ WHERE i.inhparent = 'readings_archive'::regclass ORDER BY c.oid::regclass::text;
 SELECT pg_get_partkeydef('readings_archive'::regclass) AS archive_partitioning;
 -- partitions made before the policy were given a bounds CHECK first (NOT VALID, then VALIDATE: no scan under the move's lock)
 SELECT c.relname, k.conname, k.convalidated, pg_get_constraintdef(k.oid) AS def FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid

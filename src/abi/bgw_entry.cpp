@@ -17,8 +17,9 @@ extern "C" {
 #pragma GCC visibility push(default)
 extern "C" {
 
-PGDLLEXPORT void upkeep_launcher_main(Datum main_arg) pg_attribute_noreturn();
-PGDLLEXPORT void upkeep_worker_main(Datum main_arg) pg_attribute_noreturn();
+/* [[noreturn]], not pg_attribute_noreturn(): 18 removed that macro (compat.hpp). */
+[[noreturn]] PGDLLEXPORT void upkeep_launcher_main(Datum main_arg);
+[[noreturn]] PGDLLEXPORT void upkeep_worker_main(Datum main_arg);
 
 void
 upkeep_launcher_main(Datum main_arg) {

@@ -14,12 +14,13 @@ extern "C" {
 
 #include "upkeep/bgw/launcher.hpp"
 #include "upkeep/bgw/utility_hook.hpp"
+#include "upkeep/pg/compat.hpp"
 #include "upkeep/pg/guc.hpp"
 
 #pragma GCC visibility push(default)
 extern "C" {
 
-PG_MODULE_MAGIC;
+UPKEEP_MODULE_MAGIC("pg_upkeep", UPKEEP_VERSION);
 
 void _PG_init(void);
 

@@ -21,6 +21,7 @@ extern "C" {
 
 #include "upkeep/bgw/shmem.hpp"
 #include "upkeep/bgw/utility_hook.hpp"
+#include "upkeep/pg/compat.hpp"
 
 namespace upkeep::bgw {
 
@@ -93,7 +94,7 @@ AskToLeave(const char *dbname, const char *command) {
 	if (sh == nullptr || dbname == nullptr)
 		return;
 	const Oid dboid = get_database_oid(dbname, true);
-	if (!OidIsValid(dboid) || !pg_database_ownercheck(dboid, GetUserId()))
+	if (!OidIsValid(dboid) || !pg::compat::DatabaseOwnerCheck(dboid, GetUserId()))
 		return;
 	const TimestampTz now = GetCurrentTimestamp();
 	int slot_index = -1;

@@ -72,6 +72,8 @@ extern "C" {
 #include "utils/lsyscache.h"
 }
 
+#include "upkeep/pg/compat.hpp"
+
 namespace upkeep::bgw {
 
 namespace {
@@ -189,7 +191,7 @@ bool
 HoldDatabaseLock(int tries) {
 	LOCKTAG tag;
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, kDatabaseLockClass, 0, 2);
-	if (LockHeldByMe(&tag, ExclusiveLock))
+	if (pg::compat::HoldsLock(&tag, ExclusiveLock))
 		return true;
 	for (int i = 0; i < tries; i++) {
 		bool got;

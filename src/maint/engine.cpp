@@ -4,6 +4,7 @@
  * The run loop and the per-table transaction rules (see engine.hpp and
  * table_run.hpp).
  */
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -388,7 +389,7 @@ RunnableTable(const Policy &p, const RunOptions &opt, Oid caller, bool caller_is
 		return std::nullopt;
 	if (opt.worker || caller_is_super)
 		return rel;
-	if (!pg::MayActAsOwner(p.relid, caller))
+	if (!pg::MayMaintain(p.relid, caller))
 		return std::nullopt;
 	return rel;
 }
@@ -427,7 +428,8 @@ RunMaintenance(const RunOptions &opt) {
 	std::vector<Policy> policies = LoadPolicies(opt.only);
 	if (opt.only != InvalidOid) {
 		pg::RelInfo rel = pg::GetRelation(opt.only);
-		RequireOwner(rel);
+		if (!pg::MayMaintain(rel.oid, caller))
+			RequireOwner(rel); /* refused with the owner's error */
 		if (policies.empty()) {
 			std::string msg = "table " + rel.qualified + " has no pg_upkeep policy";
 			pg::Throw(ERRCODE_UNDEFINED_OBJECT, msg.c_str(), nullptr, "Create one with upkeep.set_policy().");

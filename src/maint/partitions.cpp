@@ -55,6 +55,8 @@ extern "C" {
 #include "utils/lsyscache.h"
 }
 
+#include "upkeep/pg/compat.hpp"
+
 namespace upkeep::maint {
 
 std::string
@@ -101,7 +103,6 @@ CopyGrants(Oid parent, const std::string &child_sql) {
 	                                "AND a.grantee OPERATOR(pg_catalog.<>) c.relowner "
 	                                "GROUP BY a.grantee, a.is_grantable",
 	                                {pg::SpiValue::Oid_(parent)}, true);
-	static const char *const kKnown[] = {"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"};
 	for (const auto &row : acl.rows) {
 		const Oid grantee = static_cast<Oid>(std::stoul(*row[0]));
 		const std::string &privs = *row[1];
@@ -112,7 +113,7 @@ CopyGrants(Oid parent, const std::string &child_sql) {
 			size_t comma = privs.find(", ", start);
 			std::string p = privs.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
 			bool ok = false;
-			for (const char *k : kKnown)
+			for (const char *k : pg::compat::kTablePrivileges)
 				ok = ok || p == k;
 			if (ok)
 				checked += (checked.empty() ? "" : ", ") + p;

@@ -34,6 +34,8 @@ extern "C" {
 #include "utils/varlena.h"
 }
 
+#include "upkeep/pg/compat.hpp"
+
 namespace upkeep::pg {
 
 int
@@ -159,12 +161,7 @@ LoginSearchPathSetting(Oid owner) {
  */
 char *
 ServerDefaultSearchPath() {
-	struct config_generic **vars = get_guc_variables();
-	const int nvars = GetNumConfigOptions();
-	struct config_string *conf = NULL;
-	for (int i = 0; i < nvars; i++)
-		if (pg_strcasecmp(vars[i]->name, "search_path") == 0)
-			conf = (struct config_string *)vars[i];
+	struct config_string *conf = (struct config_string *)compat::FindConfigVariable("search_path");
 	if (conf == NULL || conf->gen.vartype != PGC_STRING)
 		elog(ERROR, "search_path is not a known configuration parameter");
 	if (conf->gen.reset_source <= PGC_S_ARGV)
@@ -320,7 +317,13 @@ CurrentUser() {
 
 bool
 MayActAsOwner(Oid relid, Oid roleid) {
-	return PgCall([&] { return pg_class_ownercheck(relid, roleid); });
+	return PgCall([&] { return compat::RelationOwnerCheck(relid, roleid); });
+}
+
+bool
+MayMaintain(Oid relid, Oid roleid) {
+	return PgCall(
+	    [&] { return compat::RelationOwnerCheck(relid, roleid) || compat::HoldsMaintainPrivilege(relid, roleid); });
 }
 
 bool

@@ -18,6 +18,8 @@ extern "C" {
 #include "utils/timestamp.h"
 }
 
+#include "upkeep/pg/compat.hpp"
+
 namespace upkeep::pg {
 
 namespace {
@@ -122,7 +124,7 @@ ReleaseStaleTableLocks() {
 		released += PgCall([&] {
 			LOCKTAG tag;
 			SetTag(&tag, relid);
-			return LockHeldByMe(&tag, ExclusiveLock) && LockRelease(&tag, ExclusiveLock, true) ? 1 : 0;
+			return compat::HoldsLock(&tag, ExclusiveLock) && LockRelease(&tag, ExclusiveLock, true) ? 1 : 0;
 		});
 	}
 	return released;

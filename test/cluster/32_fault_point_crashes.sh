@@ -83,7 +83,8 @@ run_round() {
 	if [ "$mode" = kill ]; then
 		psql_at "$PORT" -At -d "dbname=$DB application_name=$app" -c "SET upkeep.fault_points = '$point:kill:$nth'" \
 			-c "CALL upkeep.run_maintenance()" >/dev/null 2>&1
-		if grep -q "server process (PID [0-9]*) was terminated by signal 9" "$DATA/server.log" &&
+		# 18 names the kind of process: "client backend (PID n) was terminated" (before: "server process")
+		if grep -qE "(server process|client backend) \(PID [0-9]+\) was terminated by signal 9" "$DATA/server.log" &&
 			[ "$(grep -c "terminated by signal 9" "$DATA/server.log")" -gt "$KILLS" ]; then
 			KILLS=$((KILLS + 1))
 			ok "$point/$mode: the run was killed at the point"

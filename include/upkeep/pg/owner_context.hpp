@@ -110,6 +110,13 @@ int EffectiveLockTimeoutMs();
 /* Current user (GetUserId) and whether it may act as the owner of `relid` (owner, member, or superuser). */
 Oid CurrentUser();
 bool MayActAsOwner(Oid relid, Oid roleid);
+/*
+ * Whether roleid may run the maintenance of `relid` (its policy, as its
+ * owner): MayActAsOwner, or from PostgreSQL 17 the MAINTAIN privilege on it
+ * (GRANT MAINTAIN, pg_maintain), as for VACUUM and ANALYZE.  Changing the
+ * policy, archive_table() and create_monthly_partition() stay MayActAsOwner.
+ */
+bool MayMaintain(Oid relid, Oid roleid);
 bool IsSuperuser(Oid roleid);
 
 } // namespace upkeep::pg
