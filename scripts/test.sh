@@ -14,7 +14,12 @@
 # Each suite ends with "N passed, N failed"; so does the whole run, and the
 # exit status is non-zero on any failure.
 #
-# Usage: scripts/test.sh [--pg 15|17|18] [--installed] [suite...]     (default: 15, all suites)
+# Usage: scripts/test.sh [--pg 15|17|18] [--installed] [suite...]
+#
+# With no arguments at all: the whole matrix (what .ci/run runs): every suite
+# against PostgreSQL 15, 17 and 18 side by side, then each one's Debian package
+# test (scripts/lib/matrix.sh).  Naming suites, or a server with --pg, runs
+# just those: `scripts/test.sh regress` is the regress suite on 15.
 #
 # --installed skips the build: the suites run against the pg_upkeep already
 # installed for $PGBIN (scripts/deb.sh test uses it for the .deb).
@@ -44,6 +49,9 @@ while [ $# -gt 0 ]; do
 	*) SUITES+=("$1"); shift ;;
 	esac
 done
+if [ -z "$PG_MAJOR" ] && [ -z "$INSTALLED" ] && [ ${#SUITES[@]} -eq 0 ] && [ -z "${UPKEEP_IN_PGROOT:-}" ]; then
+	exec "$ROOT/scripts/lib/matrix.sh"
+fi
 [ ${#SUITES[@]} -gt 0 ] || SUITES=(unit regress isolation pgtap cluster)
 
 if [ -n "$PG_MAJOR" ]; then
