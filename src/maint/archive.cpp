@@ -355,7 +355,8 @@ ArchivePartitions(TableRun &run, ArchivePlan &plan, const Cutoff &cutoff, int64_
 	for (size_t i = 0; i + 1 < ranged.size(); i++)
 		if (ranged[i].upper.value <= cutoff.key)
 			expired.push_back(ranged[i]);
-	run.SetLabel("ARCHIVE " + std::to_string(expired.size()) + " partition" + (expired.size() == 1 ? "" : "s") +
+	run.SetLabel(std::string(core::Describe(core::Action::Archive).label) + " " + std::to_string(expired.size()) +
+	             " partition" + (expired.size() == 1 ? "" : "s") +
 	             " (>" + run.GetPolicy().retain + ") to " + plan.archive.qualified);
 	const std::string tz = PolicyTimeZone(run.GetPolicy());
 	for (const auto &want : expired) {
@@ -482,7 +483,7 @@ RunArchiveAction(TableRun &run) {
 		return;
 	}
 	ArchivePlan plan = PlanArchive(source, archive);
-	run.SetLabel("ARCHIVE (>" + p.retain + ") to " + plan.archive.qualified);
+	run.SetLabel(core::RetentionLabel(core::Action::Archive, p.retain) + " to " + plan.archive.qualified);
 	run.Note("cutoff " + cutoff.text);
 	const int64_t run_id = run.RunId();
 	if (source.relkind == RELKIND_PARTITIONED_TABLE)
@@ -509,7 +510,7 @@ ArchiveTable(Oid source_oid, Oid archive_oid, const std::string &older_than, con
 
 	Policy p;
 	p.relid = source.oid;
-	p.action = "archive";
+	p.action = core::Action::Archive;
 	p.retain = ValidateAge("older_than", older_than, kMaxRetainYears);
 	p.batch_size = batch_size;
 	p.archive_to = archive_oid;
@@ -523,23 +524,21 @@ ArchiveTable(Oid source_oid, Oid archive_oid, const std::string &older_than, con
 	if (archive_oid != InvalidOid)
 		ValidateArchiveTarget(source, archive_oid);
 
-	RunOptions opt;
-	opt.mode = RunMode::CallerTransaction;
-	opt.notices = false;
+	const RunOptions opt = RunOptions::ArchiveTable();
 	std::vector<Outcome> out;
 	const int64_t run_id = NewRunId();
 	const std::string run_by = RunByLabel(false);
-	const std::string label = "ARCHIVE (>" + p.retain + ")";
+	const std::string label = core::RetentionLabel(p.action, p.retain);
 	/* one run per table: a worker, pg_cron or another call on it now means an immediate skip, not a wait */
 	if (!pg::TryLockTable(source.oid, false)) {
 		const std::string msg = "another pg_upkeep run is processing this table";
-		LogOutcome(run_id, source.oid, source.qualified, label, "skipped", msg, run_by);
+		LogOutcome(run_id, source.oid, source.qualified, label, core::Status::Skipped, msg, run_by);
 		pg::Notice("upkeep: " + source.qualified + ": " + label + " [skipped: " + msg + "]");
 		return 0;
 	}
 	pg::OwnerPathRun owner_paths; /* the owner's search_path looked up once, not per batch */
 	TableRun run(opt, p, source, run_id, run_by, &out);
-	return run.Direct(label, [&] { RunArchiveAction(run); });
+	return run.Direct(label, [&] { RunArchiveAction(run); }, p.action);
 }
 
 } // namespace upkeep::maint

@@ -55,14 +55,54 @@ RowsInBatches(int64_t rows, int batches, const std::string &unit) {
 
 } // namespace
 
-std::string
+RunOptions
+RunOptions::CleanupOldData(bool dry_run, Oid only) {
+	RunOptions o;
+	o.driver = Driver::CallerTransaction;
+	o.dry_run = dry_run;
+	o.only = only;
+	return o;
+}
+
+RunOptions
+RunOptions::ArchiveTable() {
+	RunOptions o;
+	o.driver = Driver::CallerTransaction;
+	o.notices = false;
+	return o;
+}
+
+RunOptions
+RunOptions::Procedure(bool dry_run, Oid only) {
+	RunOptions o;
+	o.driver = Driver::Procedure;
+	o.dry_run = dry_run;
+	o.only = only;
+	o.per_batch_commits = !dry_run; /* a dry run changes nothing: one transaction, possibly the caller's */
+	o.premake = true;
+	return o;
+}
+
+RunOptions
+RunOptions::Worker(std::vector<Oid> due, std::vector<DeferredDetach> *deferred) {
+	RunOptions o;
+	o.driver = Driver::Worker;
+	o.per_batch_commits = true;
+	o.premake = true;
+	o.notices = false;
+	o.subset = std::move(due);
+	o.deferred = deferred;
+	return o;
+}
+
+core::Status
 FailureStatus(const pg::PgError &e) {
 	/* a lock not had in time, a deadlock given way to, a table or policy changed under the run: next run */
 	const int c = e.SqlErrCode();
 	return c == ERRCODE_LOCK_NOT_AVAILABLE || c == ERRCODE_T_R_DEADLOCK_DETECTED ||
 	               c == ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE
-	           ? "skipped"
-	           : "failed";
+	           ? core::Status::Skipped
+	           : core::Status::Failed;
 }
 
 std::string
@@ -80,12 +120,12 @@ FailureMessage(const pg::PgError &e) {
 
 std::string
 OutcomeActionText(const Outcome &o) {
-	if (o.status == "ok")
-		return o.action;
+	if (o.status == core::Status::Ok)
+		return o.label;
 	/* a dry run says what it would act on: the partitions by name, the cutoff, tables a cascade would change */
-	if (o.status == "dry run")
-		return o.action + " [dry run" + (o.message.empty() ? "" : ": " + o.message) + "]";
-	return o.action + " [" + o.status + (o.message.empty() ? "" : ": " + o.message) + "]";
+	if (o.status == core::Status::DryRun)
+		return o.label + " [dry run" + (o.message.empty() ? "" : ": " + o.message) + "]";
+	return o.label + " [" + core::StatusText(o.status) + (o.message.empty() ? "" : ": " + o.message) + "]";
 }
 
 TableRun::TableRun(const RunOptions &opt, const Policy &policy, const pg::RelInfo &rel, int64_t run_id,
@@ -125,7 +165,7 @@ TableRun::TryUnit(const std::function<void()> &fn) {
 
 void
 TableRun::CommitPoint() {
-	if (opt_.mode != RunMode::CommitPerBatch)
+	if (!opt_.per_batch_commits)
 		return;
 	for (size_t i = units_.size(); i-- > 0;)
 		pg::CommitSubtransaction(units_[i]);
@@ -187,7 +227,7 @@ TableRun::Recheck(BatchLock lock) {
 
 int64_t
 TableRun::Batch(const std::function<int64_t()> &fn, bool may_pause, BatchLock lock) {
-	const bool per_batch = opt_.mode == RunMode::CommitPerBatch;
+	const bool per_batch = opt_.per_batch_commits;
 	/* upkeep.batch_pause: room for the application between two batches (never in the caller's transaction) */
 	if (may_pause && per_batch && batches_ > 0 && !opt_.dry_run)
 		pg::PauseInterruptibly(pg::g_batch_pause_ms);
@@ -260,14 +300,15 @@ TableRun::Batch(const std::function<int64_t()> &fn, bool may_pause, BatchLock lo
 std::optional<pg::PgError>
 TableRun::TryBatch(const std::function<int64_t()> &fn, BatchLock lock) {
 	std::optional<pg::PgError> failure = TryUnit([&] { Batch(fn, true, lock); });
-	if (failure && FailureStatus(*failure) == "skipped")
+	if (failure && FailureStatus(*failure) == core::Status::Skipped)
 		throw *failure;
 	return failure;
 }
 
 void
-TableRun::BeginAction(const std::string &label) {
+TableRun::BeginAction(const std::string &label, std::optional<core::Action> action) {
 	label_ = label;
+	action_ = action;
 	note_.clear();
 	rows_ = 0;
 	batches_ = 0;
@@ -284,18 +325,21 @@ TableRun::Finish(const std::optional<pg::PgError> &failure) {
 	Outcome o;
 	o.relid = rel_.oid;
 	o.table_name = rel_.qualified;
-	o.action = label_;
+	o.label = label_;
+	o.action = action_;
+	if (action_)
+		o.grain = core::GrainOf(*action_, rel_.relkind == RELKIND_PARTITIONED_TABLE);
 	o.rows = rows_;
 	o.batches = batches_;
 	o.ms = pg::NowMs() - started_ms_;
-	o.status = opt_.dry_run ? "dry run" : "ok";
+	o.status = opt_.dry_run ? core::Status::DryRun : core::Status::Ok;
 	o.message = note_;
 	if (paused_ms_ >= 1.0) {
 		char paused[96];
 		snprintf(paused, sizeof(paused), "paused %.1f s for replica lag", paused_ms_ / 1000.0);
 		o.message += (o.message.empty() ? "" : "; ") + std::string(paused);
 	}
-	const bool per_batch = opt_.mode == RunMode::CommitPerBatch;
+	const bool per_batch = opt_.per_batch_commits;
 	if (failure) {
 		o.status = FailureStatus(*failure);
 		o.message = FailureMessage(*failure);
@@ -320,26 +364,26 @@ TableRun::Finish(const std::optional<pg::PgError> &failure) {
 			LogDrop(log_id_);
 			CommitPoint();
 		} else if (row_exists) {
-			LogFinish(log_id_, o.status, o.rows, o.batches, o.message, o.action, o.table_name);
+			LogFinish(log_id_, o.status, o.rows, o.batches, o.message, o.label, o.table_name);
 			CommitPoint();
 		} else if (failure) {
-			LogOutcome(run_id_, rel_.oid, rel_.qualified, o.action, o.status, o.message, run_by_);
+			LogOutcome(run_id_, rel_.oid, rel_.qualified, o.label, o.status, o.message, run_by_);
 			CommitPoint();
 		}
 	}
 	const std::string line = "upkeep: " + rel_.qualified + ": " + OutcomeActionText(o) + ": " +
 	                         RowsInBatches(o.rows, o.batches, unit_) + " (" + FormatMs(o.ms) + ")";
 	/* interactive callers hear about work, skips and failures; an action with nothing to do stays quiet */
-	if (opt_.notices && (worked_ || o.rows > 0 || o.status != "ok"))
+	if (opt_.notices && (worked_ || o.rows > 0 || o.status != core::Status::Ok))
 		pg::Notice(line);
-	if (o.status == "failed" || o.status == "skipped")
+	if (o.status == core::Status::Failed || o.status == core::Status::Skipped)
 		pg::Log(line);
 	out_->push_back(std::move(o));
 }
 
 bool
-TableRun::Action(const std::string &label, const std::function<void()> &body) {
-	BeginAction(label);
+TableRun::Action(const std::string &label, const std::function<void()> &body, std::optional<core::Action> action) {
+	BeginAction(label, action);
 	std::optional<pg::PgError> failure;
 	try {
 		failure = TryUnit(body);
@@ -358,24 +402,24 @@ TableRun::Action(const std::string &label, const std::function<void()> &body) {
 }
 
 bool
-TableRun::Guard(const std::string &label, const std::function<void()> &fn) {
+TableRun::Guard(const std::string &label, const std::function<void()> &fn, std::optional<core::Action> action) {
 	std::optional<pg::PgError> failure = TryUnit(fn);
 	if (!failure)
 		return true;
 	/* a failure outside any action (or in its logging): the table's unfinished work is rolled back */
-	BeginAction(label);
+	BeginAction(label, action);
 	Finish(failure);
 	return false;
 }
 
 int64_t
-TableRun::Direct(const std::string &label, const std::function<void()> &body) {
-	BeginAction(label);
+TableRun::Direct(const std::string &label, const std::function<void()> &body, std::optional<core::Action> action) {
+	BeginAction(label, action);
 	body();
 	if (log_id_ != 0 && !worked_)
 		LogDrop(log_id_); /* nothing to move: no trace in run_log */
 	else if (log_id_ != 0)
-		LogFinish(log_id_, "ok", rows_, batches_, note_, label_, rel_.qualified);
+		LogFinish(log_id_, core::Status::Ok, rows_, batches_, note_, label_, rel_.qualified);
 	return rows_;
 }
 
@@ -387,7 +431,7 @@ RunnableTable(const Policy &p, const RunOptions &opt, Oid caller, bool caller_is
 	auto rel = pg::LookupRelation(p.relid);
 	if (!rel)
 		return std::nullopt;
-	if (opt.worker || caller_is_super)
+	if (opt.ByWorker() || caller_is_super)
 		return rel;
 	if (!pg::MayMaintain(p.relid, caller))
 		return std::nullopt;
@@ -396,13 +440,7 @@ RunnableTable(const Policy &p, const RunOptions &opt, Oid caller, bool caller_is
 
 std::string
 RetentionLabel(const Policy &p) {
-	if (p.action == "delete")
-		return "DELETE (>" + p.retain + ")";
-	if (p.action == "archive")
-		return "ARCHIVE (>" + p.retain + ")";
-	if (p.action == "drop")
-		return "DROP (>" + p.retain + ")";
-	return "DETACH (>" + p.retain + ")";
+	return core::RetentionLabel(p.action, p.retain);
 }
 
 } // namespace
@@ -411,7 +449,7 @@ std::vector<Outcome>
 RunMaintenance(const RunOptions &opt) {
 	const Oid caller = pg::CurrentUser();
 	const bool caller_is_super = pg::IsSuperuser(caller);
-	const bool per_batch = opt.mode == RunMode::CommitPerBatch;
+	const bool per_batch = opt.per_batch_commits;
 	std::vector<Outcome> out;
 	pg::OwnerPathRun owner_paths; /* each owner's search_path looked up once per run, not per batch */
 
@@ -436,7 +474,7 @@ RunMaintenance(const RunOptions &opt) {
 		}
 	}
 	const int64_t run_id = opt.dry_run ? 0 : NewRunId();
-	const std::string run_by = RunByLabel(opt.worker);
+	const std::string run_by = RunByLabel(opt.ByWorker());
 
 	struct Touched {
 		Oid relid;
@@ -453,10 +491,10 @@ RunMaintenance(const RunOptions &opt) {
 		if (!rel)
 			continue;
 		if (!pg::TryLockTable(rel->oid, per_batch)) {
-			Outcome o{rel->oid, rel->qualified, RetentionLabel(p), "skipped",
-			          "another pg_upkeep run is processing this table", 0, 0, 0};
+			Outcome o{rel->oid, rel->qualified, RetentionLabel(p), core::Status::Skipped,
+			          "another pg_upkeep run is processing this table", 0, 0, 0, p.action};
 			if (!opt.dry_run) {
-				LogOutcome(run_id, rel->oid, rel->qualified, o.action, o.status, o.message, run_by);
+				LogOutcome(run_id, rel->oid, rel->qualified, o.label, o.status, o.message, run_by);
 				if (per_batch)
 					pg::CommitAsync();
 			}
@@ -473,7 +511,9 @@ RunMaintenance(const RunOptions &opt) {
 			 * an action, the summary, a commit -- rolls back this table's
 			 * unfinished work only, is logged, and the next table runs.
 			 */
-			(void)run.Guard(RetentionLabel(p), [&] {
+			(void)run.Guard(
+			    RetentionLabel(p),
+			    [&] {
 				pg::FaultPoint("table-setup");
 				if (SteadyStateOutcomes(p, opt, *rel, &out))
 					return; /* a partition set with nothing to do, known without reading its bounds */
@@ -482,22 +522,33 @@ RunMaintenance(const RunOptions &opt) {
 				if (opt.premake && partitioned)
 					premade = run.Action("PREMAKE (" + std::to_string(p.premake) + " months ahead)",
 					                     [&] { RunPremake(run); });
-				const bool ok = run.Action(RetentionLabel(p), [&] {
-					if (p.action == "delete")
-						RunDeleteAction(run);
-					else if (p.action == "archive")
-						RunArchiveAction(run);
-					else
-						RunPartitionExpiry(run);
-				});
-				if (ok && !opt.dry_run && run.Rows() > 0 && (p.action == "delete" || p.action == "archive"))
+				const bool ok = run.Action(
+				    RetentionLabel(p),
+				    [&] {
+					    switch (p.action) {
+					    case core::Action::Delete:
+						    RunDeleteAction(run);
+						    break;
+					    case core::Action::Archive:
+						    RunArchiveAction(run);
+						    break;
+					    case core::Action::Drop:
+					    case core::Action::Detach:
+						    RunPartitionExpiry(run);
+						    break;
+					    }
+				    },
+				    p.action);
+				/* delete and archive take rows away: statistics to refresh (drop and detach leave them valid) */
+				if (ok && !opt.dry_run && run.Rows() > 0 && !core::Describe(p.action).partitions_only)
 					touched.push_back({rel->oid, run.Rel().qualified, rel->owner});
 				if (premade && ok && KeepsShape(p, *rel) && !opt.dry_run && per_batch) {
 					/* an optimisation: if it cannot be had, the next run reads the set in full */
 					(void)pg::TrySubtransaction([&] { RememberShape(p, run.Rel()); });
 					run.CommitPoint(); /* releases the parent's lock RememberShape took */
 				}
-			});
+			    },
+			    p.action);
 		} catch (...) {
 			if (per_batch)
 				pg::UnlockTable(rel->oid);
@@ -533,7 +584,7 @@ RunMaintenance(const RunOptions &opt) {
 			} else {
 				Outcome o{t.relid, name, "ANALYZE", FailureStatus(*failure), FailureMessage(*failure), 0, 0, 0};
 				if (!opt.dry_run)
-					LogOutcome(run_id, t.relid, name, o.action, o.status, o.message, run_by);
+					LogOutcome(run_id, t.relid, name, o.label, o.status, o.message, run_by);
 				const std::string line = "upkeep: " + name + ": " + OutcomeActionText(o);
 				if (opt.notices)
 					pg::Notice(line);
@@ -544,7 +595,7 @@ RunMaintenance(const RunOptions &opt) {
 				pg::CommitAsync();
 		}
 		if (analyzed > 0) {
-			Outcome o{InvalidOid, names, "ANALYZE", "ok", "", analyzed, analyzed, pg::NowMs() - t0};
+			Outcome o{InvalidOid, names, "ANALYZE", core::Status::Ok, "", analyzed, analyzed, pg::NowMs() - t0};
 			if (opt.notices)
 				pg::Notice("upkeep: ANALYZE " + names + " (" + FormatMs(o.ms) + ")");
 			out.push_back(std::move(o));

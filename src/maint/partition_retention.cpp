@@ -86,13 +86,13 @@ PremakeLabel(int64_t partitions, int premake) {
 
 std::string
 ExpiryLabel(const Policy &p, int64_t partitions, bool concurrently) {
-	return std::string(p.action == "drop" ? "DROP " : "DETACH ") + Plural(partitions, "partition") + " (>" + p.retain +
-	       ")" + (concurrently ? " CONCURRENTLY" : "");
+	return std::string(core::Describe(p.action).label) + " " + Plural(partitions, "partition") + " (>" + p.retain + ")" +
+	       (concurrently ? " CONCURRENTLY" : "");
 }
 
 bool
 DetachesConcurrently(const Policy &p, const RunOptions &opt, bool has_default) {
-	return p.action == "detach" && !opt.dry_run && opt.deferred != nullptr && !has_default;
+	return p.action == core::Action::Detach && !opt.dry_run && opt.ByWorker() && !has_default;
 }
 
 void
@@ -100,7 +100,7 @@ RunPartitionExpiry(TableRun &run) {
 	const Policy &p = run.GetPolicy();
 	const PartitionedTable t = RequireMonthlyPartitionable(run.Rel());
 	const Cutoff cutoff = PolicyCutoff(p, t.kind, PolicyTimeZone(p));
-	const bool drop = p.action == "drop";
+	const bool drop = p.action == core::Action::Drop;
 	const std::string finalized = FinalizePendingDetaches(run); /* a DETACH CONCURRENTLY left half done */
 
 	const std::vector<pg::ChildPartition> children = run.Partitions();
@@ -276,7 +276,7 @@ RunPremake(TableRun &run) {
 	auto make_month = [&](const PartitionedTable &now, core::YearMonth m) -> int64_t {
 		bool created = false;
 		std::string moved;
-		(void)EnsureMonthPartitionLocked(now, m, tz, p.action == "archive", &created, &moved);
+		(void)EnsureMonthPartitionLocked(now, m, tz, p.action == core::Action::Archive, &created, &moved);
 		if (!moved.empty())
 			moves.push_back(moved);
 		return created ? 1 : 0;

@@ -31,7 +31,7 @@ FinalizePendingDetaches(TableRun &run) {
 	if (pending.empty())
 		return {};
 	const Policy &p = run.GetPolicy();
-	const bool move = p.action == "detach" && !p.detach_schema.empty();
+	const bool move = p.action == core::Action::Detach && !p.detach_schema.empty();
 	std::string names;
 	for (const auto &d : pending) {
 		run.Batch(

@@ -51,6 +51,15 @@ RequireManageableTable(const pg::RelInfo &rel) {
 		     "A policy must outlive the session that set it.");
 }
 
+/* upkeep.policy.action, which its CHECK constraint keeps to the four words. */
+core::Action
+ParseStoredAction(const std::string &word) {
+	const std::optional<core::Action> a = core::ParseAction(word);
+	if (!a)
+		Fail(ERRCODE_DATA_CORRUPTED, "upkeep.policy holds an unknown action \"" + word + "\"");
+	return *a;
+}
+
 std::string
 NormalizeInterval(const std::string &text) {
 	return pg::SpiExec("SELECT $1::pg_catalog.interval::pg_catalog.text", {pg::SpiValue::Text(text)}, true).At(0, 0);
@@ -151,41 +160,45 @@ SetPolicy(const PolicyArgs &a) {
 		Fail(ERRCODE_NULL_VALUE_NOT_ALLOWED, "retain is required when creating a policy",
 		     "Say how long rows are kept, e.g. retain => '30 days'.");
 
-	if (a.action)
-		p.action = *a.action;
-	else if (!old)
-		p.action = partitioned ? "drop" : "delete";
-	if (p.action != "delete" && p.action != "archive" && p.action != "drop" && p.action != "detach")
-		Fail(ERRCODE_INVALID_PARAMETER_VALUE, "unknown action \"" + p.action + "\"",
-		     "Valid actions: delete, archive, drop, detach.");
-	if ((p.action == "drop" || p.action == "detach")) {
+	if (a.action) {
+		const std::optional<core::Action> parsed = core::ParseAction(*a.action);
+		if (!parsed)
+			Fail(ERRCODE_INVALID_PARAMETER_VALUE, "unknown action \"" + *a.action + "\"",
+			     "Valid actions: delete, archive, drop, detach.");
+		p.action = *parsed;
+	} else if (!old)
+		p.action = partitioned ? core::Action::Drop : core::Action::Delete;
+	const std::string action = core::ActionName(p.action);
+	if (core::Describe(p.action).partitions_only) {
 		if (!partitioned)
-			Fail(ERRCODE_WRONG_OBJECT_TYPE, "action \"" + p.action + "\" needs a partitioned table, and " +
+			Fail(ERRCODE_WRONG_OBJECT_TYPE, "action \"" + action + "\" needs a partitioned table, and " +
 			                                    rel.qualified + " is not partitioned",
 			     "Use delete or archive for a plain table.");
 		if (!ptable)
-			Fail(ERRCODE_FEATURE_NOT_SUPPORTED, "action \"" + p.action + "\" needs RANGE partitioning on one column");
+			Fail(ERRCODE_FEATURE_NOT_SUPPORTED, "action \"" + action + "\" needs RANGE partitioning on one column");
 		if (ptable->key.column != p.time_column)
 			Fail(ERRCODE_INVALID_PARAMETER_VALUE,
-			     "action \"" + p.action + "\" needs the time column to be the partition key \"" + ptable->key.column +
+			     "action \"" + action + "\" needs the time column to be the partition key \"" + ptable->key.column +
 			         "\", not \"" + p.time_column + "\"",
 			     "Whole partitions can only expire by their own bounds.");
 	}
 
+	const bool archives = p.action == core::Action::Archive;
 	if (a.archive_to)
 		p.archive_to = *a.archive_to;
-	if (p.action != "archive" && a.archive_to && *a.archive_to != InvalidOid)
+	if (!archives && a.archive_to && *a.archive_to != InvalidOid)
 		Fail(ERRCODE_INVALID_PARAMETER_VALUE, "archive_to is only meaningful with action \"archive\"");
-	if (p.action != "archive")
+	if (!archives)
 		p.archive_to = InvalidOid;
-	if (p.action == "archive" && p.archive_to != InvalidOid)
+	if (archives && p.archive_to != InvalidOid)
 		ValidateArchiveTarget(rel, p.archive_to);
 
+	const bool detaches = p.action == core::Action::Detach;
 	if (a.detach_schema)
 		p.detach_schema = *a.detach_schema;
-	if (p.action != "detach" && a.detach_schema && !a.detach_schema->empty())
+	if (!detaches && a.detach_schema && !a.detach_schema->empty())
 		Fail(ERRCODE_INVALID_PARAMETER_VALUE, "detach_schema is only meaningful with action \"detach\"");
-	if (p.action != "detach")
+	if (!detaches)
 		p.detach_schema.clear();
 	if (!p.detach_schema.empty()) {
 		pg::SpiResult s = pg::SpiExec(
@@ -234,7 +247,7 @@ SetPolicy(const PolicyArgs &a) {
 		    "premake = EXCLUDED.premake, batch_size = EXCLUDED.batch_size, run_every = EXCLUDED.run_every, "
 		    "timezone = EXCLUDED.timezone, enabled = EXCLUDED.enabled, updated_at = pg_catalog.now()",
 		    {pg::SpiValue::RegClass(p.relid), pg::SpiValue::Name(p.time_column), pg::SpiValue::Text(p.retain),
-		     pg::SpiValue::Text(p.action),
+		     pg::SpiValue::Text(core::ActionName(p.action)),
 		     p.archive_to ? pg::SpiValue::RegClass(p.archive_to) : pg::SpiValue::Null(REGCLASSOID),
 		     p.detach_schema.empty() ? pg::SpiValue::Null(NAMEOID) : pg::SpiValue::Name(p.detach_schema),
 		     pg::SpiValue::Int4(p.premake), pg::SpiValue::Int4(p.batch_size), pg::SpiValue::Text(p.run_every),
@@ -299,7 +312,7 @@ LoadPolicies(Oid only) {
 		p.relid = r.OidAt(i, 0);
 		p.time_column = r.At(i, 1);
 		p.retain = r.At(i, 2);
-		p.action = r.At(i, 3);
+		p.action = ParseStoredAction(r.At(i, 3));
 		p.archive_to = r.IsNull(i, 4) ? InvalidOid : r.OidAt(i, 4);
 		p.detach_schema = r.IsNull(i, 5) ? std::string() : r.At(i, 5);
 		p.premake = static_cast<int>(r.Int(i, 6));

@@ -58,12 +58,12 @@ LogProgress(int64_t log_id, int64_t rows, int batches) {
 }
 
 void
-LogFinish(int64_t log_id, const std::string &status, int64_t rows, int batches, const std::string &message,
+LogFinish(int64_t log_id, core::Status status, int64_t rows, int batches, const std::string &message,
           const std::string &action, const std::string &table_name) {
 	pg::AsExtensionOwner([&] {
 		pg::SpiExec("UPDATE upkeep.run_log SET status = $2, rows = $3, batches = $4, message = $5, action = $6, "
 		            "table_name = $7, finished_at = pg_catalog.clock_timestamp() WHERE id OPERATOR(pg_catalog.=) $1",
-		            {pg::SpiValue::Int8(log_id), pg::SpiValue::Text(status), pg::SpiValue::Int8(rows),
+		            {pg::SpiValue::Int8(log_id), pg::SpiValue::Text(core::StatusText(status)), pg::SpiValue::Int8(rows),
 		             pg::SpiValue::Int4(batches),
 		             message.empty() ? pg::SpiValue::Null(TEXTOID) : pg::SpiValue::Text(message),
 		             pg::SpiValue::Text(action), pg::SpiValue::Text(table_name)},
@@ -81,13 +81,13 @@ LogDrop(int64_t log_id) {
 
 void
 LogOutcome(int64_t run_id, Oid relid, const std::string &table_name, const std::string &action,
-           const std::string &status, const std::string &message, const std::string &run_by) {
+           core::Status status, const std::string &message, const std::string &run_by) {
 	pg::AsExtensionOwner([&] {
 		pg::SpiExec("INSERT INTO upkeep.run_log (run_id, relid, table_name, action, started_at, finished_at, status, "
 		            "message, run_by, pid) VALUES ($1, $2, $3, $4, pg_catalog.clock_timestamp(), "
 		            "pg_catalog.clock_timestamp(), $5, $6, $7, pg_catalog.pg_backend_pid())",
 		            {pg::SpiValue::Int8(run_id), pg::SpiValue::Oid_(relid), pg::SpiValue::Text(table_name),
-		             pg::SpiValue::Text(action), pg::SpiValue::Text(status),
+		             pg::SpiValue::Text(action), pg::SpiValue::Text(core::StatusText(status)),
 		             message.empty() ? pg::SpiValue::Null(TEXTOID) : pg::SpiValue::Text(message),
 		             pg::SpiValue::Text(run_by)},
 		            false, false);

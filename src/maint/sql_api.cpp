@@ -26,12 +26,7 @@ std::vector<Outcome>
 CleanupOldData(bool dry_run, Oid only) {
 	RequirePrimary("upkeep.cleanup_old_data()");
 	pg::SpiConnect();
-	RunOptions opt;
-	opt.dry_run = dry_run;
-	opt.only = only;
-	opt.mode = RunMode::CallerTransaction;
-	opt.premake = false;
-	std::vector<Outcome> out = RunMaintenance(opt);
+	std::vector<Outcome> out = RunMaintenance(RunOptions::CleanupOldData(dry_run, only));
 	pg::SpiFinish();
 	return out;
 }
@@ -52,13 +47,7 @@ RunMaintenanceProcedure(bool dry_run, Oid only, bool nonatomic) {
 	 */
 	const int nest = dry_run ? pg::OpenGucLevel() : 0;
 	pg::SpiConnect(!dry_run);
-	RunOptions opt;
-	opt.dry_run = dry_run;
-	opt.only = only;
-	opt.mode = dry_run ? RunMode::CallerTransaction : RunMode::CommitPerBatch;
-	opt.premake = true;
-	opt.notices = true;
-	(void)RunMaintenance(opt);
+	(void)RunMaintenance(RunOptions::Procedure(dry_run, only));
 	pg::SpiFinish();
 	if (dry_run)
 		pg::CloseGucLevel(nest);
@@ -100,7 +89,7 @@ ArchiveTableEntry(Oid source, std::optional<Oid> archive, std::optional<std::str
 	}
 	if (!time_column && p)
 		time_column = p->time_column;
-	if (!archive && p && p->action == "archive" && p->archive_to != InvalidOid)
+	if (!archive && p && p->action == core::Action::Archive && p->archive_to != InvalidOid)
 		archive = p->archive_to;
 	int64_t moved = ArchiveTable(source, archive.value_or(InvalidOid), *older_than, time_column.value_or(""),
 	                             batch_size);

@@ -43,7 +43,7 @@ TokenSelect(const std::string &which_parents) {
 
 bool
 KeepsShape(const Policy &p, const pg::RelInfo &rel) {
-	return rel.relkind == RELKIND_PARTITIONED_TABLE && (p.action == "drop" || p.action == "detach");
+	return rel.relkind == RELKIND_PARTITIONED_TABLE && core::Describe(p.action).keeps_set_summary;
 }
 
 std::string
@@ -78,13 +78,13 @@ SteadyStateOutcomes(const Policy &p, const RunOptions &opt, const pg::RelInfo &r
 	}
 
 	/* what the full run reports for a set with nothing to do */
-	const std::string status = opt.dry_run ? "dry run" : "ok";
+	const core::Status status = opt.dry_run ? core::Status::DryRun : core::Status::Ok;
 	const double ms = pg::NowMs() - t0;
 	if (opt.premake)
 		out->push_back(Outcome{rel.oid, rel.qualified, PremakeLabel(0, p.premake), status, "", 0, 0, ms});
 	out->push_back(Outcome{rel.oid, rel.qualified,
 	                       ExpiryLabel(p, 0, DetachesConcurrently(p, opt, shape->has_default)), status,
-	                       "cutoff " + cutoff.text, 0, 0, ms});
+	                       "cutoff " + cutoff.text, 0, 0, ms, p.action, core::Grain::Partitions});
 	return true;
 }
 

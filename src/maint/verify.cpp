@@ -67,7 +67,7 @@ ManagedTables(bool require_owner) {
 		if (require_owner ? !pg::MayActAsOwner(rel->oid, user) : !CanRead(rel->oid))
 			continue;
 		Managed m{*rel, p, std::nullopt};
-		if (p.action == "archive") {
+		if (p.action == core::Action::Archive) {
 			Oid a = p.archive_to;
 			if (a == InvalidOid)
 				a = pg::RelationByName(rel->nspoid, DefaultArchiveName(*rel));

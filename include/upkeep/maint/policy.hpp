@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "upkeep/core/action.hpp"
 #include "upkeep/pg/catalog.hpp"
 #include "upkeep/pg/time_keys.hpp"
 
@@ -19,7 +20,7 @@ struct Policy {
 	Oid relid = InvalidOid;
 	std::string time_column;
 	std::string retain;      /* interval, as PostgreSQL prints it */
-	std::string action;      /* delete | archive | drop | detach */
+	core::Action action = core::Action::Delete;
 	Oid archive_to = InvalidOid;
 	std::string detach_schema;
 	int premake = 3;

@@ -61,7 +61,7 @@ public:
 		return opt_.dry_run;
 	}
 	bool PerBatchCommits() const {
-		return opt_.mode == RunMode::CommitPerBatch;
+		return opt_.per_batch_commits;
 	}
 
 	/*
@@ -69,15 +69,18 @@ public:
 	 * in a unit of its own, with its own run_log row and Outcome.  `body`
 	 * calls Batch() for its work and may call SetLabel/AddRows/Note.  Returns
 	 * false when the action failed or was skipped.  Interrupts are logged and
-	 * rethrown.
+	 * rethrown.  `action`: the retention action it is, if any (its Outcome
+	 * says so, for what follows a run: ANALYZE, VACUUM).
 	 */
-	bool Action(const std::string &label, const std::function<void()> &body);
+	bool Action(const std::string &label, const std::function<void()> &body,
+	            std::optional<core::Action> action = std::nullopt);
 
 	/*
 	 * Like Action, but errors propagate to the caller instead of becoming an
 	 * outcome (archive_table()).  Returns the rows affected.
 	 */
-	int64_t Direct(const std::string &label, const std::function<void()> &body);
+	int64_t Direct(const std::string &label, const std::function<void()> &body,
+	               std::optional<core::Action> action = std::nullopt);
 
 	/*
 	 * The table's whole run: `fn` in the table's unit.  An error from it
@@ -86,7 +89,8 @@ public:
 	 * returns false; the run goes on with the next table.  Interrupts are
 	 * rethrown.
 	 */
-	bool Guard(const std::string &label, const std::function<void()> &fn);
+	bool Guard(const std::string &label, const std::function<void()> &fn,
+	           std::optional<core::Action> action = std::nullopt);
 
 	int64_t RunId() const {
 		return run_id_;
@@ -144,7 +148,7 @@ public:
 
 private:
 	/* resets the per-action counters and label */
-	void BeginAction(const std::string &label);
+	void BeginAction(const std::string &label, std::optional<core::Action> action);
 	/*
 	 * Runs `fn` in a new unit; the unit is released when it returns, rolled
 	 * back when it throws.  A PgError comes back as a value (interrupts are
@@ -165,6 +169,7 @@ private:
 
 	/* current action */
 	std::string label_;
+	std::optional<core::Action> action_;
 	std::string note_;
 	std::string unit_ = "row";
 	bool worked_ = false; /* a batch changed something (rows, or DDL): the action keeps its run_log row */
@@ -182,7 +187,7 @@ private:
  * deadlock given way to, the table or its policy changed or dropped during
  * the run -- 55000) or 'failed'.
  */
-std::string FailureStatus(const pg::PgError &e);
+core::Status FailureStatus(const pg::PgError &e);
 /* "<SQLSTATE>: message (detail)" */
 std::string FailureMessage(const pg::PgError &e);
 
