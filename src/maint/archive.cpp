@@ -346,15 +346,8 @@ ArchivePartitions(TableRun &run, ArchivePlan &plan, const Cutoff &cutoff, int64_
 	if (arc.key.column != src.key.column || arc.kind != src.kind)
 		Fail(ERRCODE_INVALID_OBJECT_DEFINITION, "archive " + plan.archive.qualified +
 		                                            " is not partitioned like " + plan.source.qualified);
-	auto children = pg::ListRangePartitions(src.rel.oid);
-	std::vector<pg::ChildPartition> ranged;
-	for (auto &c : children)
-		if (!c.is_default)
-			ranged.push_back(c);
-	std::vector<pg::ChildPartition> expired;
-	for (size_t i = 0; i + 1 < ranged.size(); i++)
-		if (ranged[i].upper.value <= cutoff.key)
-			expired.push_back(ranged[i]);
+	const std::vector<pg::ChildPartition> expired =
+	    ExpiredPartitionsOf(pg::ListRangePartitions(src.rel.oid), cutoff.key);
 	run.SetLabel(std::string(core::Describe(core::Action::Archive).label) + " " + std::to_string(expired.size()) +
 	             " partition" + (expired.size() == 1 ? "" : "s") +
 	             " (>" + run.GetPolicy().retain + ") to " + plan.archive.qualified);
@@ -499,12 +492,7 @@ ArchiveTable(Oid source_oid, Oid archive_oid, const std::string &older_than, con
 	RequireOwner(source); /* before any lock */
 	if (archive_oid != InvalidOid)
 		RequireOwner(pg::GetRelation(archive_oid));
-	if (source.nspname == "pg_catalog" || source.nspname == "information_schema" || source.oid < 16384)
-		Fail(ERRCODE_INSUFFICIENT_PRIVILEGE, "\"" + source.qualified + "\" is a system catalog");
-	if (source.nspoid == pg::ExtensionSchema())
-		Fail(ERRCODE_INSUFFICIENT_PRIVILEGE, "\"" + source.qualified + "\" belongs to pg_upkeep itself");
-	if (source.relkind != RELKIND_RELATION && source.relkind != RELKIND_PARTITIONED_TABLE)
-		Fail(ERRCODE_WRONG_OBJECT_TYPE, "\"" + source.qualified + "\" is not a table");
+	RequireManageableTable(source, false); /* the rule set_policy applies; archive_table's messages name no detail */
 	if (batch_size <= 0)
 		Fail(ERRCODE_INVALID_PARAMETER_VALUE, "batch_size must be positive, not " + std::to_string(batch_size));
 

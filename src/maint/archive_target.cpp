@@ -5,6 +5,7 @@
  */
 #include "upkeep/core/naming.hpp"
 #include "upkeep/maint/archive.hpp"
+#include "upkeep/maint/partitions.hpp"
 #include "upkeep/pg/error_bridge.hpp"
 #include "upkeep/pg/extension.hpp"
 #include "upkeep/pg/spi.hpp"
@@ -41,15 +42,24 @@ ValidateArchiveTarget(const pg::RelInfo &source, Oid archive_oid) {
 	};
 	if (archive.oid == source.oid)
 		fail(ERRCODE_INVALID_PARAMETER_VALUE, "a table cannot be its own archive");
-	if (archive.nspname == "pg_catalog" || archive.nspname == "information_schema" || archive.oid < FirstNormalObjectId)
+	/* the rule for managed tables (RequireManageableTable), said of the archive */
+	switch (ManageRefusal(archive)) {
+	case core::TableRefusal::None:
+		break;
+	case core::TableRefusal::SystemCatalog:
 		fail(ERRCODE_INSUFFICIENT_PRIVILEGE, "archive " + archive.qualified + " is a system catalog");
-	if (archive.nspoid == pg::ExtensionSchema())
+		break;
+	case core::TableRefusal::OwnTable:
 		fail(ERRCODE_INSUFFICIENT_PRIVILEGE, "archive " + archive.qualified + " belongs to pg_upkeep itself");
-	if (archive.relkind != RELKIND_RELATION && archive.relkind != RELKIND_PARTITIONED_TABLE)
+		break;
+	case core::TableRefusal::NotATable:
 		fail(ERRCODE_WRONG_OBJECT_TYPE, "archive " + archive.qualified + " is not a table");
-	if (archive.persistence == RELPERSISTENCE_TEMP)
+		break;
+	case core::TableRefusal::Temporary:
 		fail(ERRCODE_INVALID_PARAMETER_VALUE, "archive " + archive.qualified + " is a temporary table",
 		     "Archived rows would vanish with the session.");
+		break;
+	}
 	if (archive.persistence == RELPERSISTENCE_UNLOGGED && source.persistence == RELPERSISTENCE_PERMANENT)
 		fail(ERRCODE_INVALID_PARAMETER_VALUE, "archive " + archive.qualified + " is unlogged",
 		     "Archived rows would be lost at crash recovery and missing on standbys.");

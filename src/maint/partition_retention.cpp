@@ -14,6 +14,7 @@
 #include <algorithm>
 
 #include "upkeep/core/naming.hpp"
+#include "upkeep/core/partition_plan.hpp"
 #include "upkeep/maint/partitions.hpp"
 #include "upkeep/maint/pending_detach.hpp"
 #include "upkeep/maint/table_run.hpp"
@@ -104,14 +105,7 @@ RunPartitionExpiry(TableRun &run) {
 	const std::string finalized = FinalizePendingDetaches(run); /* a DETACH CONCURRENTLY left half done */
 
 	const std::vector<pg::ChildPartition> children = run.Partitions();
-	std::vector<pg::ChildPartition> ranged;
-	for (auto &c : children)
-		if (!c.is_default)
-			ranged.push_back(c);
-	std::vector<pg::ChildPartition> expired;
-	for (size_t i = 0; i + 1 < ranged.size(); i++) /* never the newest one */
-		if (ranged[i].upper.value <= cutoff.key)
-			expired.push_back(ranged[i]);
+	const std::vector<pg::ChildPartition> expired = ExpiredPartitionsOf(children, cutoff.key);
 
 	std::string names;
 	for (const auto &c : expired)
@@ -212,23 +206,20 @@ RunPremake(TableRun &run) {
 	const core::YearMonth cutoff_month = pg::MonthContaining(t.kind, cutoff.key, tz);
 
 	const std::vector<pg::ChildPartition> children = run.Partitions();
-	/* from the oldest retained partition (or now) to the newest partition or now + premake, whichever is later */
-	core::YearMonth first = now, last = core::AddMonths(now, p.premake);
+	std::vector<core::PartitionMonths> retained;
 	for (const auto &c : children) {
 		if (c.is_default || c.upper.value <= cutoff.key)
 			continue;
-		if (c.lower.value != std::numeric_limits<int64_t>::min()) {
-			core::YearMonth m = pg::MonthContaining(t.kind, c.lower.value, tz);
-			if (m < first)
-				first = std::max(m, cutoff_month, [](const core::YearMonth &a, const core::YearMonth &b) { return a < b; });
-		}
-		if (c.upper.value != std::numeric_limits<int64_t>::max()) {
-			core::YearMonth m = pg::MonthContaining(t.kind, c.upper.value - 1, tz);
-			if (last < m)
-				last = m;
-		}
+		core::PartitionMonths months;
+		if (c.lower.value != std::numeric_limits<int64_t>::min())
+			months.first = pg::MonthContaining(t.kind, c.lower.value, tz);
+		if (c.upper.value != std::numeric_limits<int64_t>::max())
+			months.last = pg::MonthContaining(t.kind, c.upper.value - 1, tz);
+		retained.push_back(months);
 	}
-	if (core::MonthsBetween(first, last) > 1200)
+	const core::MonthWindow window = core::PremakeWindow(now, p.premake, cutoff_month, retained);
+	const core::YearMonth first = window.first, last = window.last;
+	if (core::MonthsBetween(first, last) > core::kMaxPremakeMonths)
 		pg::Throw(ERRCODE_PROGRAM_LIMIT_EXCEEDED, "premake would create more than 1200 months");
 
 	std::vector<core::YearMonth> missing;

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "upkeep/core/naming.hpp"
+#include "upkeep/core/partition_plan.hpp"
 #include "upkeep/maint/partitions.hpp"
 #include "upkeep/maint/policy.hpp"
 #include "upkeep/maint/sql_api.hpp"
@@ -47,6 +48,7 @@
 #include "upkeep/pg/subtransaction.hpp"
 
 extern "C" {
+#include "access/transam.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_partitioned_table.h"
 #include "commands/tablespace.h"
@@ -193,6 +195,47 @@ RequireOwner(const pg::RelInfo &rel) {
 		pg::Throw(ERRCODE_INSUFFICIENT_PRIVILEGE, msg.c_str(),
 		          "pg_upkeep acts only on tables whose owning role's privileges the caller has (the owner, or a member "
 		          "that inherits them; a NOINHERIT member must SET ROLE first), as ALTER TABLE does.");
+	}
+}
+
+core::TableRefusal
+ManageRefusal(const pg::RelInfo &rel) {
+	static_assert(core::kFirstNormalObjectId == FirstNormalObjectId);
+	static_assert(core::kRelkindTable == RELKIND_RELATION && core::kRelkindPartitioned == RELKIND_PARTITIONED_TABLE);
+	static_assert(core::kPersistenceTemp == RELPERSISTENCE_TEMP);
+	core::RelationFacts t;
+	t.nspname = rel.nspname;
+	t.oid = rel.oid;
+	t.in_extension_schema = rel.nspoid == pg::ExtensionSchema();
+	t.relkind = rel.relkind;
+	t.persistence = rel.persistence;
+	return core::ManageRefusal(t);
+}
+
+void
+RequireManageableTable(const pg::RelInfo &rel, bool explain) {
+	auto fail = [&](int code, const std::string &msg, const char *detail) {
+		pg::Throw(code, msg.c_str(), explain ? detail : nullptr);
+	};
+	switch (ManageRefusal(rel)) {
+	case core::TableRefusal::None:
+		return;
+	case core::TableRefusal::SystemCatalog:
+		fail(ERRCODE_INSUFFICIENT_PRIVILEGE, "\"" + rel.qualified + "\" is a system catalog",
+		     "pg_upkeep never manages system catalogs.");
+		break;
+	case core::TableRefusal::OwnTable:
+		fail(ERRCODE_INSUFFICIENT_PRIVILEGE, "\"" + rel.qualified + "\" belongs to pg_upkeep itself",
+		     "pg_upkeep's own tables are trimmed by pg_upkeep (see upkeep.run_log_retain), not by policies.");
+		break;
+	case core::TableRefusal::NotATable:
+		fail(ERRCODE_WRONG_OBJECT_TYPE, "\"" + rel.qualified + "\" is not a table",
+		     "Policies apply to ordinary and partitioned tables.");
+		break;
+	case core::TableRefusal::Temporary:
+		fail(ERRCODE_FEATURE_NOT_SUPPORTED, "\"" + rel.qualified + "\" is a temporary table",
+		     "A policy must outlive the session that set it.");
+		break;
 	}
 }
 
@@ -410,6 +453,21 @@ CreateMonthlyPartition(Oid parent_oid, int32_t pg_date, const std::string &tz_in
 	if (!moved.empty())
 		pg::Notice(moved);
 	return child;
+}
+
+std::vector<pg::ChildPartition>
+ExpiredPartitionsOf(const std::vector<pg::ChildPartition> &children, int64_t cutoff_key) {
+	std::vector<const pg::ChildPartition *> ranged;
+	std::vector<int64_t> uppers;
+	for (const auto &c : children)
+		if (!c.is_default) {
+			ranged.push_back(&c);
+			uppers.push_back(c.upper.value);
+		}
+	std::vector<pg::ChildPartition> expired;
+	for (size_t i : core::ExpiredPartitions(uppers, cutoff_key))
+		expired.push_back(*ranged[i]);
+	return expired;
 }
 
 } // namespace upkeep::maint

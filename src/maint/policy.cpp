@@ -33,24 +33,6 @@ Fail(int code, const std::string &msg, const std::string &detail = {}, const std
 	pg::Throw(code, msg.c_str(), detail.empty() ? nullptr : detail.c_str(), hint.empty() ? nullptr : hint.c_str());
 }
 
-/* Relations pg_upkeep refuses to manage: catalogs, its own tables, TOAST, temp, views and the like. */
-void
-RequireManageableTable(const pg::RelInfo &rel) {
-	if (rel.nspname == "pg_catalog" || rel.nspname == "information_schema" || rel.nspname == "pg_toast" ||
-	    rel.oid < FirstNormalObjectId)
-		Fail(ERRCODE_INSUFFICIENT_PRIVILEGE, "\"" + rel.qualified + "\" is a system catalog",
-		     "pg_upkeep never manages system catalogs.");
-	if (rel.nspoid == pg::ExtensionSchema())
-		Fail(ERRCODE_INSUFFICIENT_PRIVILEGE, "\"" + rel.qualified + "\" belongs to pg_upkeep itself",
-		     "pg_upkeep's own tables are trimmed by pg_upkeep (see upkeep.run_log_retain), not by policies.");
-	if (rel.relkind != RELKIND_RELATION && rel.relkind != RELKIND_PARTITIONED_TABLE)
-		Fail(ERRCODE_WRONG_OBJECT_TYPE, "\"" + rel.qualified + "\" is not a table",
-		     "Policies apply to ordinary and partitioned tables.");
-	if (rel.persistence == RELPERSISTENCE_TEMP)
-		Fail(ERRCODE_FEATURE_NOT_SUPPORTED, "\"" + rel.qualified + "\" is a temporary table",
-		     "A policy must outlive the session that set it.");
-}
-
 /* upkeep.policy.action, which its CHECK constraint keeps to the four words. */
 core::Action
 ParseStoredAction(const std::string &word) {

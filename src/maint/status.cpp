@@ -52,20 +52,17 @@ GetPolicyStatus(Oid relid) {
 		int32_t parts = 0, premade = 0;
 		int64_t expired = 0, def = 0;
 		auto children = pg::ListRangePartitions(relid);
-		std::vector<const pg::ChildPartition *> ranged;
 		for (const auto &c : children) {
 			if (c.is_default) {
 				def += Reltuples(c.oid);
 				continue;
 			}
-			ranged.push_back(&c);
 			parts++;
 			if (c.lower.value > now_key)
 				premade++;
 		}
-		for (size_t i = 0; i + 1 < ranged.size(); i++)
-			if (ranged[i]->upper.value <= cutoff.key)
-				expired += Reltuples(ranged[i]->oid);
+		for (const pg::ChildPartition &c : ExpiredPartitionsOf(children, cutoff.key))
+			expired += Reltuples(c.oid);
 		st.partitions = parts;
 		st.premade = premade;
 		st.default_rows = def;

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "upkeep/core/manageable.hpp"
 #include "upkeep/core/calendar.hpp"
 #include "upkeep/pg/catalog.hpp"
 #include "upkeep/pg/table_lock.hpp"
@@ -30,8 +31,23 @@ struct PartitionedTable {
  */
 PartitionedTable RequireMonthlyPartitionable(const pg::RelInfo &rel);
 
+/*
+ * The expired partitions of a set, from its children in bound order (as
+ * pg::ListRangePartitions gives them): never the DEFAULT, never the newest
+ * range partition (core::ExpiredPartitions).
+ */
+std::vector<pg::ChildPartition> ExpiredPartitionsOf(const std::vector<pg::ChildPartition> &children, int64_t cutoff_key);
+
 /* Throws 42501 unless the current user owns `rel` (or is a member of its owner, or superuser). */
 void RequireOwner(const pg::RelInfo &rel);
+
+/* Why pg_upkeep may not manage `rel` (core::ManageRefusal), or None. */
+core::TableRefusal ManageRefusal(const pg::RelInfo &rel);
+/*
+ * Refuses a table pg_upkeep may not manage (set_policy, archive_table), with
+ * the reason; `explain` adds a DETAIL saying why the rule is so.
+ */
+void RequireManageableTable(const pg::RelInfo &rel, bool explain = true);
 
 /*
  * SQL entry point: the partition of `parent_oid` for the month containing
