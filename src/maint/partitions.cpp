@@ -37,7 +37,6 @@
 #include "upkeep/core/partition_plan.hpp"
 #include "upkeep/maint/partitions.hpp"
 #include "upkeep/maint/policy.hpp"
-#include "upkeep/maint/sql_api.hpp"
 #include "upkeep/pg/error_bridge.hpp"
 #include "upkeep/pg/extension.hpp"
 #include "upkeep/pg/fault_point.hpp"
@@ -388,8 +387,8 @@ EnsureMonthPartitionLocked(const PartitionedTable &t, core::YearMonth ym, const 
 	return child;
 }
 
-Oid
-CreateMonthlyPartition(Oid parent_oid, int32_t pg_date, const std::string &tz_in) {
+core::YearMonth
+PartitionMonthArg(int32_t pg_date) {
 	if (DATE_NOT_FINITE(pg_date))
 		pg::Throw(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE, "month must be a finite date");
 	const core::YearMonth ym = core::MonthOf(core::FromPgDate(pg_date));
@@ -397,11 +396,13 @@ CreateMonthlyPartition(Oid parent_oid, int32_t pg_date, const std::string &tz_in
 		std::string msg = "month " + MonthText(ym) + " is outside the partitionable range 0001-01 .. 9999-12";
 		pg::Throw(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE, msg.c_str());
 	}
-	RequirePrimary("upkeep.create_monthly_partition()");
+	return ym;
+}
 
-	pg::SpiConnect();
+Oid
+CreateMonthlyPartition(Oid parent_oid, core::YearMonth ym, std::string *moved) {
 	/* a set with a policy has its month bounds in the policy's zone: premake and this function agree */
-	std::string tz = tz_in;
+	std::string tz;
 	bool archives = false;
 	{
 		/*
@@ -446,12 +447,8 @@ CreateMonthlyPartition(Oid parent_oid, int32_t pg_date, const std::string &tz_in
 	const PartitionedTable t = RequireMonthlyPartitionable(rel);
 
 	bool created = false;
-	std::string moved;
-	Oid child = EnsureMonthPartitionLocked(t, ym, tz, archives, &created, &moved);
+	Oid child = EnsureMonthPartitionLocked(t, ym, tz, archives, &created, moved);
 	pg::LeaveOwnerContext(pinned);
-	pg::SpiFinish();
-	if (!moved.empty())
-		pg::Notice(moved);
 	return child;
 }
 

@@ -9,6 +9,7 @@
 #include "upkeep/maint/sql_api.hpp"
 #include "upkeep/pg/catalog.hpp"
 #include "upkeep/pg/error_bridge.hpp"
+#include "upkeep/pg/report.hpp"
 #include "upkeep/pg/spi.hpp"
 
 namespace upkeep::maint {
@@ -95,6 +96,53 @@ ArchiveTableEntry(Oid source, std::optional<Oid> archive, std::optional<std::str
 	    ArchiveTable(rel, archive.value_or(InvalidOid), *older_than, time_column.value_or(""), batch_size);
 	pg::SpiFinish();
 	return moved;
+}
+
+Oid
+CreateMonthlyPartitionEntry(Oid parent, int32_t pg_date) {
+	const core::YearMonth ym = PartitionMonthArg(pg_date);
+	RequirePrimary("upkeep.create_monthly_partition()");
+	pg::SpiConnect();
+	std::string moved;
+	const Oid child = CreateMonthlyPartition(parent, ym, &moved);
+	pg::SpiFinish();
+	if (!moved.empty())
+		pg::Notice(moved);
+	return child;
+}
+
+std::optional<PolicyStatus>
+PolicyStatusEntry(Oid relid) {
+	pg::SpiConnect();
+	std::optional<PolicyStatus> st = GetPolicyStatus(relid);
+	pg::SpiFinish();
+	return st;
+}
+
+TableFingerprint
+TableFingerprintEntry(Oid relid) {
+	return FingerprintTable(relid); /* reads the table directly, no SPI */
+}
+
+std::vector<StoredFingerprint>
+SnapshotFingerprintsEntry() {
+	pg::SpiConnect();
+	std::vector<StoredFingerprint> rows = SnapshotFingerprints();
+	pg::SpiFinish();
+	return rows;
+}
+
+std::vector<CheckResult>
+VerifyBackupIntegrityEntry() {
+	pg::SpiConnect();
+	std::vector<CheckResult> rows = VerifyBackupIntegrity();
+	pg::SpiFinish();
+	return rows;
+}
+
+bool
+WakeWorkerEntry() {
+	return pg::PgCall([] { return bgw::WakeWorkerForCurrentDatabase(); });
 }
 
 } // namespace upkeep::maint

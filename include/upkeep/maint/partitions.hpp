@@ -49,11 +49,16 @@ core::TableRefusal ManageRefusal(const pg::RelInfo &rel);
  */
 void RequireManageableTable(const pg::RelInfo &rel, bool explain = true);
 
+/* create_monthly_partition()'s month: the one containing `pg_date`, which must be finite and partitionable. */
+core::YearMonth PartitionMonthArg(int32_t pg_date);
+
 /*
- * SQL entry point: the partition of `parent_oid` for the month containing
- * `pg_date`, created if needed.  `tz` empty means upkeep.partition_timezone.
+ * The partition of `parent_oid` for month `ym`, created if needed (inside
+ * the caller's SPI connection; the SQL entry point is in sql_api.cpp).  The
+ * zone is the policy's, else upkeep.partition_timezone.  `*moved` says what
+ * was moved out of the DEFAULT partition, if anything.
  */
-Oid CreateMonthlyPartition(Oid parent_oid, int32_t pg_date, const std::string &tz = {});
+Oid CreateMonthlyPartition(Oid parent_oid, core::YearMonth ym, std::string *moved);
 
 /*
  * Same, for a caller that already validated ownership and holds SHARE
