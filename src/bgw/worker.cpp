@@ -436,7 +436,7 @@ DuePolicies() {
 		                   "LEFT JOIN upkeep.policy_state s ON s.relid OPERATOR(pg_catalog.=) p.relid::pg_catalog.oid "
 		                   "WHERE p.enabled AND (s.next_due IS NULL OR s.next_due OPERATOR(pg_catalog.<=) "
 		                   "pg_catalog.now())",
-		                   {}, true);
+		                   {}, pg::SpiMode::ReadOnly);
 	});
 	std::vector<DuePolicy> due;
 	for (size_t i = 0; i < r.rows.size(); i++)
@@ -475,12 +475,12 @@ RecordSchedule(const std::vector<DuePolicy> &due, const std::vector<maint::Outco
 			            {pg::SpiValue::Oid_(relid), pg::SpiValue::Text(core::StatusText(status)),
 			             pg::SpiValue::TimestampTz(started),
 			             pg::SpiValue::Int4(pg::g_naptime_s)},
-			            false, false);
+			            pg::SpiMode::Write);
 			/* changed (set_policy) while it ran: due again at once, with the new settings */
 			pg::SpiExec("UPDATE upkeep.policy_state s SET next_due = NULL FROM upkeep.policy p "
 			            "WHERE s.relid OPERATOR(pg_catalog.=) $1 AND p.relid::pg_catalog.oid OPERATOR(pg_catalog.=) $1 "
 			            "AND NOT (p.updated_at OPERATOR(pg_catalog.=) $2::pg_catalog.timestamptz)",
-			            {pg::SpiValue::Oid_(relid), pg::SpiValue::Text(d.version)}, false, false);
+			            {pg::SpiValue::Oid_(relid), pg::SpiValue::Text(d.version)}, pg::SpiMode::Write);
 		});
 	}
 }
@@ -540,8 +540,7 @@ RecordFollowup(int64_t run_id, Oid relid, const std::string &table, const std::s
 				    "      THEN pg_catalog.power(2, LEAST(s.failures, 20)) ELSE 1 END)) END "
 				    "WHERE s.relid OPERATOR(pg_catalog.=) $1",
 				    {pg::SpiValue::Oid_(relid), pg::SpiValue::Text(core::StatusText(status)),
-				     pg::SpiValue::Int4(pg::g_naptime_s)}, false,
-				    false);
+				     pg::SpiValue::Int4(pg::g_naptime_s)}, pg::SpiMode::Write);
 			});
 		pg::SpiFinish();
 	});
@@ -560,7 +559,7 @@ DetachIsPending(const maint::DeferredDetach &d) {
 		    pg::SpiExec("SELECT i.inhdetachpending FROM pg_catalog.pg_inherits i "
 		                "WHERE i.inhparent OPERATOR(pg_catalog.=) $1 "
 		                "AND i.inhrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($2)::pg_catalog.oid",
-		                {pg::SpiValue::Oid_(d.parent), pg::SpiValue::Text(d.partition_sql)}, true);
+		                {pg::SpiValue::Oid_(d.parent), pg::SpiValue::Text(d.partition_sql)}, pg::SpiMode::ReadOnly);
 		pending = !r.rows.empty() && r.BoolAt(0, 0);
 		pg::SpiFinish();
 	});

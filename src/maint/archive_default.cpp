@@ -47,12 +47,12 @@ CreateDefaultArchive(const pg::RelInfo &source) {
 		sql += " PARTITION BY RANGE (" + pg::QuoteIdent(key.column) + ")";
 	}
 	pg::AsOwner(source.owner, [&] {
-		pg::SpiExec(sql, {}, false, false);
+		pg::SpiExec(sql, {}, pg::SpiMode::Write);
 		pg::SpiExec("COMMENT ON TABLE " + qualified + " IS " +
 		                pg::SpiExec("SELECT pg_catalog.quote_literal($1)",
-		                            {pg::SpiValue::Text("pg_upkeep archive of " + source.qualified)}, true)
+		                            {pg::SpiValue::Text("pg_upkeep archive of " + source.qualified)}, pg::SpiMode::ReadOnly)
 		                    .At(0, 0),
-		            {}, false, false);
+		            {}, pg::SpiMode::Write);
 	});
 	pg::Notice("upkeep: created archive " + qualified + " for " + source.qualified);
 	return pg::RelationByName(source.nspoid, name);

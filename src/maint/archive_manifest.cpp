@@ -66,7 +66,7 @@ RecordManifest(int64_t run_id, const ArchivePlan &plan, const std::string &metho
 		     opt_text(time_max), pg::SpiValue::Text(cols),
 		     hash ? pg::SpiValue::Text(hash->Hex()) : pg::SpiValue::Null(TEXTOID),
 		     partition_name.empty() ? pg::SpiValue::Null(TEXTOID) : pg::SpiValue::Text(partition_name)},
-		    false, false);
+		    pg::SpiMode::Write);
 	});
 }
 

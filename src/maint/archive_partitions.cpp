@@ -40,7 +40,7 @@ namespace {
 
 [[noreturn]] void
 Fail(int code, const std::string &msg, const std::string &detail = {}) {
-	pg::Throw(code, msg.c_str(), detail.empty() ? nullptr : detail.c_str());
+	pg::Throw(code, msg, detail);
 }
 
 /*
@@ -59,7 +59,7 @@ ProveBounds(TableRun &run, const PartitionedTable &src, const pg::ChildPartition
 	pg::SpiResult r = pg::SpiExec("SELECT k.convalidated FROM pg_catalog.pg_constraint k WHERE k.conrelid "
 	                              "OPERATOR(pg_catalog.=) $1 AND k.conname OPERATOR(pg_catalog.=) $2 AND k.contype "
 	                              "OPERATOR(pg_catalog.=) 'c'",
-	                              {pg::SpiValue::Oid_(c.oid), pg::SpiValue::Name(name)}, true);
+	                              {pg::SpiValue::Oid_(c.oid), pg::SpiValue::Name(name)}, pg::SpiMode::ReadOnly);
 	if (!r.rows.empty() && r.BoolAt(0, 0))
 		return;
 	const std::string con = pg::QuoteIdent(name);
@@ -79,14 +79,14 @@ ProveBounds(TableRun &run, const PartitionedTable &src, const pg::ChildPartition
 			                                    : pg::KeyLiteral(src.kind, c.lower.value),
 			                                pg::KeyLiteral(src.kind, c.upper.value)) +
 			                    ") NOT VALID",
-			                {}, false, false);
+			                {}, pg::SpiMode::Write);
 			    return 0;
 		    },
 		    true, BatchLock::None);
 	run.Batch(
 	    [&]() -> int64_t {
 		    pg::SpiExec("ALTER TABLE " + locked_name(pg::kShareUpdateExclusiveLock) + " VALIDATE CONSTRAINT " + con, {},
-		                false, false);
+		                pg::SpiMode::Write);
 		    return 0;
 	    },
 	    true, BatchLock::None);
@@ -133,12 +133,10 @@ ArchivePartitions(TableRun &run, ArchivePlan &plan, const Cutoff &cutoff, int64_
 				    return 0;
 			    const pg::RelInfo part_now = pg::GetRelation(want.oid);
 			    core::Fingerprint content;
-			    {
-				    const int nest = pg::PinFingerprintSettings();
+			    pg::WithFingerprintSettings([&] {
 				    for (auto &[k, fp] : HashArchiveRows(part_now, plan.columns, false))
 					    content.Merge(fp);
-				    pg::UnpinFingerprintSettings(nest);
-			    }
+			    });
 			    /*
 			     * DETACH locks the source and the partition (and the source's
 			     * DEFAULT), ATTACH the archive and its DEFAULT: all of them at once
@@ -159,13 +157,12 @@ ArchivePartitions(TableRun &run, ArchivePlan &plan, const Cutoff &cutoff, int64_
 			    const bool open_below = c.lower.value == std::numeric_limits<int64_t>::min();
 			    const std::string lo = open_below ? "MINVALUE" : pg::KeyLiteral(src.kind, c.lower.value);
 			    const std::string hi = pg::KeyLiteral(src.kind, c.upper.value);
-			    pg::SpiExec("ALTER TABLE " + change.parent.qualified + " DETACH PARTITION " + c.qualified, {}, false,
-			                false);
+			    pg::SpiExec("ALTER TABLE " + change.parent.qualified + " DETACH PARTITION " + c.qualified, {}, pg::SpiMode::Write);
 			    pg::FaultPoint("partition-between-detach-attach");
 			    if (!HasColumn(c.oid, "archived_at"))
 				    pg::SpiExec("ALTER TABLE " + c.qualified +
 				                    " ADD COLUMN archived_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now()",
-				                {}, false, false);
+				                {}, pg::SpiMode::Write);
 			    /* name it after the archive, so the source's month name is free again */
 			    const std::string new_name =
 			        open_below ? std::string()
@@ -176,18 +173,17 @@ ArchivePartitions(TableRun &run, ArchivePlan &plan, const Cutoff &cutoff, int64_
 			                                         });
 			    std::string moved = c.qualified;
 			    if (!open_below && pg::RelationByName(plan.archive.nspoid, new_name) == InvalidOid) {
-				    pg::SpiExec("ALTER TABLE " + c.qualified + " RENAME TO " + pg::QuoteIdent(new_name), {}, false,
-				                false);
+				    pg::SpiExec("ALTER TABLE " + c.qualified + " RENAME TO " + pg::QuoteIdent(new_name), {}, pg::SpiMode::Write);
 				    const pg::RelInfo renamed = pg::GetRelation(c.oid);
 				    moved = renamed.qualified;
 				    if (plan.archive.nspoid != renamed.nspoid)
 					    pg::SpiExec("ALTER TABLE " + moved + " SET SCHEMA " + pg::QuoteIdent(plan.archive.nspname), {},
-					                false, false);
+					                pg::SpiMode::Write);
 				    moved = pg::QuoteQualified(plan.archive.nspname, new_name);
 			    }
 			    pg::SpiExec("ALTER TABLE " + plan.archive.qualified + " ATTACH PARTITION " + moved +
 			                    " FOR VALUES FROM (" + lo + ") TO (" + hi + ")",
-			                {}, false, false);
+			                {}, pg::SpiMode::Write);
 			    RecordManifest(run_id, plan, "partition", rows, std::nullopt, std::nullopt, src.key.column,
 			                   open_below ? std::nullopt : std::optional<std::string>(lo), hi,
 			                   std::optional<core::Hash128>(content.Sum()), moved);

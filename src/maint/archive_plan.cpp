@@ -40,7 +40,7 @@ PrimaryKeyColumns(Oid relid) {
 	                              "JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid "
 	                              "AND a.attnum OPERATOR(pg_catalog.=) k.attnum "
 	                              "WHERE i.indrelid OPERATOR(pg_catalog.=) $1 AND i.indisprimary ORDER BY k.n",
-	                              {pg::SpiValue::Oid_(relid)}, true);
+	                              {pg::SpiValue::Oid_(relid)}, pg::SpiMode::ReadOnly);
 	std::vector<std::string> cols;
 	for (size_t i = 0; i < r.rows.size(); i++)
 		cols.push_back(r.At(i, 0));
@@ -86,7 +86,7 @@ PlanArchive(const pg::RelInfo &source, Oid archive_oid) {
 	                "(SELECT $1::pg_catalog.oid UNION ALL SELECT relid FROM pg_catalog.pg_partition_tree($1)) "
 	                "AND (t.tgtype::pg_catalog.int4 OPERATOR(pg_catalog.&) 7) OPERATOR(pg_catalog.=) 7 AND NOT t.tgisinternal) "
 	                "OR EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite r WHERE r.ev_class OPERATOR(pg_catalog.=) $1)",
-	                {pg::SpiValue::RegClass(archive_oid)}, true)
+	                {pg::SpiValue::RegClass(archive_oid)}, pg::SpiMode::ReadOnly)
 	        .BoolAt(0, 0);
 	return plan;
 }
@@ -99,7 +99,7 @@ RefreshArchive(ArchivePlan &plan) {
 	if (!now) {
 		const std::string msg = "archive " + plan.archive.qualified + " (OID " + std::to_string(plan.archive.oid) +
 		                        ") was dropped during the run";
-		pg::Throw(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, msg.c_str());
+		pg::Throw(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, msg);
 	}
 	plan.archive = *now;
 }

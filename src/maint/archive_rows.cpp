@@ -95,9 +95,7 @@ ArchiveRows(TableRun &run, ArchivePlan &plan, const std::string &time_column, co
 		               : moved + cols + ") SELECT m.n, i.* FROM (SELECT pg_catalog.count(*) AS n FROM moved) m "
 		                                "LEFT JOIN (SELECT true AS present, " + cols + " FROM ins) i ON true";
 		pg::FaultPoint("archive-before-delete");
-		const int nest = pg::PinFingerprintSettings();
-		pg::BatchDigest d = pg::ExecAndDigest(sql, pred.args, spec);
-		pg::UnpinFingerprintSettings(nest);
+		pg::BatchDigest d = pg::WithFingerprintSettings([&] { return pg::ExecAndDigest(sql, pred.args, spec); });
 		pg::FaultPoint("archive-after-insert");
 		/* hash_moved: d.rows left the source and the archive took other_count; else the reverse */
 		const int64_t removed = hash_moved ? d.rows : std::max<int64_t>(d.other_count, 0);
@@ -106,7 +104,7 @@ ArchiveRows(TableRun &run, ArchivePlan &plan, const std::string &time_column, co
 			const std::string msg = "archive " + plan.archive.qualified + " took " + std::to_string(landed) + " of the " +
 			                        std::to_string(removed) + " rows this batch removed from " +
 			                        plan.source.qualified + "; the batch is rolled back";
-			pg::Throw(ERRCODE_TRIGGERED_ACTION_EXCEPTION, msg.c_str(),
+			pg::Throw(ERRCODE_TRIGGERED_ACTION_EXCEPTION, msg,
 			          "A BEFORE INSERT trigger or a rule on the archive dropped or redirected rows (an inheritance "
 			          "routing trigger does that).",
 			          "Archive into a table without such triggers or rules; a declaratively partitioned archive "

@@ -36,7 +36,7 @@ namespace {
 
 [[noreturn]] void
 Fail(int code, const std::string &msg, const std::string &detail = {}) {
-	pg::Throw(code, msg.c_str(), detail.empty() ? nullptr : detail.c_str());
+	pg::Throw(code, msg, detail);
 }
 
 } // namespace

@@ -38,7 +38,7 @@ void
 ValidateArchiveTarget(const pg::RelInfo &source, Oid archive_oid) {
 	const pg::RelInfo archive = pg::GetRelation(archive_oid);
 	auto fail = [&](int code, const std::string &msg, const std::string &detail = {}) {
-		pg::Throw(code, msg.c_str(), detail.empty() ? nullptr : detail.c_str());
+		pg::Throw(code, msg, detail);
 	};
 	if (archive.oid == source.oid)
 		fail(ERRCODE_INVALID_PARAMETER_VALUE, "a table cannot be its own archive");
@@ -75,7 +75,7 @@ ValidateArchiveTarget(const pg::RelInfo &source, Oid archive_oid) {
 	    "FROM pg_catalog.pg_inherits i, down WHERE i.inhparent OPERATOR(pg_catalog.=) down.r) "
 	    "SELECT EXISTS (SELECT 1 FROM up WHERE up.r OPERATOR(pg_catalog.=) $2), "
 	    "EXISTS (SELECT 1 FROM down WHERE down.r OPERATOR(pg_catalog.=) $2)",
-	    {pg::SpiValue::Oid_(source.oid), pg::SpiValue::Oid_(archive.oid)}, true);
+	    {pg::SpiValue::Oid_(source.oid), pg::SpiValue::Oid_(archive.oid)}, pg::SpiMode::ReadOnly);
 	if (related.BoolAt(0, 0))
 		fail(ERRCODE_INVALID_PARAMETER_VALUE,
 		     "archive " + archive.qualified + " contains " + source.qualified + " (as a partition or inheritance child)",
@@ -138,7 +138,7 @@ ValidateArchiveTarget(const pg::RelInfo &source, Oid archive_oid) {
 			continue;
 		bool has_default = pg::SpiExec("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_attrdef WHERE adrelid "
 		                               "OPERATOR(pg_catalog.=) $1 AND adnum OPERATOR(pg_catalog.=) $2)",
-		                               {pg::SpiValue::Oid_(archive.oid), pg::SpiValue::Int4(a.attnum)}, true)
+		                               {pg::SpiValue::Oid_(archive.oid), pg::SpiValue::Int4(a.attnum)}, pg::SpiMode::ReadOnly)
 		                       .BoolAt(0, 0);
 		if (!has_default)
 			problems.push_back("extra column \"" + a.name + "\" is NOT NULL without a default");

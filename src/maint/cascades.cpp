@@ -36,7 +36,7 @@ CascadeNote(Oid relid) {
 	    " AND k.confdeltype OPERATOR(pg_catalog.=) ANY ('{c,n,d}'::pg_catalog.\"char\"[]))"
 	    " SELECT DISTINCT COALESCE(pg_catalog.pg_partition_root(fk.referencing)::pg_catalog.oid, fk.referencing),"
 	    " fk.action::pg_catalog.text FROM fk ORDER BY 1, 2",
-	    {pg::SpiValue::Oid_(relid)}, true);
+	    {pg::SpiValue::Oid_(relid)}, pg::SpiMode::ReadOnly);
 	std::string list;
 	for (size_t i = 0; i < r.rows.size(); i++) {
 		auto rel = pg::LookupRelation(r.OidAt(i, 0));

@@ -139,7 +139,7 @@ RunMaintenance(const RunOptions &opt) {
 			RequireOwner(rel); /* refused with the owner's error */
 		if (policies.empty()) {
 			std::string msg = "table " + rel.qualified + " has no pg_upkeep policy";
-			pg::Throw(ERRCODE_UNDEFINED_OBJECT, msg.c_str(), nullptr, "Create one with upkeep.set_policy().");
+			pg::Throw(ERRCODE_UNDEFINED_OBJECT, msg, nullptr, "Create one with upkeep.set_policy().");
 		}
 	}
 	const int64_t run_id = opt.dry_run ? 0 : NewRunId();
@@ -244,7 +244,7 @@ RunMaintenance(const RunOptions &opt) {
 					if (!now)
 						return;
 					name = now->qualified;
-					pg::SpiExec("ANALYZE " + name, {}, false, false);
+					pg::SpiExec("ANALYZE " + name, {}, pg::SpiMode::Write);
 				});
 			});
 			if (!failure) {

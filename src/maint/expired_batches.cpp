@@ -43,13 +43,13 @@ GatherTableFacts(const pg::RelInfo &rel, const std::string &time_column) {
 	    "   AND a.atttypid OPERATOR(pg_catalog.=) ANY (ARRAY['pg_catalog.int2'::pg_catalog.regtype, "
 	    "       'pg_catalog.int4'::pg_catalog.regtype, 'pg_catalog.int8'::pg_catalog.regtype]::pg_catalog.oid[])), "
 	    "pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL",
-	    {pg::SpiValue::Oid_(rel.oid), pg::SpiValue::Name(time_column)}, true);
+	    {pg::SpiValue::Oid_(rel.oid), pg::SpiValue::Name(time_column)}, pg::SpiMode::ReadOnly);
 	f.has_time_index = r.BoolAt(0, 0);
 	f.has_integer_pk = r.BoolAt(0, 1);
 	if (r.BoolAt(0, 2))
 		f.is_distributed = pg::SpiExec("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid "
 		                               "OPERATOR(pg_catalog.=) $1)",
-		                               {pg::SpiValue::RegClass(rel.oid)}, true)
+		                               {pg::SpiValue::RegClass(rel.oid)}, pg::SpiMode::ReadOnly)
 		                       .BoolAt(0, 0);
 	return f;
 }
@@ -228,7 +228,7 @@ struct ExpiredRowBatches::State {
 			    "SELECT a.attname FROM pg_catalog.pg_index i JOIN pg_catalog.pg_attribute a ON a.attrelid "
 			    "OPERATOR(pg_catalog.=) i.indrelid AND a.attnum OPERATOR(pg_catalog.=) i.indkey[0] "
 			    "WHERE i.indrelid OPERATOR(pg_catalog.=) $1 AND i.indisprimary",
-			    {pg::SpiValue::Oid_(rel.oid)}, true);
+			    {pg::SpiValue::Oid_(rel.oid)}, pg::SpiMode::ReadOnly);
 			if (r.rows.empty())
 				pg::Throw(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, "primary-key batching needs a primary key");
 			pk = pg::QuoteIdent(r.At(0, 0));

@@ -163,7 +163,7 @@ RunPartitionExpiry(TableRun &run) {
 				rows += PartitionRows(c);
 				list += (list.empty() ? "" : ", ") + c.qualified;
 			}
-			pg::SpiExec("DROP TABLE " + list, {}, false, false);
+			pg::SpiExec("DROP TABLE " + list, {}, pg::SpiMode::Write);
 			return rows;
 		};
 		if (!run.TryBatch(all_at_once, BatchLock::None))
@@ -181,14 +181,13 @@ RunPartitionExpiry(TableRun &run) {
 			    const pg::ChildPartition &c = ch.parts.front();
 			    const int64_t rows = PartitionRows(c);
 			    if (drop) {
-				    pg::SpiExec("DROP TABLE " + c.qualified, {}, false, false);
+				    pg::SpiExec("DROP TABLE " + c.qualified, {}, pg::SpiMode::Write);
 			    } else {
-				    pg::SpiExec("ALTER TABLE " + ch.parent.qualified + " DETACH PARTITION " + c.qualified, {}, false,
-				                false);
+				    pg::SpiExec("ALTER TABLE " + ch.parent.qualified + " DETACH PARTITION " + c.qualified, {}, pg::SpiMode::Write);
 				    pg::FaultPoint("retention-between-detach-move");
 				    if (!p.detach_schema.empty())
 					    pg::SpiExec("ALTER TABLE " + c.qualified + " SET SCHEMA " + pg::QuoteIdent(p.detach_schema), {},
-					                false, false);
+					                pg::SpiMode::Write);
 			    }
 			    return rows;
 		    },

@@ -103,7 +103,7 @@ CopyGrants(Oid parent, const std::string &child_sql) {
 	                                "WHERE c.oid OPERATOR(pg_catalog.=) $1 "
 	                                "AND a.grantee OPERATOR(pg_catalog.<>) c.relowner "
 	                                "GROUP BY a.grantee, a.is_grantable",
-	                                {pg::SpiValue::Oid_(parent)}, true);
+	                                {pg::SpiValue::Oid_(parent)}, pg::SpiMode::ReadOnly);
 	for (const auto &row : acl.rows) {
 		const Oid grantee = static_cast<Oid>(std::stoul(*row[0]));
 		const std::string &privs = *row[1];
@@ -179,7 +179,7 @@ AttachMovingDefaultRows(const PartitionedTable &t, const pg::ChildPartition &def
 	                                      " OPERATOR(pg_catalog.<) " + upper.literal + " RETURNING " + cols +
 	                                      ") INSERT INTO " + child_sql + " (" + cols + ") SELECT " + cols +
 	                                      " FROM moved",
-	                                  {}, false, false);
+	                                  {}, pg::SpiMode::Write);
 	pg::FaultPoint("partition-between-create-attach");
 	pg::SpiExec("ALTER TABLE " + t.rel.qualified + " ATTACH PARTITION " + child_sql + " " + bounds);
 	return static_cast<int64_t>(moved.processed);
@@ -191,7 +191,7 @@ void
 RequireOwner(const pg::RelInfo &rel) {
 	if (!pg::MayActAsOwner(rel.oid, pg::CurrentUser())) {
 		std::string msg = "must be owner of table " + rel.qualified;
-		pg::Throw(ERRCODE_INSUFFICIENT_PRIVILEGE, msg.c_str(),
+		pg::Throw(ERRCODE_INSUFFICIENT_PRIVILEGE, msg,
 		          "pg_upkeep acts only on tables whose owning role's privileges the caller has (the owner, or a member "
 		          "that inherits them; a NOINHERIT member must SET ROLE first), as ALTER TABLE does.");
 	}
@@ -242,7 +242,7 @@ PartitionedTable
 RequireMonthlyPartitionable(const pg::RelInfo &rel) {
 	if (rel.relkind != RELKIND_PARTITIONED_TABLE) {
 		std::string msg = "\"" + rel.qualified + "\" is not a partitioned table";
-		pg::Throw(ERRCODE_WRONG_OBJECT_TYPE, msg.c_str(),
+		pg::Throw(ERRCODE_WRONG_OBJECT_TYPE, msg,
 		          "create_monthly_partition needs a table declared with PARTITION BY RANGE on a date, timestamp or "
 		          "timestamptz column.");
 	}
@@ -252,24 +252,24 @@ RequireMonthlyPartitionable(const pg::RelInfo &rel) {
 		std::string detail = std::string("Its partition strategy is ") +
 		                     (t.key.strategy == PARTITION_STRATEGY_LIST ? "LIST" : "HASH") +
 		                     "; monthly partitions need RANGE.";
-		pg::Throw(ERRCODE_FEATURE_NOT_SUPPORTED, msg.c_str(), detail.c_str());
+		pg::Throw(ERRCODE_FEATURE_NOT_SUPPORTED, msg, detail);
 	}
 	if (t.key.natts != 1) {
 		std::string msg = "\"" + rel.qualified + "\" has a " + std::to_string(t.key.natts) + "-column partition key";
-		pg::Throw(ERRCODE_FEATURE_NOT_SUPPORTED, msg.c_str(),
+		pg::Throw(ERRCODE_FEATURE_NOT_SUPPORTED, msg,
 		          "Monthly partitions need a single-column key of type date, timestamp or timestamptz.");
 	}
 	if (t.key.is_expression) {
 		std::string msg = "\"" + rel.qualified + "\" is partitioned by an expression";
-		pg::Throw(ERRCODE_FEATURE_NOT_SUPPORTED, msg.c_str(),
+		pg::Throw(ERRCODE_FEATURE_NOT_SUPPORTED, msg,
 		          "Monthly partitions need a plain column key of type date, timestamp or timestamptz.");
 	}
 	if (!pg::ClassifyKeyType(t.key.type, &t.kind)) {
 		std::string type = pg::SpiExec("SELECT pg_catalog.format_type($1, NULL)", {pg::SpiValue::Oid_(t.key.type)},
-		                               true)
+		                               pg::SpiMode::ReadOnly)
 		                       .At(0, 0);
 		std::string msg = "partition key column \"" + t.key.column + "\" of \"" + rel.qualified + "\" has type " + type;
-		pg::Throw(ERRCODE_DATATYPE_MISMATCH, msg.c_str(),
+		pg::Throw(ERRCODE_DATATYPE_MISMATCH, msg,
 		          "Monthly partitions need a key of type date, timestamp or timestamptz.");
 	}
 	return t;
@@ -291,7 +291,7 @@ LockForPartitionChange(Oid parent, int parent_mode, const std::vector<pg::ChildP
 	auto now = pg::LookupRelation(parent);
 	if (!now) {
 		const std::string msg = "table with OID " + std::to_string(parent) + " was dropped during the run";
-		pg::Throw(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, msg.c_str());
+		pg::Throw(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, msg);
 	}
 	change.parent = *now;
 	const auto current = pg::ListRangePartitions(parent);
@@ -332,7 +332,7 @@ EnsureMonthPartitionLocked(const PartitionedTable &t, core::YearMonth ym, const 
 			std::string detail = "Existing bounds: FROM (" + BoundText(t.kind, c.lower.value) + ") TO (" +
 			                     BoundText(t.kind, c.upper.value) + "); the month needs FROM (" + lower.literal +
 			                     ") TO (" + upper.literal + ").";
-			pg::Throw(ERRCODE_INVALID_OBJECT_DEFINITION, msg.c_str(), detail.c_str());
+			pg::Throw(ERRCODE_INVALID_OBJECT_DEFINITION, msg, detail);
 		}
 	}
 
@@ -343,7 +343,7 @@ EnsureMonthPartitionLocked(const PartitionedTable &t, core::YearMonth ym, const 
 	if (pg::RelationByName(t.rel.nspoid, name) != InvalidOid) {
 		std::string msg = "relation " + pg::QuoteQualified(t.rel.nspname, name) +
 		                  " already exists and is not the partition of " + t.rel.qualified + " for " + MonthText(ym);
-		pg::Throw(ERRCODE_DUPLICATE_TABLE, msg.c_str(), nullptr,
+		pg::Throw(ERRCODE_DUPLICATE_TABLE, msg, nullptr,
 		          "pg_upkeep never adopts a table it did not create: rename or drop it, or attach it yourself with "
 		          "the month's exact bounds.");
 	}
@@ -394,7 +394,7 @@ PartitionMonthArg(int32_t pg_date) {
 	const core::YearMonth ym = core::MonthOf(core::FromPgDate(pg_date));
 	if (!core::IsPartitionableMonth(ym)) {
 		std::string msg = "month " + MonthText(ym) + " is outside the partitionable range 0001-01 .. 9999-12";
-		pg::Throw(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE, msg.c_str());
+		pg::Throw(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE, msg);
 	}
 	return ym;
 }
@@ -414,7 +414,7 @@ CreateMonthlyPartition(Oid parent_oid, core::YearMonth ym, std::string *moved) {
 		pg::SpiResult r = pg::AsExtensionOwner([&] {
 			return pg::SpiExec("SELECT p.timezone, p.action OPERATOR(pg_catalog.=) 'archive' FROM upkeep.policy p "
 			                   "WHERE p.relid OPERATOR(pg_catalog.=) $1",
-			                   {pg::SpiValue::RegClass(parent_oid)}, true);
+			                   {pg::SpiValue::RegClass(parent_oid)}, pg::SpiMode::ReadOnly);
 		});
 		if (!r.rows.empty()) {
 			archives = r.BoolAt(0, 1);
@@ -437,19 +437,18 @@ CreateMonthlyPartition(Oid parent_oid, core::YearMonth ym, std::string *moved) {
 	 * ACCESS EXCLUSIVE as well: that one is only tried, together with the
 	 * parent's, never queued in front of the application's readers.
 	 */
-	pg::OwnerContext pinned = pg::EnterPinnedSettings();
-	if (pg::DefaultPartitionOf(parent_oid) == InvalidOid)
-		pg::PgCall([&] { LockRelationOid(parent_oid, ShareUpdateExclusiveLock); });
-	else
-		(void)LockForPartitionChange(parent_oid, pg::kShareUpdateExclusiveLock, {});
-	rel = pg::GetRelation(parent_oid);
-	RequireOwner(rel);
-	const PartitionedTable t = RequireMonthlyPartitionable(rel);
+	return pg::InContext(pg::EnterPinnedSettings(), [&] {
+		if (pg::DefaultPartitionOf(parent_oid) == InvalidOid)
+			pg::PgCall([&] { LockRelationOid(parent_oid, ShareUpdateExclusiveLock); });
+		else
+			(void)LockForPartitionChange(parent_oid, pg::kShareUpdateExclusiveLock, {});
+		rel = pg::GetRelation(parent_oid);
+		RequireOwner(rel);
+		const PartitionedTable t = RequireMonthlyPartitionable(rel);
 
-	bool created = false;
-	Oid child = EnsureMonthPartitionLocked(t, ym, tz, archives, &created, moved);
-	pg::LeaveOwnerContext(pinned);
-	return child;
+		bool created = false;
+		return EnsureMonthPartitionLocked(t, ym, tz, archives, &created, moved);
+	});
 }
 
 std::vector<pg::ChildPartition>

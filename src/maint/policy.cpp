@@ -30,7 +30,7 @@ namespace {
 
 [[noreturn]] void
 Fail(int code, const std::string &msg, const std::string &detail = {}, const std::string &hint = {}) {
-	pg::Throw(code, msg.c_str(), detail.empty() ? nullptr : detail.c_str(), hint.empty() ? nullptr : hint.c_str());
+	pg::Throw(code, msg, detail, hint);
 }
 
 /* upkeep.policy.action, which its CHECK constraint keeps to the four words. */
@@ -44,7 +44,7 @@ ParseStoredAction(const std::string &word) {
 
 std::string
 NormalizeInterval(const std::string &text) {
-	return pg::SpiExec("SELECT $1::pg_catalog.interval::pg_catalog.text", {pg::SpiValue::Text(text)}, true).At(0, 0);
+	return pg::SpiExec("SELECT $1::pg_catalog.interval::pg_catalog.text", {pg::SpiValue::Text(text)}, pg::SpiMode::ReadOnly).At(0, 0);
 }
 
 std::optional<Policy>
@@ -186,7 +186,7 @@ SetPolicy(const PolicyArgs &a) {
 		pg::SpiResult s = pg::SpiExec(
 		    "SELECT n.oid, pg_catalog.has_schema_privilege($2, n.oid, 'CREATE') FROM pg_catalog.pg_namespace n "
 		    "WHERE n.nspname OPERATOR(pg_catalog.=) $1",
-		    {pg::SpiValue::Name(p.detach_schema), pg::SpiValue::Oid_(rel.owner)}, true);
+		    {pg::SpiValue::Name(p.detach_schema), pg::SpiValue::Oid_(rel.owner)}, pg::SpiMode::ReadOnly);
 		if (s.rows.empty())
 			Fail(ERRCODE_UNDEFINED_SCHEMA, "schema \"" + p.detach_schema + "\" does not exist");
 		if (!s.BoolAt(0, 1))
@@ -237,7 +237,7 @@ SetPolicy(const PolicyArgs &a) {
 		     pg::SpiValue::Bool(p.enabled), pg::SpiValue{REGROLEOID, false, static_cast<int64_t>(caller), {}}});
 		/* A changed policy is due at once: the worker applies it on its next wake, not an hour later. */
 		pg::SpiExec("UPDATE upkeep.policy_state SET next_due = NULL WHERE relid OPERATOR(pg_catalog.=) $1",
-		            {pg::SpiValue::Oid_(p.relid)}, false, false);
+		            {pg::SpiValue::Oid_(p.relid)}, pg::SpiMode::Write);
 	});
 }
 
@@ -247,10 +247,10 @@ DropPolicy(Oid relid) {
 	RequireOwner(rel);
 	return pg::AsExtensionOwner([&] {
 		uint64_t n = pg::SpiExec("DELETE FROM upkeep.policy WHERE relid OPERATOR(pg_catalog.=) $1",
-		                         {pg::SpiValue::RegClass(relid)}, false, false)
+		                         {pg::SpiValue::RegClass(relid)}, pg::SpiMode::Write)
 		                 .processed;
 		pg::SpiExec("DELETE FROM upkeep.policy_state WHERE relid OPERATOR(pg_catalog.=) $1",
-		            {pg::SpiValue::Oid_(relid)}, false, false);
+		            {pg::SpiValue::Oid_(relid)}, pg::SpiMode::Write);
 		return n > 0;
 	});
 }
@@ -260,7 +260,7 @@ PolicyVersion(Oid relid) {
 	pg::SpiResult r = pg::AsExtensionOwner([&] {
 		return pg::SpiExec("SELECT p.xmin::pg_catalog.text FROM upkeep.policy p WHERE p.relid::pg_catalog.oid "
 		                   "OPERATOR(pg_catalog.=) $1",
-		                   {pg::SpiValue::Oid_(relid)}, true);
+		                   {pg::SpiValue::Oid_(relid)}, pg::SpiMode::ReadOnly);
 	});
 	return r.rows.empty() ? std::string() : r.At(0, 0);
 }
@@ -272,8 +272,7 @@ LoadPolicies(Oid only) {
 	 * browsing, not for runs), with output settings pinned so intervals read
 	 * the same whatever the session's IntervalStyle.
 	 */
-	const int nest = pg::PinFingerprintSettings();
-	pg::SpiResult r = pg::AsExtensionOwner([&] {
+	pg::SpiResult r = pg::WithFingerprintSettings([&] { return pg::AsExtensionOwner([&] {
 		return pg::SpiExec(
 		    "SELECT p.relid::pg_catalog.oid, p.time_column, p.retain::pg_catalog.text, p.action, "
 		    "p.archive_to::pg_catalog.oid, p.detach_schema, p.premake, p.batch_size, p.run_every::pg_catalog.text, "
@@ -285,9 +284,8 @@ LoadPolicies(Oid only) {
 		    "LEFT JOIN (" + PartitionTokensSql("$1") + ") t ON t.parent OPERATOR(pg_catalog.=) c.oid "
 		    "WHERE ($1 OPERATOR(pg_catalog.=) 0 AND p.enabled) OR p.relid::pg_catalog.oid OPERATOR(pg_catalog.=) $1 "
 		    "ORDER BY n.nspname, c.relname",
-		    {pg::SpiValue::Oid_(only)}, true);
-	});
-	pg::UnpinFingerprintSettings(nest);
+		    {pg::SpiValue::Oid_(only)}, pg::SpiMode::ReadOnly);
+	}); });
 	std::vector<Policy> out;
 	for (size_t i = 0; i < r.rows.size(); i++) {
 		Policy p;

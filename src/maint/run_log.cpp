@@ -30,7 +30,7 @@ RunByLabel(bool worker) {
 	                              "COALESCE(' via ' OPERATOR(pg_catalog.||) CASE WHEN "
 	                              "pg_catalog.current_setting('application_name') OPERATOR(pg_catalog.=) '' THEN NULL "
 	                              "ELSE pg_catalog.current_setting('application_name') END, '')",
-	                              {}, true);
+	                              {}, pg::SpiMode::ReadOnly);
 	return r.At(0, 0);
 }
 
@@ -53,7 +53,7 @@ void
 LogProgress(int64_t log_id, int64_t rows, int batches) {
 	pg::AsExtensionOwner([&] {
 		pg::SpiExec("UPDATE upkeep.run_log SET rows = $2, batches = $3 WHERE id OPERATOR(pg_catalog.=) $1",
-		            {pg::SpiValue::Int8(log_id), pg::SpiValue::Int8(rows), pg::SpiValue::Int4(batches)}, false, false);
+		            {pg::SpiValue::Int8(log_id), pg::SpiValue::Int8(rows), pg::SpiValue::Int4(batches)}, pg::SpiMode::Write);
 	});
 }
 
@@ -67,15 +67,14 @@ LogFinish(int64_t log_id, core::Status status, int64_t rows, int batches, const 
 		             pg::SpiValue::Int4(batches),
 		             message.empty() ? pg::SpiValue::Null(TEXTOID) : pg::SpiValue::Text(message),
 		             pg::SpiValue::Text(action), pg::SpiValue::Text(table_name)},
-		            false, false);
+		            pg::SpiMode::Write);
 	});
 }
 
 void
 LogDrop(int64_t log_id) {
 	pg::AsExtensionOwner([&] {
-		pg::SpiExec("DELETE FROM upkeep.run_log WHERE id OPERATOR(pg_catalog.=) $1", {pg::SpiValue::Int8(log_id)}, false,
-		            false);
+		pg::SpiExec("DELETE FROM upkeep.run_log WHERE id OPERATOR(pg_catalog.=) $1", {pg::SpiValue::Int8(log_id)}, pg::SpiMode::Write);
 	});
 }
 
@@ -90,7 +89,7 @@ LogOutcome(int64_t run_id, Oid relid, const std::string &table_name, const std::
 		             pg::SpiValue::Text(action), pg::SpiValue::Text(core::StatusText(status)),
 		             message.empty() ? pg::SpiValue::Null(TEXTOID) : pg::SpiValue::Text(message),
 		             pg::SpiValue::Text(run_by)},
-		            false, false);
+		            pg::SpiMode::Write);
 	});
 }
 
@@ -103,7 +102,7 @@ MarkInterruptedRuns() {
 		                "WHERE l.status OPERATOR(pg_catalog.=) 'running' AND (l.pid OPERATOR(pg_catalog.=) "
 		                "pg_catalog.pg_backend_pid() OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_get_activity(l.pid) a "
 		                "WHERE a.backend_start OPERATOR(pg_catalog.<=) l.started_at))",
-		                {}, false, false)
+		                {}, pg::SpiMode::Write)
 		        .processed);
 	});
 }
@@ -116,7 +115,7 @@ TrimRunLog() {
 		    pg::SpiExec("DELETE FROM upkeep.run_log WHERE status OPERATOR(pg_catalog.<>) 'running' AND finished_at "
 		                "OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(mins "
 		                "=> $1::pg_catalog.int4))",
-		                {pg::SpiValue::Int8(minutes)}, false, false)
+		                {pg::SpiValue::Int8(minutes)}, pg::SpiMode::Write)
 		        .processed);
 	});
 }

@@ -18,7 +18,7 @@ void
 RequirePrimary(const char *what) {
 	if (pg::InRecovery()) {
 		std::string msg = std::string(what) + " cannot run on a hot standby";
-		pg::Throw(ERRCODE_READ_ONLY_SQL_TRANSACTION, msg.c_str(), nullptr,
+		pg::Throw(ERRCODE_READ_ONLY_SQL_TRANSACTION, msg, nullptr,
 		          "Run maintenance on the primary; after a promotion it works here without a restart.");
 	}
 }

@@ -74,7 +74,7 @@ GetPolicyStatus(Oid relid) {
 		pg::AsOwner(rel->owner, [&] {
 			pg::SpiResult r = pg::SpiExec("EXPLAIN (FORMAT JSON) SELECT 1 FROM ONLY " + rel->qualified + " WHERE " +
 			                                  pg::QuoteIdent(p.time_column) + " OPERATOR(pg_catalog.<) " + cutoff.text,
-			                              {}, false); /* SPI refuses EXPLAIN in read-only mode */
+			                              {}, pg::SpiMode::WriteReturning); /* SPI refuses EXPLAIN in read-only mode */
 			std::string plan = r.At(0, 0);
 			auto rows = pg::SpiQueryInts("SELECT (($1::pg_catalog.json OPERATOR(pg_catalog.->) 0 "
 			                             "OPERATOR(pg_catalog.->) 'Plan' OPERATOR(pg_catalog.->>) 'Plan Rows')"

@@ -97,7 +97,7 @@ RememberShape(const Policy &p, const pg::RelInfo &rel) {
 		return;
 	pg::SpiResult tok = pg::SpiExec(
 	    "SELECT token FROM (" + TokenSelect("WHERE i.inhparent OPERATOR(pg_catalog.=) $1") + ") t",
-	    {pg::SpiValue::Oid_(rel.oid)}, true);
+	    {pg::SpiValue::Oid_(rel.oid)}, pg::SpiMode::ReadOnly);
 	if (tok.rows.empty() || tok.IsNull(0, 0))
 		return;
 	const std::string token = tok.At(0, 0);
@@ -117,8 +117,7 @@ RememberShape(const Policy &p, const pg::RelInfo &rel) {
 			pg::SpiExec("INSERT INTO upkeep.policy_state AS s (relid, partitions_token, partitions_shape) "
 			            "VALUES ($1, $2, $3) ON CONFLICT (relid) DO UPDATE SET "
 			            "partitions_token = EXCLUDED.partitions_token, partitions_shape = EXCLUDED.partitions_shape",
-			            {pg::SpiValue::Oid_(rel.oid), pg::SpiValue::Text(token), pg::SpiValue::Text(shape)}, false,
-			            false);
+			            {pg::SpiValue::Oid_(rel.oid), pg::SpiValue::Text(token), pg::SpiValue::Text(shape)}, pg::SpiMode::Write);
 		});
 }
 

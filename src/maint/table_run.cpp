@@ -142,7 +142,7 @@ TableRun::Recheck(BatchLock lock) {
 		if (!now) {
 			const std::string msg = "table " + rel_.qualified + " (OID " + std::to_string(rel_.oid) +
 			                        ") was dropped during the run";
-			pg::Throw(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, msg.c_str());
+			pg::Throw(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, msg);
 		}
 		rel_ = *now;
 	}
@@ -165,7 +165,7 @@ TableRun::Recheck(BatchLock lock) {
 			const std::string msg = dropped ? "the policy of " + rel_.qualified + " was dropped during the run"
 			                                : "the policy of " + rel_.qualified +
 			                                      " was changed during the run; the next run applies it";
-			pg::Throw(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, msg.c_str());
+			pg::Throw(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, msg);
 		}
 		policy_.version = now.front().version;
 	}

@@ -189,7 +189,7 @@ NarrowByKeyRange(const pg::RelInfo &archive, const std::vector<std::string> &col
 			                   "LEFT JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) a.atttypid "
 			                   "LEFT JOIN pg_catalog.pg_namespace tn ON tn.oid OPERATOR(pg_catalog.=) t.typnamespace "
 			                   "WHERE m.id OPERATOR(pg_catalog.=) $1",
-			                   {pg::SpiValue::Int8(id), pg::SpiValue::Oid_(archive.oid)}, true);
+			                   {pg::SpiValue::Int8(id), pg::SpiValue::Oid_(archive.oid)}, pg::SpiMode::ReadOnly);
 		});
 		if (b.rows.empty() || b.IsNull(0, 0) || b.IsNull(0, 1) || b.IsNull(0, 5)) {
 			culprits.push_back(id);
@@ -203,9 +203,7 @@ NarrowByKeyRange(const pg::RelInfo &archive, const std::vector<std::string> &col
 			where += " AND archived_at OPERATOR(pg_catalog.=) $3";
 			args.push_back(pg::SpiValue::TimestampTz(at));
 		}
-		const int nest = pg::PinFingerprintSettings();
-		auto got = HashArchive(archive, columns, false, where, args);
-		pg::UnpinFingerprintSettings(nest);
+		auto got = pg::WithFingerprintSettings([&] { return HashArchive(archive, columns, false, where, args); });
 		core::Fingerprint all;
 		for (auto &[k, fp] : got)
 			all.Merge(fp);
@@ -221,7 +219,7 @@ CheckManifests(std::vector<CheckResult> &out) {
 	pg::SpiResult archives = pg::AsExtensionOwner([] {
 		return pg::SpiExec("SELECT DISTINCT m.archive::pg_catalog.oid, m.archive_name FROM upkeep.archive_manifest m "
 		                   "ORDER BY 2",
-		                   {}, true);
+		                   {}, pg::SpiMode::ReadOnly);
 	});
 	for (size_t i = 0; i < archives.rows.size(); i++) {
 		const std::string name = archives.At(i, 1);
@@ -256,7 +254,7 @@ CheckManifests(std::vector<CheckResult> &out) {
 				    "m.archived_at), 'YYYY-MM-DD HH24:MI:SS.US') OPERATOR(pg_catalog.||) '+00', m.partition_name, "
 				    "pg_catalog.array_to_string(m.columns, ',') "
 				    "FROM upkeep.archive_manifest m WHERE m.archive OPERATOR(pg_catalog.=) $1 ORDER BY m.id",
-				    {pg::SpiValue::RegClass(archive_oid)}, true);
+				    {pg::SpiValue::RegClass(archive_oid)}, pg::SpiMode::ReadOnly);
 			});
 			const bool by_time = [&] {
 				for (const auto &c : pg::GetColumns(archive_oid))
@@ -276,7 +274,7 @@ CheckManifests(std::vector<CheckResult> &out) {
 					bool attached = pg::SpiExec("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhrelid "
 					                            "OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1) AND i.inhparent "
 					                            "OPERATOR(pg_catalog.=) $2)",
-					                            {pg::SpiValue::Text(pname), pg::SpiValue::Oid_(archive_oid)}, true)
+					                            {pg::SpiValue::Text(pname), pg::SpiValue::Oid_(archive_oid)}, pg::SpiMode::ReadOnly)
 					                    .BoolAt(0, 0);
 					if (!attached) {
 						partition_problems.push_back("moved partition " + pname + " (batch " + m.At(r, 0) +
@@ -286,7 +284,7 @@ CheckManifests(std::vector<CheckResult> &out) {
 					/* a move recorded with its rows' count and hash (0.2.0 on): as verifiable as a batch */
 					if (!m.IsNull(r, 3)) {
 						const Oid part_oid = pg::SpiExec("SELECT pg_catalog.to_regclass($1)::pg_catalog.oid",
-						                                 {pg::SpiValue::Text(pname)}, true)
+						                                 {pg::SpiValue::Text(pname)}, pg::SpiMode::ReadOnly)
 						                         .OidAt(0, 0);
 						auto part = pg::LookupRelation(part_oid);
 						std::vector<std::string> columns;
@@ -300,10 +298,10 @@ CheckManifests(std::vector<CheckResult> &out) {
 							start = comma + 1;
 						}
 						core::Fingerprint all;
-						const int nest = pg::PinFingerprintSettings();
-						for (auto &[k, fp] : HashArchive(*part, columns, false))
-							all.Merge(fp);
-						pg::UnpinFingerprintSettings(nest);
+						pg::WithFingerprintSettings([&] {
+							for (auto &[k, fp] : HashArchive(*part, columns, false))
+								all.Merge(fp);
+						});
 						const int64_t want_rows = m.Int(r, 2);
 						const core::Hash128 want = core::Hash128::FromHex(m.At(r, 3));
 						if (static_cast<int64_t>(all.Rows()) != want_rows || all.Sum() != want)
@@ -333,9 +331,7 @@ CheckManifests(std::vector<CheckResult> &out) {
 						break;
 					start = comma + 1;
 				}
-				const int nest = pg::PinFingerprintSettings();
-				auto actual = HashArchive(*archive, columns, by_time);
-				pg::UnpinFingerprintSettings(nest);
+				auto actual = pg::WithFingerprintSettings([&] { return HashArchive(*archive, columns, by_time); });
 				if (!by_time) {
 					/* one group: the whole archive must be what the manifests say */
 					core::Fingerprint all;
@@ -389,7 +385,7 @@ void
 CheckIndexes(std::vector<CheckResult> &out, const std::vector<Managed> &managed) {
 	const bool installed =
 	    pg::SpiExec("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog.=) 'amcheck')",
-	                {}, true)
+	                {}, pg::SpiMode::ReadOnly)
 	        .BoolAt(0, 0);
 	if (!installed) {
 		out.push_back({"amcheck", "", "warning",
@@ -400,7 +396,7 @@ CheckIndexes(std::vector<CheckResult> &out, const std::vector<Managed> &managed)
 	const std::string schema =
 	    pg::SpiExec("SELECT n.nspname FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid "
 	                "OPERATOR(pg_catalog.=) e.extnamespace WHERE e.extname OPERATOR(pg_catalog.=) 'amcheck'",
-	                {}, true)
+	                {}, pg::SpiMode::ReadOnly)
 	        .At(0, 0);
 	const bool recovery = InRecovery();
 	std::set<Oid> tables;
@@ -419,7 +415,7 @@ CheckIndexes(std::vector<CheckResult> &out, const std::vector<Managed> &managed)
 		    "WHERE am.amname OPERATOR(pg_catalog.=) 'btree' AND ic.relkind OPERATOR(pg_catalog.=) 'i' "
 		    "AND i.indrelid OPERATOR(pg_catalog.=) ANY (SELECT $1::pg_catalog.oid UNION ALL SELECT relid FROM "
 		    "pg_catalog.pg_partition_tree($1) WHERE isleaf) ORDER BY 1",
-		    {pg::SpiValue::RegClass(t)}, true);
+		    {pg::SpiValue::RegClass(t)}, pg::SpiMode::ReadOnly);
 		for (size_t r = 0; r < idx.rows.size(); r++) {
 			const std::string index = idx.At(r, 0);
 			if (idx.BoolAt(r, 1) && recovery) {
@@ -431,7 +427,7 @@ CheckIndexes(std::vector<CheckResult> &out, const std::vector<Managed> &managed)
 			auto failure = pg::TrySubtransaction([&] {
 				pg::FaultPoint("verify-amcheck");
 				pg::SpiExec("SELECT " + pg::QuoteIdent(schema) + ".bt_index_check($1::pg_catalog.regclass, true)",
-				            {pg::SpiValue::Text(index)}, false, false);
+				            {pg::SpiValue::Text(index)}, pg::SpiMode::Write);
 			});
 			if (!failure)
 				out.push_back({"amcheck", index, "ok", "bt_index_check with heapallindexed passed"});
@@ -451,7 +447,7 @@ CheckChecksums(std::vector<CheckResult> &out) {
 	    "SELECT pg_catalog.current_setting('data_checksums'), d.checksum_failures, d.checksum_last_failure::pg_catalog.text, "
 	    "pg_catalog.current_database() FROM pg_catalog.pg_stat_database d WHERE d.datname OPERATOR(pg_catalog.=) "
 	    "pg_catalog.current_database()",
-	    {}, true);
+	    {}, pg::SpiMode::ReadOnly);
 	const std::string db = r.At(0, 3);
 	if (r.At(0, 0) == "on")
 		out.push_back({"data_checksums", "cluster", "ok", "data checksums are enabled"});
@@ -478,7 +474,7 @@ CheckWalArchiving(std::vector<CheckResult> &out) {
 	    "OPERATOR(pg_catalog.-) '1 hour'::pg_catalog.interval)), "
 	    "pg_catalog.current_setting('archive_command'), pg_catalog.current_setting('archive_library') "
 	    "FROM pg_catalog.pg_stat_archiver a",
-	    {}, true);
+	    {}, pg::SpiMode::ReadOnly);
 	const std::string mode = r.At(0, 0);
 	if (mode == "off") {
 		out.push_back({"wal_archiving", "cluster", "warning",
@@ -577,7 +573,7 @@ CheckPublications(std::vector<CheckResult> &out, const std::vector<Managed> &man
 		    "OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT a.relid::pg_catalog.oid FROM pg_catalog.pg_partition_ancestors($1) a)))) "
 		    "OR EXISTS (SELECT 1 FROM pg_catalog.pg_publication_namespace n WHERE n.pnpubid OPERATOR(pg_catalog.=) p.oid "
 		    "AND n.pnnspid OPERATOR(pg_catalog.=) $2) ORDER BY 1",
-		    {pg::SpiValue::RegClass(m.rel.oid), pg::SpiValue::Oid_(m.rel.nspoid)}, true);
+		    {pg::SpiValue::RegClass(m.rel.oid), pg::SpiValue::Oid_(m.rel.nspoid)}, pg::SpiMode::ReadOnly);
 		for (size_t i = 0; i < r.rows.size(); i++) {
 			const std::string pub = pg::QuoteIdent(r.At(i, 0));
 			if (r.BoolAt(i, 1))
@@ -604,7 +600,7 @@ CheckFingerprints(std::vector<CheckResult> &out) {
 		                   "OPERATOR(pg_catalog.||) '+00', f.wal_lsn::pg_catalog.text, "
 		                   "pg_catalog.to_regclass(f.table_name)::pg_catalog.oid "
 		                   "FROM upkeep.fingerprint f ORDER BY f.table_name, f.id DESC",
-		                   {}, true);
+		                   {}, pg::SpiMode::ReadOnly);
 	});
 	for (size_t i = 0; i < stored.rows.size(); i++) {
 		const std::string name = stored.At(i, 0);
@@ -687,7 +683,7 @@ SnapshotFingerprints() {
 				                   "'YYYY-MM-DD HH24:MI:SS.US') OPERATOR(pg_catalog.||) '+00', wal_lsn::pg_catalog.text",
 				                   {pg::SpiValue::Oid_(rel.oid), pg::SpiValue::Text(rel.qualified),
 				                    pg::SpiValue::Int8(f.rows), pg::SpiValue::Text(f.hex)},
-				                   false);
+				                   pg::SpiMode::WriteReturning);
 			});
 			out.push_back({rel.qualified, f.rows, f.hex, r.At(0, 0), r.At(0, 1)});
 		}

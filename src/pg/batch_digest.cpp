@@ -214,7 +214,7 @@ ExecAndDigest(const std::string &sql, const std::vector<SpiValue> &args, const D
 	});
 	if (rc < 0) {
 		PgCall([&] { MemoryContextDelete(r.keep_cxt); });
-		Throw(ERRCODE_INTERNAL_ERROR, "SPI_execute failed while archiving", sql.c_str());
+		Throw(ERRCODE_INTERNAL_ERROR, "SPI_execute failed while archiving", sql);
 	}
 	BatchDigest out;
 	out.rows = static_cast<int64_t>(fp.Rows());

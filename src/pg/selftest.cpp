@@ -52,7 +52,7 @@ NestedSpiError(int depth) {
 	Tracked t;
 	std::vector<std::string> held(16, std::string(256, 'z'));
 	if (depth == 0) {
-		SpiExec("SELECT 1 OPERATOR(pg_catalog./) 0", {}, true);
+		SpiExec("SELECT 1 OPERATOR(pg_catalog./) 0", {}, SpiMode::ReadOnly);
 		return 0;
 	}
 	return NestedSpiError(depth - 1) + static_cast<int64_t>(held.size());
@@ -97,12 +97,12 @@ SelftestErrorBridge(const char *mode_c) {
 		if (!failure || failure->SqlErrCode() != ERRCODE_DIVISION_BY_ZERO)
 			throw std::runtime_error("subtransaction did not report the division by zero");
 		/* the session is usable after the rollback */
-		int64_t v = SpiExec("SELECT 7", {}, true).Int(0, 0);
+		int64_t v = SpiExec("SELECT 7", {}, SpiMode::ReadOnly).Int(0, 0);
 		SpiFinish();
 		return v;
 	}
 	std::string msg = "unknown self-test mode \"" + mode + "\"";
-	Throw(ERRCODE_INVALID_PARAMETER_VALUE, msg.c_str());
+	Throw(ERRCODE_INVALID_PARAMETER_VALUE, msg);
 }
 
 } // namespace upkeep::pg

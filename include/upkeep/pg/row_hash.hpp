@@ -22,6 +22,7 @@
  */
 #pragma once
 
+#include <type_traits>
 #include <vector>
 
 #include "upkeep/core/fingerprint.hpp"
@@ -62,5 +63,25 @@ private:
 /* Opens a GUC nest level pinning the settings text output depends on; returns it for AtEOXact_GUC. */
 int PinFingerprintSettings();
 void UnpinFingerprintSettings(int nest_level);
+
+/*
+ * Runs `fn` with the fingerprint settings pinned and unpins them when it
+ * returns: the pair written once.  When `fn` throws, nothing is called into
+ * PostgreSQL on the way out; the (sub)transaction's abort pops the nest
+ * level with everything else.
+ */
+template <class Fn>
+auto
+WithFingerprintSettings(Fn &&fn) -> decltype(fn()) {
+	const int nest = PinFingerprintSettings();
+	if constexpr (std::is_void_v<decltype(fn())>) {
+		fn();
+		UnpinFingerprintSettings(nest);
+	} else {
+		auto result = fn();
+		UnpinFingerprintSettings(nest);
+		return result;
+	}
+}
 
 } // namespace upkeep::pg
