@@ -66,12 +66,13 @@ PutOutcome(ReturnSetInfo *rsinfo, const char *table_name, const char *action, in
 	values[0] = CStringGetTextDatum(table_name);
 	values[1] = CStringGetTextDatum(action);
 	values[2] = Int64GetDatum(rows);
-	values[3] = DirectFunctionCall2(numeric_round, DirectFunctionCall1(float8_numeric, Float8GetDatum(ms)),
-	                                Int32GetDatum(2));
+	values[3] =
+	    DirectFunctionCall2(numeric_round, DirectFunctionCall1(float8_numeric, Float8GetDatum(ms)), Int32GetDatum(2));
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
-/* Puts one row of text/int8 columns into an SRF's tuplestore; kinds: 't' text, 'i' int8, 'T' timestamptz text, 'L' pg_lsn text.  C-style. */
+/* Puts one row of text/int8 columns into an SRF's tuplestore; kinds: 't' text, 'i' int8, 'T' timestamptz text, 'L'
+ * pg_lsn text.  C-style. */
 void
 PutRow(ReturnSetInfo *rsinfo, int ncols, const char *const *texts, const int64 *ints, const char *kinds) {
 	Datum values[8];
@@ -203,8 +204,8 @@ upkeep_run_maintenance(PG_FUNCTION_ARGS) {
 	RequireArg(fcinfo, 0, "dry_run", "upkeep.run_maintenance");
 	bool dry_run = PG_GETARG_BOOL(0);
 	Oid only = PG_ARGISNULL(1) ? InvalidOid : PG_GETARG_OID(1);
-	bool nonatomic = fcinfo->context != NULL && IsA(fcinfo->context, CallContext) &&
-	                 !castNode(CallContext, fcinfo->context)->atomic;
+	bool nonatomic =
+	    fcinfo->context != NULL && IsA(fcinfo->context, CallContext) && !castNode(CallContext, fcinfo->context)->atomic;
 	upkeep::pg::CppBoundary("upkeep.run_maintenance",
 	                        [&] { upkeep::maint::RunMaintenanceProcedure(dry_run, only, nonatomic); });
 	PG_RETURN_VOID();
@@ -311,8 +312,8 @@ Datum
 upkeep_selftest_error_bridge(PG_FUNCTION_ARGS) {
 	RequireArg(fcinfo, 0, "mode", "upkeep._selftest_error_bridge");
 	char *mode = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	int64 result = upkeep::pg::CppBoundary("upkeep._selftest_error_bridge",
-	                                       [&] { return upkeep::pg::SelftestErrorBridge(mode); });
+	int64 result =
+	    upkeep::pg::CppBoundary("upkeep._selftest_error_bridge", [&] { return upkeep::pg::SelftestErrorBridge(mode); });
 	PG_RETURN_INT64(result);
 }
 

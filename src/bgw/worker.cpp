@@ -473,8 +473,7 @@ RecordSchedule(const std::vector<DuePolicy> &due, const std::vector<maint::Outco
 			            "      OPERATOR(pg_catalog.*) pg_catalog.power(2, LEAST(s.failures, 20)))) "
 			            "    ELSE EXCLUDED.next_due END",
 			            {pg::SpiValue::Oid_(relid), pg::SpiValue::Text(core::StatusText(status)),
-			             pg::SpiValue::TimestampTz(started),
-			             pg::SpiValue::Int4(pg::g_naptime_s)},
+			             pg::SpiValue::TimestampTz(started), pg::SpiValue::Int4(pg::g_naptime_s)},
 			            pg::SpiMode::Write);
 			/* changed (set_policy) while it ran: due again at once, with the new settings */
 			pg::SpiExec("UPDATE upkeep.policy_state s SET next_due = NULL FROM upkeep.policy p "
@@ -540,7 +539,8 @@ RecordFollowup(int64_t run_id, Oid relid, const std::string &table, const std::s
 				    "      THEN pg_catalog.power(2, LEAST(s.failures, 20)) ELSE 1 END)) END "
 				    "WHERE s.relid OPERATOR(pg_catalog.=) $1",
 				    {pg::SpiValue::Oid_(relid), pg::SpiValue::Text(core::StatusText(status)),
-				     pg::SpiValue::Int4(pg::g_naptime_s)}, pg::SpiMode::Write);
+				     pg::SpiValue::Int4(pg::g_naptime_s)},
+				    pg::SpiMode::Write);
 			});
 		pg::SpiFinish();
 	});

@@ -50,7 +50,8 @@ CreateDefaultArchive(const pg::RelInfo &source) {
 		pg::SpiExec(sql, {}, pg::SpiMode::Write);
 		pg::SpiExec("COMMENT ON TABLE " + qualified + " IS " +
 		                pg::SpiExec("SELECT pg_catalog.quote_literal($1)",
-		                            {pg::SpiValue::Text("pg_upkeep archive of " + source.qualified)}, pg::SpiMode::ReadOnly)
+		                            {pg::SpiValue::Text("pg_upkeep archive of " + source.qualified)},
+		                            pg::SpiMode::ReadOnly)
 		                    .At(0, 0),
 		            {}, pg::SpiMode::Write);
 	});

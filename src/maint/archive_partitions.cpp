@@ -37,7 +37,6 @@ namespace upkeep::maint {
 
 namespace {
 
-
 [[noreturn]] void
 Fail(int code, const std::string &msg, const std::string &detail = {}) {
 	pg::Throw(code, msg, detail);
@@ -105,13 +104,13 @@ ArchivePartitions(TableRun &run, ArchivePlan &plan, const Cutoff &cutoff, int64_
 		         "\".");
 	const PartitionedTable arc = RequireMonthlyPartitionable(plan.archive);
 	if (arc.key.column != src.key.column || arc.kind != src.kind)
-		Fail(ERRCODE_INVALID_OBJECT_DEFINITION, "archive " + plan.archive.qualified +
-		                                            " is not partitioned like " + plan.source.qualified);
+		Fail(ERRCODE_INVALID_OBJECT_DEFINITION,
+		     "archive " + plan.archive.qualified + " is not partitioned like " + plan.source.qualified);
 	const std::vector<pg::ChildPartition> expired =
 	    ExpiredPartitionsOf(pg::ListRangePartitions(src.rel.oid), cutoff.key);
 	run.SetLabel(std::string(core::Describe(core::Action::Archive).label) + " " + std::to_string(expired.size()) +
-	             " partition" + (expired.size() == 1 ? "" : "s") +
-	             " (>" + run.GetPolicy().retain + ") to " + plan.archive.qualified);
+	             " partition" + (expired.size() == 1 ? "" : "s") + " (>" + run.GetPolicy().retain + ") to " +
+	             plan.archive.qualified);
 	const std::string tz = PolicyTimeZone(run.GetPolicy());
 	for (const auto &want : expired) {
 		if (!run.DryRun())
@@ -157,7 +156,8 @@ ArchivePartitions(TableRun &run, ArchivePlan &plan, const Cutoff &cutoff, int64_
 			    const bool open_below = c.lower.value == std::numeric_limits<int64_t>::min();
 			    const std::string lo = open_below ? "MINVALUE" : pg::KeyLiteral(src.kind, c.lower.value);
 			    const std::string hi = pg::KeyLiteral(src.kind, c.upper.value);
-			    pg::SpiExec("ALTER TABLE " + change.parent.qualified + " DETACH PARTITION " + c.qualified, {}, pg::SpiMode::Write);
+			    pg::SpiExec("ALTER TABLE " + change.parent.qualified + " DETACH PARTITION " + c.qualified, {},
+			                pg::SpiMode::Write);
 			    pg::FaultPoint("partition-between-detach-attach");
 			    if (!HasColumn(c.oid, "archived_at"))
 				    pg::SpiExec("ALTER TABLE " + c.qualified +
@@ -165,15 +165,17 @@ ArchivePartitions(TableRun &run, ArchivePlan &plan, const Cutoff &cutoff, int64_
 				                {}, pg::SpiMode::Write);
 			    /* name it after the archive, so the source's month name is free again */
 			    const std::string new_name =
-			        open_below ? std::string()
-			                   : core::FitIdentifier(plan.archive.name,
-			                                         core::MonthSuffix(pg::MonthContaining(src.kind, c.lower.value, tz)),
-			                                         [](std::string_view s, size_t limit) {
-				                                         return pg::ClipToEncoding(std::string(s), limit);
-			                                         });
+			        open_below
+			            ? std::string()
+			            : core::FitIdentifier(plan.archive.name,
+			                                  core::MonthSuffix(pg::MonthContaining(src.kind, c.lower.value, tz)),
+			                                  [](std::string_view s, size_t limit) {
+				                                  return pg::ClipToEncoding(std::string(s), limit);
+			                                  });
 			    std::string moved = c.qualified;
 			    if (!open_below && pg::RelationByName(plan.archive.nspoid, new_name) == InvalidOid) {
-				    pg::SpiExec("ALTER TABLE " + c.qualified + " RENAME TO " + pg::QuoteIdent(new_name), {}, pg::SpiMode::Write);
+				    pg::SpiExec("ALTER TABLE " + c.qualified + " RENAME TO " + pg::QuoteIdent(new_name), {},
+				                pg::SpiMode::Write);
 				    const pg::RelInfo renamed = pg::GetRelation(c.oid);
 				    moved = renamed.qualified;
 				    if (plan.archive.nspoid != renamed.nspoid)

@@ -82,11 +82,12 @@ PlanArchive(const pg::RelInfo &source, Oid archive_oid) {
 	}
 	/* BEFORE INSERT row triggers (tgtype: ROW 1, BEFORE 2, INSERT 4) on the archive or its partitions, or rules */
 	plan.archive_rewrites =
-	    pg::SpiExec("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgrelid OPERATOR(pg_catalog.=) ANY "
-	                "(SELECT $1::pg_catalog.oid UNION ALL SELECT relid FROM pg_catalog.pg_partition_tree($1)) "
-	                "AND (t.tgtype::pg_catalog.int4 OPERATOR(pg_catalog.&) 7) OPERATOR(pg_catalog.=) 7 AND NOT t.tgisinternal) "
-	                "OR EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite r WHERE r.ev_class OPERATOR(pg_catalog.=) $1)",
-	                {pg::SpiValue::RegClass(archive_oid)}, pg::SpiMode::ReadOnly)
+	    pg::SpiExec(
+	        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgrelid OPERATOR(pg_catalog.=) ANY "
+	        "(SELECT $1::pg_catalog.oid UNION ALL SELECT relid FROM pg_catalog.pg_partition_tree($1)) "
+	        "AND (t.tgtype::pg_catalog.int4 OPERATOR(pg_catalog.&) 7) OPERATOR(pg_catalog.=) 7 AND NOT t.tgisinternal) "
+	        "OR EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite r WHERE r.ev_class OPERATOR(pg_catalog.=) $1)",
+	        {pg::SpiValue::RegClass(archive_oid)}, pg::SpiMode::ReadOnly)
 	        .BoolAt(0, 0);
 	return plan;
 }

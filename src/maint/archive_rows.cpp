@@ -90,10 +90,12 @@ ArchiveRows(TableRun &run, ArchivePlan &plan, const std::string &time_column, co
 		                          " RETURNING " + cols + "), ins AS (INSERT INTO " + plan.archive.qualified + " (" +
 		                          cols + ", archived_at) OVERRIDING SYSTEM VALUE SELECT " + cols +
 		                          ", pg_catalog.now() FROM moved RETURNING ";
-		const std::string sql =
-		    hash_moved ? moved + "1) SELECT (SELECT pg_catalog.count(*) FROM ins), " + cols + " FROM moved"
-		               : moved + cols + ") SELECT m.n, i.* FROM (SELECT pg_catalog.count(*) AS n FROM moved) m "
-		                                "LEFT JOIN (SELECT true AS present, " + cols + " FROM ins) i ON true";
+		const std::string sql = hash_moved
+		                            ? moved + "1) SELECT (SELECT pg_catalog.count(*) FROM ins), " + cols + " FROM moved"
+		                            : moved + cols +
+		                                  ") SELECT m.n, i.* FROM (SELECT pg_catalog.count(*) AS n FROM moved) m "
+		                                  "LEFT JOIN (SELECT true AS present, " +
+		                                  cols + " FROM ins) i ON true";
 		pg::FaultPoint("archive-before-delete");
 		pg::BatchDigest d = pg::WithFingerprintSettings([&] { return pg::ExecAndDigest(sql, pred.args, spec); });
 		pg::FaultPoint("archive-after-insert");
@@ -101,8 +103,8 @@ ArchiveRows(TableRun &run, ArchivePlan &plan, const std::string &time_column, co
 		const int64_t removed = hash_moved ? d.rows : std::max<int64_t>(d.other_count, 0);
 		const int64_t landed = hash_moved ? std::max<int64_t>(d.other_count, 0) : d.rows;
 		if (removed != landed) {
-			const std::string msg = "archive " + plan.archive.qualified + " took " + std::to_string(landed) + " of the " +
-			                        std::to_string(removed) + " rows this batch removed from " +
+			const std::string msg = "archive " + plan.archive.qualified + " took " + std::to_string(landed) +
+			                        " of the " + std::to_string(removed) + " rows this batch removed from " +
 			                        plan.source.qualified + "; the batch is rolled back";
 			pg::Throw(ERRCODE_TRIGGERED_ACTION_EXCEPTION, msg,
 			          "A BEFORE INSERT trigger or a rule on the archive dropped or redirected rows (an inheritance "
@@ -116,8 +118,7 @@ ArchiveRows(TableRun &run, ArchivePlan &plan, const std::string &time_column, co
 				kmin = d.extras[2];
 				kmax = d.extras[3];
 			}
-			RecordManifest(run_id, plan, "rows", d.rows, kmin, kmax, time_column, d.extras[0], d.extras[1], d.hash,
-			               "");
+			RecordManifest(run_id, plan, "rows", d.rows, kmin, kmax, time_column, d.extras[0], d.extras[1], d.hash, "");
 		}
 		return d.rows;
 	});

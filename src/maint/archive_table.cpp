@@ -33,7 +33,6 @@ namespace upkeep::maint {
 
 namespace {
 
-
 [[noreturn]] void
 Fail(int code, const std::string &msg, const std::string &detail = {}) {
 	pg::Throw(code, msg, detail);
@@ -42,8 +41,8 @@ Fail(int code, const std::string &msg, const std::string &detail = {}) {
 } // namespace
 
 int64_t
-ArchiveTable(const pg::RelInfo &source, Oid archive_oid, const std::string &older_than,
-             const std::string &time_column, int batch_size) {
+ArchiveTable(const pg::RelInfo &source, Oid archive_oid, const std::string &older_than, const std::string &time_column,
+             int batch_size) {
 	/* the source's owner: checked by the entry point, before any lock */
 	if (archive_oid != InvalidOid)
 		RequireOwner(pg::GetRelation(archive_oid));
@@ -81,7 +80,8 @@ ArchiveTable(const pg::RelInfo &source, Oid archive_oid, const std::string &olde
 	}
 	pg::OwnerPathRun owner_paths; /* the owner's search_path looked up once, not per batch */
 	TableRun run(opt, p, source, run_id, run_by, &out);
-	return run.Direct(label, [&] { RunArchiveAction(run); }, p.action);
+	return run.Direct(
+	    label, [&] { RunArchiveAction(run); }, p.action);
 }
 
 } // namespace upkeep::maint

@@ -44,7 +44,10 @@ CascadeNote(Oid relid) {
 			continue;
 		const std::string &a = r.At(i, 1);
 		list += (list.empty() ? "" : ", ") + rel->qualified + " (" +
-		        (a == "c" ? "CASCADE" : a == "n" ? "SET NULL" : "SET DEFAULT") + ")";
+		        (a == "c"   ? "CASCADE"
+		         : a == "n" ? "SET NULL"
+		                    : "SET DEFAULT") +
+		        ")";
 	}
 	return list.empty() ? std::string() : "; ON DELETE also changes " + list;
 }

@@ -81,7 +81,6 @@ RunOptions::Worker(std::vector<Oid> due, std::vector<DeferredDetach> *deferred) 
 	return o;
 }
 
-
 std::string
 OutcomeActionText(const Outcome &o) {
 	if (o.status == core::Status::Ok)
@@ -160,8 +159,15 @@ RunMaintenance(const RunOptions &opt) {
 		if (!rel)
 			continue;
 		if (!pg::TryLockTable(rel->oid, per_batch)) {
-			Outcome o{rel->oid, rel->qualified, RetentionLabel(p), core::Status::Skipped,
-			          "another pg_upkeep run is processing this table", 0, 0, 0, p.action};
+			Outcome o{rel->oid,
+			          rel->qualified,
+			          RetentionLabel(p),
+			          core::Status::Skipped,
+			          "another pg_upkeep run is processing this table",
+			          0,
+			          0,
+			          0,
+			          p.action};
 			if (!opt.dry_run) {
 				LogOutcome(run_id, rel->oid, rel->qualified, o.label, o.status, o.message, run_by);
 				if (per_batch)
@@ -183,39 +189,39 @@ RunMaintenance(const RunOptions &opt) {
 			(void)run.Guard(
 			    RetentionLabel(p),
 			    [&] {
-				pg::FaultPoint("table-setup");
-				if (SteadyStateOutcomes(p, opt, *rel, &out))
-					return; /* a partition set with nothing to do, known without reading its bounds */
-				const bool partitioned = rel->relkind == RELKIND_PARTITIONED_TABLE;
-				bool premade = true;
-				if (opt.premake && partitioned)
-					premade = run.Action("PREMAKE (" + std::to_string(p.premake) + " months ahead)",
-					                     [&] { RunPremake(run); });
-				const bool ok = run.Action(
-				    RetentionLabel(p),
-				    [&] {
-					    switch (p.action) {
-					    case core::Action::Delete:
-						    RunDeleteAction(run);
-						    break;
-					    case core::Action::Archive:
-						    RunArchiveAction(run);
-						    break;
-					    case core::Action::Drop:
-					    case core::Action::Detach:
-						    RunPartitionExpiry(run);
-						    break;
-					    }
-				    },
-				    p.action);
-				/* delete and archive take rows away: statistics to refresh (drop and detach leave them valid) */
-				if (ok && !opt.dry_run && run.Rows() > 0 && !core::Describe(p.action).partitions_only)
-					touched.push_back({rel->oid, run.Rel().qualified, rel->owner});
-				if (premade && ok && KeepsShape(p, *rel) && !opt.dry_run && per_batch) {
-					/* an optimisation: if it cannot be had, the next run reads the set in full */
-					(void)pg::TrySubtransaction([&] { RememberShape(p, run.Rel()); });
-					run.CommitPoint(); /* releases the parent's lock RememberShape took */
-				}
+				    pg::FaultPoint("table-setup");
+				    if (SteadyStateOutcomes(p, opt, *rel, &out))
+					    return; /* a partition set with nothing to do, known without reading its bounds */
+				    const bool partitioned = rel->relkind == RELKIND_PARTITIONED_TABLE;
+				    bool premade = true;
+				    if (opt.premake && partitioned)
+					    premade = run.Action("PREMAKE (" + std::to_string(p.premake) + " months ahead)",
+					                         [&] { RunPremake(run); });
+				    const bool ok = run.Action(
+				        RetentionLabel(p),
+				        [&] {
+					        switch (p.action) {
+					        case core::Action::Delete:
+						        RunDeleteAction(run);
+						        break;
+					        case core::Action::Archive:
+						        RunArchiveAction(run);
+						        break;
+					        case core::Action::Drop:
+					        case core::Action::Detach:
+						        RunPartitionExpiry(run);
+						        break;
+					        }
+				        },
+				        p.action);
+				    /* delete and archive take rows away: statistics to refresh (drop and detach leave them valid) */
+				    if (ok && !opt.dry_run && run.Rows() > 0 && !core::Describe(p.action).partitions_only)
+					    touched.push_back({rel->oid, run.Rel().qualified, rel->owner});
+				    if (premade && ok && KeepsShape(p, *rel) && !opt.dry_run && per_batch) {
+					    /* an optimisation: if it cannot be had, the next run reads the set in full */
+					    (void)pg::TrySubtransaction([&] { RememberShape(p, run.Rel()); });
+					    run.CommitPoint(); /* releases the parent's lock RememberShape took */
+				    }
 			    },
 			    p.action);
 		} catch (...) {

@@ -175,24 +175,24 @@ FingerprintTable(Oid relid) {
 	}
 
 	pg::WithFingerprintSettings([&] {
-	for (Oid leaf : leaves) {
-		std::vector<int> attnums;
-		if (leaf == relid) {
-			for (const auto &c : cols)
-				attnums.push_back(c.attnum);
-		} else {
-			const auto leaf_cols = pg::GetColumns(leaf);
-			for (const auto &c : cols)
-				for (const auto &lcol : leaf_cols)
-					if (lcol.name == c.name)
-						attnums.push_back(lcol.attnum);
+		for (Oid leaf : leaves) {
+			std::vector<int> attnums;
+			if (leaf == relid) {
+				for (const auto &c : cols)
+					attnums.push_back(c.attnum);
+			} else {
+				const auto leaf_cols = pg::GetColumns(leaf);
+				for (const auto &c : cols)
+					for (const auto &lcol : leaf_cols)
+						if (lcol.name == c.name)
+							attnums.push_back(lcol.attnum);
+			}
+			pg::FaultPoint("fingerprint-scan");
+			Relation rel = pg::PgCall([&] { return table_open(leaf, AccessShareLock); });
+			pg::RowHasher hasher(RelationGetDescr(rel), attnums);
+			pg::PgCall([&] { ScanRelation(rel, &hasher, &result.fp); });
+			pg::PgCall([&] { table_close(rel, NoLock); });
 		}
-		pg::FaultPoint("fingerprint-scan");
-		Relation rel = pg::PgCall([&] { return table_open(leaf, AccessShareLock); });
-		pg::RowHasher hasher(RelationGetDescr(rel), attnums);
-		pg::PgCall([&] { ScanRelation(rel, &hasher, &result.fp); });
-		pg::PgCall([&] { table_close(rel, NoLock); });
-	}
 	});
 	result.rows = static_cast<int64_t>(result.fp.Rows());
 	result.hex = result.fp.Hex();

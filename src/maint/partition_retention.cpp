@@ -53,9 +53,8 @@ PartitionRows(const pg::ChildPartition &c) {
 	if (blocks == 0)
 		return 0;
 	if (reltuples >= 0 && relpages > 0)
-		return static_cast<int64_t>(static_cast<double>(reltuples) / static_cast<double>(relpages) *
-		                                static_cast<double>(blocks) +
-		                            0.5);
+		return static_cast<int64_t>(
+		    static_cast<double>(reltuples) / static_cast<double>(relpages) * static_cast<double>(blocks) + 0.5);
 	return *pg::SpiQueryInts("SELECT pg_catalog.count(*) FROM " + c.qualified).at(0).at(0);
 }
 
@@ -87,8 +86,8 @@ PremakeLabel(int64_t partitions, int premake) {
 
 std::string
 ExpiryLabel(const Policy &p, int64_t partitions, bool concurrently) {
-	return std::string(core::Describe(p.action).label) + " " + Plural(partitions, "partition") + " (>" + p.retain + ")" +
-	       (concurrently ? " CONCURRENTLY" : "");
+	return std::string(core::Describe(p.action).label) + " " + Plural(partitions, "partition") + " (>" + p.retain +
+	       ")" + (concurrently ? " CONCURRENTLY" : "");
 }
 
 bool
@@ -183,7 +182,8 @@ RunPartitionExpiry(TableRun &run) {
 			    if (drop) {
 				    pg::SpiExec("DROP TABLE " + c.qualified, {}, pg::SpiMode::Write);
 			    } else {
-				    pg::SpiExec("ALTER TABLE " + ch.parent.qualified + " DETACH PARTITION " + c.qualified, {}, pg::SpiMode::Write);
+				    pg::SpiExec("ALTER TABLE " + ch.parent.qualified + " DETACH PARTITION " + c.qualified, {},
+				                pg::SpiMode::Write);
 				    pg::FaultPoint("retention-between-detach-move");
 				    if (!p.detach_schema.empty())
 					    pg::SpiExec("ALTER TABLE " + c.qualified + " SET SCHEMA " + pg::QuoteIdent(p.detach_schema), {},

@@ -94,7 +94,8 @@ BoundText(pg::KeyKind kind, int64_t v) {
 	return pg::KeyLiteral(kind, v);
 }
 
-/* Grants of `parent` (except its owner's own) repeated on `child`: a new partition is as open as its parent, no more. */
+/* Grants of `parent` (except its owner's own) repeated on `child`: a new partition is as open as its parent, no more.
+ */
 void
 CopyGrants(Oid parent, const std::string &child_sql) {
 	pg::SpiResult acl = pg::SpiExec("SELECT a.grantee, pg_catalog.string_agg(a.privilege_type, ', ' ORDER BY "
@@ -174,12 +175,11 @@ AttachMovingDefaultRows(const PartitionedTable &t, const pg::ChildPartition &def
 	if (!has_bounds_check)
 		pg::SpiExec("ALTER TABLE " + child_sql + " ADD CONSTRAINT " + pg::QuoteIdent(BoundsConstraintName(child_name)) +
 		            " CHECK (" + BoundsCheck(t, lower.literal, upper.literal) + ")");
-	pg::SpiResult moved = pg::SpiExec("WITH moved AS (DELETE FROM ONLY " + def.qualified + " WHERE " + key +
-	                                      " OPERATOR(pg_catalog.>=) " + lower.literal + " AND " + key +
-	                                      " OPERATOR(pg_catalog.<) " + upper.literal + " RETURNING " + cols +
-	                                      ") INSERT INTO " + child_sql + " (" + cols + ") SELECT " + cols +
-	                                      " FROM moved",
-	                                  {}, pg::SpiMode::Write);
+	pg::SpiResult moved =
+	    pg::SpiExec("WITH moved AS (DELETE FROM ONLY " + def.qualified + " WHERE " + key + " OPERATOR(pg_catalog.>=) " +
+	                    lower.literal + " AND " + key + " OPERATOR(pg_catalog.<) " + upper.literal + " RETURNING " +
+	                    cols + ") INSERT INTO " + child_sql + " (" + cols + ") SELECT " + cols + " FROM moved",
+	                {}, pg::SpiMode::Write);
 	pg::FaultPoint("partition-between-create-attach");
 	pg::SpiExec("ALTER TABLE " + t.rel.qualified + " ATTACH PARTITION " + child_sql + " " + bounds);
 	return static_cast<int64_t>(moved.processed);
@@ -328,7 +328,8 @@ EnsureMonthPartitionLocked(const PartitionedTable &t, core::YearMonth ym, const 
 		if (c.lower.value == lower.value && c.upper.value == upper.value)
 			return c.oid; /* idempotent: exactly this month already exists */
 		if (c.lower.value < upper.value && lower.value < c.upper.value) {
-			std::string msg = "partition " + c.qualified + " overlaps month " + MonthText(ym) + " of " + t.rel.qualified;
+			std::string msg =
+			    "partition " + c.qualified + " overlaps month " + MonthText(ym) + " of " + t.rel.qualified;
 			std::string detail = "Existing bounds: FROM (" + BoundText(t.kind, c.lower.value) + ") TO (" +
 			                     BoundText(t.kind, c.upper.value) + "); the month needs FROM (" + lower.literal +
 			                     ") TO (" + upper.literal + ").";
@@ -336,10 +337,8 @@ EnsureMonthPartitionLocked(const PartitionedTable &t, core::YearMonth ym, const 
 		}
 	}
 
-	const std::string name =
-	    core::PartitionName(t.rel.name, ym, [](std::string_view s, size_t limit) {
-		    return pg::ClipToEncoding(std::string(s), limit);
-	    });
+	const std::string name = core::PartitionName(
+	    t.rel.name, ym, [](std::string_view s, size_t limit) { return pg::ClipToEncoding(std::string(s), limit); });
 	if (pg::RelationByName(t.rel.nspoid, name) != InvalidOid) {
 		std::string msg = "relation " + pg::QuoteQualified(t.rel.nspname, name) +
 		                  " already exists and is not the partition of " + t.rel.qualified + " for " + MonthText(ym);

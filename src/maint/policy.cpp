@@ -44,7 +44,9 @@ ParseStoredAction(const std::string &word) {
 
 std::string
 NormalizeInterval(const std::string &text) {
-	return pg::SpiExec("SELECT $1::pg_catalog.interval::pg_catalog.text", {pg::SpiValue::Text(text)}, pg::SpiMode::ReadOnly).At(0, 0);
+	return pg::SpiExec("SELECT $1::pg_catalog.interval::pg_catalog.text", {pg::SpiValue::Text(text)},
+	                   pg::SpiMode::ReadOnly)
+	    .At(0, 0);
 }
 
 std::optional<Policy>
@@ -73,8 +75,8 @@ TimeColumnKind(Oid relid, const std::string &column, Oid *base_type) {
 			                                              : TIMESTAMPTZOID;
 		return kind;
 	}
-	Fail(ERRCODE_UNDEFINED_COLUMN, "column \"" + column + "\" does not exist in table " +
-	                                   pg::GetRelation(relid).qualified);
+	Fail(ERRCODE_UNDEFINED_COLUMN,
+	     "column \"" + column + "\" does not exist in table " + pg::GetRelation(relid).qualified);
 }
 
 std::string
@@ -84,15 +86,18 @@ ValidateAge(const char *what, const std::string &text, int max_years) {
 	if (iv.months < 0 || iv.days < 0 || iv.usec < 0) {
 		const bool any_positive = iv.months > 0 || iv.days > 0 || iv.usec > 0;
 		Fail(ERRCODE_INVALID_PARAMETER_VALUE,
-		     std::string(what) + (any_positive ? " must not mix positive and negative parts, not \""
-		                                       : " must be a positive interval, not \"") +
+		     std::string(what) +
+		         (any_positive ? " must not mix positive and negative parts, not \""
+		                       : " must be a positive interval, not \"") +
 		         shown + "\"",
-		     any_positive ? "Months, days and time are added separately: with a negative part, now minus the "
-		                    "interval can land after now on some dates (2023-03-01 minus '1 mon -29 days' is 2023-03-02)."
-		                  : "");
+		     any_positive
+		         ? "Months, days and time are added separately: with a negative part, now minus the "
+		           "interval can land after now on some dates (2023-03-01 minus '1 mon -29 days' is 2023-03-02)."
+		         : "");
 	}
 	if (iv.months == 0 && iv.days == 0 && iv.usec == 0)
-		Fail(ERRCODE_INVALID_PARAMETER_VALUE, std::string(what) + " must be a positive interval, not \"" + shown + "\"");
+		Fail(ERRCODE_INVALID_PARAMETER_VALUE,
+		     std::string(what) + " must be a positive interval, not \"" + shown + "\"");
 	/* in months, days counted as 30 and time as 30-day months: a bound, not a calendar */
 	const double months = iv.months + iv.days / 30.0 + static_cast<double>(iv.usec) / (30.0 * 86400.0 * 1e6);
 	if (months > 12.0 * max_years)
@@ -153,8 +158,8 @@ SetPolicy(const PolicyArgs &a) {
 	const std::string action = core::ActionName(p.action);
 	if (core::Describe(p.action).partitions_only) {
 		if (!partitioned)
-			Fail(ERRCODE_WRONG_OBJECT_TYPE, "action \"" + action + "\" needs a partitioned table, and " +
-			                                    rel.qualified + " is not partitioned",
+			Fail(ERRCODE_WRONG_OBJECT_TYPE,
+			     "action \"" + action + "\" needs a partitioned table, and " + rel.qualified + " is not partitioned",
 			     "Use delete or archive for a plain table.");
 		if (!ptable)
 			Fail(ERRCODE_FEATURE_NOT_SUPPORTED, "action \"" + action + "\" needs RANGE partitioning on one column");
@@ -190,15 +195,15 @@ SetPolicy(const PolicyArgs &a) {
 		if (s.rows.empty())
 			Fail(ERRCODE_UNDEFINED_SCHEMA, "schema \"" + p.detach_schema + "\" does not exist");
 		if (!s.BoolAt(0, 1))
-			Fail(ERRCODE_INSUFFICIENT_PRIVILEGE, "the owner of " + rel.qualified + " cannot create in schema \"" +
-			                                         p.detach_schema + "\"");
+			Fail(ERRCODE_INSUFFICIENT_PRIVILEGE,
+			     "the owner of " + rel.qualified + " cannot create in schema \"" + p.detach_schema + "\"");
 	}
 
 	if (a.premake)
 		p.premake = *a.premake;
 	if (p.premake < 0 || p.premake > 120)
-		Fail(ERRCODE_INVALID_PARAMETER_VALUE, "premake must be between 0 and 120 months, not " +
-		                                          std::to_string(p.premake));
+		Fail(ERRCODE_INVALID_PARAMETER_VALUE,
+		     "premake must be between 0 and 120 months, not " + std::to_string(p.premake));
 	if (a.batch_size)
 		p.batch_size = *a.batch_size;
 	if (p.batch_size <= 0)
@@ -212,8 +217,7 @@ SetPolicy(const PolicyArgs &a) {
 	if (!p.timezone.empty()) {
 		const std::string problem = pg::PgCall([&] { return pg::TimeZoneProblem(p.timezone.c_str()); });
 		if (!problem.empty())
-			Fail(ERRCODE_INVALID_PARAMETER_VALUE, "time zone \"" + p.timezone + "\" is not a time zone name",
-			     problem);
+			Fail(ERRCODE_INVALID_PARAMETER_VALUE, "time zone \"" + p.timezone + "\" is not a time zone name", problem);
 	}
 	if (a.enabled)
 		p.enabled = *a.enabled;
@@ -272,20 +276,25 @@ LoadPolicies(Oid only) {
 	 * browsing, not for runs), with output settings pinned so intervals read
 	 * the same whatever the session's IntervalStyle.
 	 */
-	pg::SpiResult r = pg::WithFingerprintSettings([&] { return pg::AsExtensionOwner([&] {
-		return pg::SpiExec(
-		    "SELECT p.relid::pg_catalog.oid, p.time_column, p.retain::pg_catalog.text, p.action, "
-		    "p.archive_to::pg_catalog.oid, p.detach_schema, p.premake, p.batch_size, p.run_every::pg_catalog.text, "
-		    "p.timezone, p.enabled, p.created_by::pg_catalog.oid, "
-		    "t.token, s.partitions_token, s.partitions_shape, p.xmin::pg_catalog.text "
-		    "FROM upkeep.policy p JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) p.relid "
-		    "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace "
-		    "LEFT JOIN upkeep.policy_state s ON s.relid OPERATOR(pg_catalog.=) c.oid "
-		    "LEFT JOIN (" + PartitionTokensSql("$1") + ") t ON t.parent OPERATOR(pg_catalog.=) c.oid "
-		    "WHERE ($1 OPERATOR(pg_catalog.=) 0 AND p.enabled) OR p.relid::pg_catalog.oid OPERATOR(pg_catalog.=) $1 "
-		    "ORDER BY n.nspname, c.relname",
-		    {pg::SpiValue::Oid_(only)}, pg::SpiMode::ReadOnly);
-	}); });
+	pg::SpiResult r = pg::WithFingerprintSettings([&] {
+		return pg::AsExtensionOwner([&] {
+			return pg::SpiExec(
+			    "SELECT p.relid::pg_catalog.oid, p.time_column, p.retain::pg_catalog.text, p.action, "
+			    "p.archive_to::pg_catalog.oid, p.detach_schema, p.premake, p.batch_size, p.run_every::pg_catalog.text, "
+			    "p.timezone, p.enabled, p.created_by::pg_catalog.oid, "
+			    "t.token, s.partitions_token, s.partitions_shape, p.xmin::pg_catalog.text "
+			    "FROM upkeep.policy p JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) p.relid "
+			    "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace "
+			    "LEFT JOIN upkeep.policy_state s ON s.relid OPERATOR(pg_catalog.=) c.oid "
+			    "LEFT JOIN (" +
+			        PartitionTokensSql("$1") +
+			        ") t ON t.parent OPERATOR(pg_catalog.=) c.oid "
+			        "WHERE ($1 OPERATOR(pg_catalog.=) 0 AND p.enabled) OR p.relid::pg_catalog.oid "
+			        "OPERATOR(pg_catalog.=) $1 "
+			        "ORDER BY n.nspname, c.relname",
+			    {pg::SpiValue::Oid_(only)}, pg::SpiMode::ReadOnly);
+		});
+	});
 	std::vector<Policy> out;
 	for (size_t i = 0; i < r.rows.size(); i++) {
 		Policy p;

@@ -53,7 +53,8 @@ void
 LogProgress(int64_t log_id, int64_t rows, int batches) {
 	pg::AsExtensionOwner([&] {
 		pg::SpiExec("UPDATE upkeep.run_log SET rows = $2, batches = $3 WHERE id OPERATOR(pg_catalog.=) $1",
-		            {pg::SpiValue::Int8(log_id), pg::SpiValue::Int8(rows), pg::SpiValue::Int4(batches)}, pg::SpiMode::Write);
+		            {pg::SpiValue::Int8(log_id), pg::SpiValue::Int8(rows), pg::SpiValue::Int4(batches)},
+		            pg::SpiMode::Write);
 	});
 }
 
@@ -74,13 +75,14 @@ LogFinish(int64_t log_id, core::Status status, int64_t rows, int batches, const 
 void
 LogDrop(int64_t log_id) {
 	pg::AsExtensionOwner([&] {
-		pg::SpiExec("DELETE FROM upkeep.run_log WHERE id OPERATOR(pg_catalog.=) $1", {pg::SpiValue::Int8(log_id)}, pg::SpiMode::Write);
+		pg::SpiExec("DELETE FROM upkeep.run_log WHERE id OPERATOR(pg_catalog.=) $1", {pg::SpiValue::Int8(log_id)},
+		            pg::SpiMode::Write);
 	});
 }
 
 void
-LogOutcome(int64_t run_id, Oid relid, const std::string &table_name, const std::string &action,
-           core::Status status, const std::string &message, const std::string &run_by) {
+LogOutcome(int64_t run_id, Oid relid, const std::string &table_name, const std::string &action, core::Status status,
+           const std::string &message, const std::string &run_by) {
 	pg::AsExtensionOwner([&] {
 		pg::SpiExec("INSERT INTO upkeep.run_log (run_id, relid, table_name, action, started_at, finished_at, status, "
 		            "message, run_by, pid) VALUES ($1, $2, $3, $4, pg_catalog.clock_timestamp(), "
@@ -97,12 +99,13 @@ int64_t
 MarkInterruptedRuns() {
 	return pg::AsExtensionOwner([] {
 		return static_cast<int64_t>(
-		    pg::SpiExec("UPDATE upkeep.run_log l SET status = 'failed', finished_at = pg_catalog.clock_timestamp(), "
-		                "message = 'interrupted: the run was cancelled, timed out, terminated or the server crashed' "
-		                "WHERE l.status OPERATOR(pg_catalog.=) 'running' AND (l.pid OPERATOR(pg_catalog.=) "
-		                "pg_catalog.pg_backend_pid() OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_get_activity(l.pid) a "
-		                "WHERE a.backend_start OPERATOR(pg_catalog.<=) l.started_at))",
-		                {}, pg::SpiMode::Write)
+		    pg::SpiExec(
+		        "UPDATE upkeep.run_log l SET status = 'failed', finished_at = pg_catalog.clock_timestamp(), "
+		        "message = 'interrupted: the run was cancelled, timed out, terminated or the server crashed' "
+		        "WHERE l.status OPERATOR(pg_catalog.=) 'running' AND (l.pid OPERATOR(pg_catalog.=) "
+		        "pg_catalog.pg_backend_pid() OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_get_activity(l.pid) a "
+		        "WHERE a.backend_start OPERATOR(pg_catalog.<=) l.started_at))",
+		        {}, pg::SpiMode::Write)
 		        .processed);
 	});
 }

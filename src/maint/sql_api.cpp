@@ -92,8 +92,7 @@ ArchiveTableEntry(Oid source, std::optional<Oid> archive, std::optional<std::str
 		time_column = p->time_column;
 	if (!archive && p && p->action == core::Action::Archive && p->archive_to != InvalidOid)
 		archive = p->archive_to;
-	int64_t moved =
-	    ArchiveTable(rel, archive.value_or(InvalidOid), *older_than, time_column.value_or(""), batch_size);
+	int64_t moved = ArchiveTable(rel, archive.value_or(InvalidOid), *older_than, time_column.value_or(""), batch_size);
 	pg::SpiFinish();
 	return moved;
 }

@@ -76,8 +76,7 @@ FailureMessage(const pg::PgError &e) {
 
 TableRun::TableRun(const RunOptions &opt, const Policy &policy, const pg::RelInfo &rel, int64_t run_id,
                    const std::string &run_by, std::vector<Outcome> *out)
-    : opt_(opt), policy_(policy), rel_(rel), run_id_(run_id), run_by_(run_by), out_(out) {
-}
+    : opt_(opt), policy_(policy), rel_(rel), run_id_(run_id), run_by_(run_by), out_(out) {}
 
 const std::vector<pg::ChildPartition> &
 TableRun::Partitions() {
@@ -140,8 +139,8 @@ TableRun::Recheck(BatchLock lock) {
 		pg::LockRelationById(rel_.oid, pg::kRowExclusiveLock);
 		auto now = pg::LookupRelation(rel_.oid);
 		if (!now) {
-			const std::string msg = "table " + rel_.qualified + " (OID " + std::to_string(rel_.oid) +
-			                        ") was dropped during the run";
+			const std::string msg =
+			    "table " + rel_.qualified + " (OID " + std::to_string(rel_.oid) + ") was dropped during the run";
 			pg::Throw(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, msg);
 		}
 		rel_ = *now;
@@ -162,9 +161,9 @@ TableRun::Recheck(BatchLock lock) {
 		                     now.front().detach_schema != policy_.detach_schema ||
 		                     now.front().timezone != policy_.timezone || (policy_.enabled && !now.front().enabled);
 		if (changed) {
-			const std::string msg = dropped ? "the policy of " + rel_.qualified + " was dropped during the run"
-			                                : "the policy of " + rel_.qualified +
-			                                      " was changed during the run; the next run applies it";
+			const std::string msg =
+			    dropped ? "the policy of " + rel_.qualified + " was dropped during the run"
+			            : "the policy of " + rel_.qualified + " was changed during the run; the next run applies it";
 			pg::Throw(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, msg);
 		}
 		policy_.version = now.front().version;
@@ -181,8 +180,9 @@ TableRun::Batch(const std::function<int64_t()> &fn, bool may_pause, BatchLock lo
 	if (per_batch && !opt_.dry_run && pg::g_max_replica_lag_ms > 0)
 		paused_ms_ += pg::WaitForReplicas(pg::g_max_replica_lag_ms, kReplicaWaitGiveUpMs, [&](double lag) {
 			pg::ReportActivity("pg_upkeep: waiting for replicas: replay lag " + std::to_string(static_cast<long>(lag)) +
-			                   " ms > upkeep.max_replica_lag " + std::to_string(pg::g_max_replica_lag_ms) + " ms, before batch " +
-			                   std::to_string(batches_ + 1) + " of " + label_ + " on " + rel_.qualified);
+			                   " ms > upkeep.max_replica_lag " + std::to_string(pg::g_max_replica_lag_ms) +
+			                   " ms, before batch " + std::to_string(batches_ + 1) + " of " + label_ + " on " +
+			                   rel_.qualified);
 		});
 	pg::FaultPoint("batch-start"); /* between batches: no lock on the table held */
 	pg::CheckInterrupts();

@@ -151,12 +151,10 @@ ReceiverSlot(TupleTableSlot *slot, DestReceiver *self) {
 }
 
 void
-ReceiverShutdown(DestReceiver *) {
-}
+ReceiverShutdown(DestReceiver *) {}
 
 void
-ReceiverDestroy(DestReceiver *) {
-}
+ReceiverDestroy(DestReceiver *) {}
 
 /* Runs `sql` with the receiver as its destination.  C-style. */
 int

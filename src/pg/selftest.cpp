@@ -24,17 +24,13 @@ int64_t g_live = 0;
 
 /* Counts its live instances and owns heap memory, like any real C++ object would. */
 class Tracked {
-public:
-	Tracked() : payload_(new std::vector<char>(4096, 'x')) {
-		++g_live;
-	}
-	~Tracked() {
-		--g_live;
-	}
+  public:
+	Tracked() : payload_(new std::vector<char>(4096, 'x')) { ++g_live; }
+	~Tracked() { --g_live; }
 	Tracked(const Tracked &) = delete;
 	Tracked &operator=(const Tracked &) = delete;
 
-private:
+  private:
 	std::unique_ptr<std::vector<char>> payload_;
 };
 

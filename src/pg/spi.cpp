@@ -436,7 +436,8 @@ SpiExecuteRaw(const char *sql, const std::vector<SpiValue> &args, bool read_only
 std::vector<SpiIntRow>
 SpiQueryInts(const std::string &sql, const std::vector<SpiValue> &args, bool read_only) {
 	std::vector<SpiIntRow> rows;
-	int rc = PgCall([&] { return QueryIntsInto(sql.c_str(), static_cast<int>(args.size()), args.data(), read_only, &rows); });
+	int rc = PgCall(
+	    [&] { return QueryIntsInto(sql.c_str(), static_cast<int>(args.size()), args.data(), read_only, &rows); });
 	if (rc < 0) {
 		std::string msg = "SPI_execute failed: ";
 		msg += PgCall([&] { return SPI_result_code_string(rc); });

@@ -50,8 +50,8 @@ void RecordManifest(int64_t run_id, const ArchivePlan &plan, const std::string &
                     const std::string &partition_name);
 
 /* Row batches: one atomic move statement per batch, checked, digested and recorded. */
-void ArchiveRows(TableRun &run, ArchivePlan &plan, const std::string &time_column, const Cutoff &cutoff,
-                 int batch_size, int64_t run_id);
+void ArchiveRows(TableRun &run, ArchivePlan &plan, const std::string &time_column, const Cutoff &cutoff, int batch_size,
+                 int64_t run_id);
 /* Whole partitions: DETACH from the source, add archived_at (metadata only), ATTACH to the archive. */
 void ArchivePartitions(TableRun &run, ArchivePlan &plan, const Cutoff &cutoff, int64_t run_id);
 

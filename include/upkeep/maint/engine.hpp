@@ -71,7 +71,8 @@ struct RunOptions {
 	/* worker: detaches of sets without a DEFAULT partition are collected here, to run CONCURRENTLY */
 	std::vector<DeferredDetach> *deferred = nullptr;
 
-	bool ByWorker() const {
+	bool
+	ByWorker() const {
 		return driver == Driver::Worker;
 	}
 };

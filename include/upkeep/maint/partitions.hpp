@@ -36,7 +36,8 @@ PartitionedTable RequireMonthlyPartitionable(const pg::RelInfo &rel);
  * pg::ListRangePartitions gives them): never the DEFAULT, never the newest
  * range partition (core::ExpiredPartitions).
  */
-std::vector<pg::ChildPartition> ExpiredPartitionsOf(const std::vector<pg::ChildPartition> &children, int64_t cutoff_key);
+std::vector<pg::ChildPartition> ExpiredPartitionsOf(const std::vector<pg::ChildPartition> &children,
+                                                    int64_t cutoff_key);
 
 /* Throws 42501 unless the current user owns `rel` (or is a member of its owner, or superuser). */
 void RequireOwner(const pg::RelInfo &rel);

@@ -43,24 +43,29 @@ enum class BatchLock {
 };
 
 class TableRun {
-public:
+  public:
 	TableRun(const RunOptions &opt, const Policy &policy, const pg::RelInfo &rel, int64_t run_id,
 	         const std::string &run_by, std::vector<Outcome> *out);
 
-	const RunOptions &Options() const {
+	const RunOptions &
+	Options() const {
 		return opt_;
 	}
-	const Policy &GetPolicy() const {
+	const Policy &
+	GetPolicy() const {
 		return policy_;
 	}
 	/* The table as of the current batch (its name refreshed under the batch's lock). */
-	const pg::RelInfo &Rel() const {
+	const pg::RelInfo &
+	Rel() const {
 		return rel_;
 	}
-	bool DryRun() const {
+	bool
+	DryRun() const {
 		return opt_.dry_run;
 	}
-	bool PerBatchCommits() const {
+	bool
+	PerBatchCommits() const {
 		return opt_.per_batch_commits;
 	}
 
@@ -92,7 +97,8 @@ public:
 	bool Guard(const std::string &label, const std::function<void()> &fn,
 	           std::optional<core::Action> action = std::nullopt);
 
-	int64_t RunId() const {
+	int64_t
+	RunId() const {
 		return run_id_;
 	}
 
@@ -115,20 +121,25 @@ public:
 	std::optional<pg::PgError> TryBatch(const std::function<int64_t()> &fn, BatchLock lock = BatchLock::RowExclusive);
 
 	/* Rows counted without a batch (dry runs, estimates). */
-	void AddRows(int64_t rows) {
+	void
+	AddRows(int64_t rows) {
 		rows_ += rows;
 	}
-	void SetLabel(const std::string &label) {
+	void
+	SetLabel(const std::string &label) {
 		label_ = label;
 	}
-	void Note(const std::string &message) {
+	void
+	Note(const std::string &message) {
 		note_ = message;
 	}
 	/* What the action's count is of, in messages: "row" (the default) or "partition" (premake). */
-	void SetUnit(const std::string &unit) {
+	void
+	SetUnit(const std::string &unit) {
 		unit_ = unit;
 	}
-	int64_t Rows() const {
+	int64_t
+	Rows() const {
 		return rows_;
 	}
 
@@ -146,7 +157,7 @@ public:
 	 */
 	const std::vector<pg::ChildPartition> &Partitions();
 
-private:
+  private:
 	/* resets the per-action counters and label */
 	void BeginAction(const std::string &label, std::optional<core::Action> action);
 	/*

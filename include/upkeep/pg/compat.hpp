@@ -46,7 +46,7 @@ extern "C" {
  * in declaration order: g++ accepts them in C++17).
  */
 #if PG_VERSION_NUM >= 180000
-#define UPKEEP_MODULE_MAGIC(module_name, module_version) \
+#define UPKEEP_MODULE_MAGIC(module_name, module_version)                                                               \
 	PG_MODULE_MAGIC_EXT(.name = module_name, .version = module_version)
 #else
 #define UPKEEP_MODULE_MAGIC(module_name, module_version) PG_MODULE_MAGIC
@@ -94,10 +94,10 @@ HoldsMaintainPrivilege(Oid relid, Oid roleid) {
 }
 
 /* The privileges a table's ACL can hold, as aclexplode() names them. */
-inline constexpr const char *kTablePrivileges[] = {"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES",
-                                                   "TRIGGER",
+inline constexpr const char *kTablePrivileges[] = {
+    "SELECT",   "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER",
 #if PG_VERSION_NUM >= 170000
-                                                   "MAINTAIN",
+    "MAINTAIN",
 #endif
 };
 

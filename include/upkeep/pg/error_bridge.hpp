@@ -41,7 +41,7 @@ namespace upkeep::pg {
 
 /* C++ image of a PostgreSQL ERROR.  Fixed buffers: constructing it cannot fail. */
 class PgError final : public std::exception {
-public:
+  public:
 	PgError(int sqlerrcode, const char *message, const char *detail = nullptr, const char *hint = nullptr,
 	        const char *filename = nullptr, int lineno = 0, const char *funcname = nullptr) noexcept
 	    : sqlerrcode_(sqlerrcode), filename_(filename), lineno_(lineno), funcname_(funcname) {
@@ -79,7 +79,7 @@ public:
 		return funcname_;
 	}
 
-private:
+  private:
 	static void
 	Copy(char *dst, size_t size, const char *src) noexcept {
 		if (src == nullptr)
@@ -108,19 +108,16 @@ SqlStateText(int sqlerrcode) noexcept {
  * string for none.
  */
 class ErrorText {
-public:
-	ErrorText(std::nullptr_t) noexcept : text_(nullptr) {
-	}
-	ErrorText(const char *text) noexcept : text_(text) {
-	}
-	ErrorText(const std::string &text) noexcept : text_(text.empty() ? nullptr : text.c_str()) {
-	}
+  public:
+	ErrorText(std::nullptr_t) noexcept : text_(nullptr) {}
+	ErrorText(const char *text) noexcept : text_(text) {}
+	ErrorText(const std::string &text) noexcept : text_(text.empty() ? nullptr : text.c_str()) {}
 	const char *
 	Get() const noexcept {
 		return text_;
 	}
 
-private:
+  private:
 	const char *text_;
 };
 
@@ -133,8 +130,7 @@ Throw(int sqlerrcode, ErrorText message, ErrorText detail = nullptr, ErrorText h
 namespace detail {
 /* Restores PostgreSQL's error-stack globals on scope exit, by return or by the longjmp landing. */
 struct ErrorStackGuard {
-	ErrorStackGuard() noexcept : saved_stack(PG_exception_stack), saved_context(error_context_stack) {
-	}
+	ErrorStackGuard() noexcept : saved_stack(PG_exception_stack), saved_context(error_context_stack) {}
 	~ErrorStackGuard() {
 		PG_exception_stack = saved_stack;
 		error_context_stack = saved_context;

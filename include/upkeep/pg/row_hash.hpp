@@ -36,14 +36,15 @@ extern "C" {
 namespace upkeep::pg {
 
 class RowHasher {
-public:
+  public:
 	/* `attnums`: 1-based attribute numbers of `desc`, in hashing order (position i+1 in the encoding). */
 	RowHasher(TupleDesc desc, const std::vector<int> &attnums);
 
 	/* Hash of one row given deformed values.  C-style body: may ereport (detoast, output functions). */
 	core::Hash128 HashRow(const Datum *values, const bool *nulls);
 
-	size_t Columns() const {
+	size_t
+	Columns() const {
 		return cols_.size();
 	}
 
@@ -55,7 +56,7 @@ public:
 		FmgrInfo out; /* kTextOut only */
 	};
 
-private:
+  private:
 	std::vector<Col> cols_;
 	core::RowEncoder enc_;
 };
