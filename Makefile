@@ -23,15 +23,18 @@ ISOLATION    = $(patsubst test/isolation/specs/%.spec,%,$(sort $(wildcard test/i
 ISOLATION_OPTS = --inputdir=test/isolation
 
 # No LLVM bitcode for the C++ sources: the clang bitcode rule does not get
-# -std=c++17 (STYLE C.1-C.3), and JIT inlining buys a maintenance extension
-# nothing.  Only `override` placed before the include works (C.2).
+# -std=c++17 (clang 14 then compiles C++14 and fails on std::optional), and
+# JIT inlining buys a maintenance extension nothing.  Only `override` placed
+# before the include works: a plain assignment is overwritten by
+# Makefile.global, and pgxs.mk tests it at parse time.
 override with_llvm = no
 
 PG_CONFIG   ?= pg_config
-# -isystem: PostgreSQL's headers trip -Wregister / -Wunused-parameter in C++17 (C.4).
+# -isystem: PostgreSQL's headers trip -Wregister / -Wunused-parameter in C++17.
 PG_CPPFLAGS += -Iinclude -isystem $(shell $(PG_CONFIG) --includedir-server)
 PG_CXXFLAGS += -std=c++17 -Wall -Wextra -Wno-missing-field-initializers -fvisibility=hidden -fvisibility-inlines-hidden
-# PGXS links with gcc: name libstdc++ explicitly (C.5).  xxHash for row hashing.
+# PGXS links with gcc: name libstdc++ explicitly, or the .so lacks NEEDED
+# libstdc++ and loads only because the server links ICU.  xxHash for row hashing.
 SHLIB_LINK  += -lstdc++ -lxxhash
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -43,7 +46,8 @@ include $(PGXS)
 CONTRIB_TESTDB   = upkeep_regress
 ISOLATION_TESTDB = upkeep_isolation
 
-# Target-specific flags must extend CPPFLAGS after the include (C.14).
+# Target-specific flags must extend CPPFLAGS after the include: PGXS
+# has already folded PG_CPPFLAGS into CPPFLAGS with :=.
 src/abi/module.o: CPPFLAGS += -DUPKEEP_VERSION='"$(EXTVERSION)"'
 
 # Header dependencies: every object depends on every header (small project,

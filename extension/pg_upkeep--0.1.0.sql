@@ -1,7 +1,7 @@
 /*
  * pg_upkeep 0.1.0 install script.
  *
- * Hardening (SPEC §5, RELIABILITY b.5/b.8): the schema is created here with a
+ * Hardening against other roles of the database: the schema is created here with a
  * plain CREATE SCHEMA, so the extension owns it and nobody else can plant
  * objects in it; every function pins search_path; every name is
  * schema-qualified; nothing uses CREATE OR REPLACE or IF NOT EXISTS.

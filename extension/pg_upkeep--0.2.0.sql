@@ -2,7 +2,7 @@
  * pg_upkeep 0.2.0 install script (a fresh install; extension/pg_upkeep--0.1.0--0.2.0.sql
  * brings an installed 0.1.0 to the same state).
  *
- * Hardening (SPEC §5, RELIABILITY b.5/b.8): the schema is created here with a
+ * Hardening against other roles of the database: the schema is created here with a
  * plain CREATE SCHEMA, so the extension owns it and nobody else can plant
  * objects in it; every function pins search_path; every name is
  * schema-qualified; nothing uses CREATE OR REPLACE or IF NOT EXISTS.

@@ -132,12 +132,28 @@ suite_unit() {
 	total=$(echo "$out" | sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2/p')
 	failed=$(echo "$out" | sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\1/p')
 	if [ -z "$total" ]; then record unit 0 1; return; fi
+	local passed=$((total - failed))
 	# the version is written once (pg_upkeep.control); META.json, debian/changelog and extension/ must agree
-	if "$ROOT/scripts/version.sh" >/dev/null; then
-		record unit $((total - failed + 1)) "$failed"
-	else
-		record unit $((total - failed)) $((failed + 1))
+	if "$ROOT/scripts/version.sh" >/dev/null; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+	# every C++ file laid out as .clang-format says (`make format` rewrites them).  Checked on the host
+	# only: the layout is the source's, the same for every server, and another release's clang-format
+	# (the roots of 17 and 18) lays some constructs out differently.
+	if [ -z "${UPKEEP_IN_PGROOT:-}" ]; then
+		if format_clean; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 	fi
+	record unit "$passed" "$failed"
+}
+
+# format_clean: true when clang-format would change no C++ file; names the ones it would
+format_clean() {
+	local bad=() f
+	command -v clang-format >/dev/null || { echo "-- clang-format: not installed" >&2; return 1; }
+	while IFS= read -r f; do
+		clang-format --dry-run --Werror "$ROOT/$f" >/dev/null 2>&1 || bad+=("$f")
+	done < <(cd "$ROOT" && find src include test/unit \( -name '*.cpp' -o -name '*.hpp' -o -name '*.h' \) | sort)
+	[ ${#bad[@]} -eq 0 ] && { echo "-- clang-format: every C++ file matches .clang-format"; return 0; }
+	echo "-- clang-format: ${#bad[@]} file(s) do not match .clang-format (make format): ${bad[*]}"
+	return 1
 }
 
 # pg_regress_suite NAME TOOL INPUTS EXPECTED EXT DBNAME: runs PostgreSQL's pg_regress-style TOOL

@@ -95,6 +95,14 @@ SELECT upkeep.archive_table('src', 'pg_catalog.pg_class', '30 days', 'at');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT upkeep.archive_table('pg_catalog.pg_class', NULL, '30 days', 'relname');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- the rule set_policy applies: no temporary table, no TOAST table (their schemas' names vary)
+CREATE TEMP TABLE arch_temp (at timestamptz);
+\set VERBOSITY sqlstate
+SELECT upkeep.archive_table('arch_temp', NULL, '30 days', 'at');
+SELECT upkeep.archive_table(c.reltoastrelid::pg_catalog.regclass, NULL, '30 days', 'at')
+  FROM pg_catalog.pg_class c WHERE c.oid = 'src_wide'::pg_catalog.regclass AND c.reltoastrelid <> 0;
+\set VERBOSITY default
+DROP TABLE arch_temp;
 SELECT upkeep.archive_table('src', 'src', '30 days', 'at');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 -- bad arguments

@@ -87,4 +87,4 @@ ensure_packages() {
 
 UPKEEP_PACKAGES=(build-essential g++ make cmake python3 postgresql-15 postgresql-server-dev-15 postgresql-15-cron
 	postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl libgtest-dev libxxhash-dev postgresql-15-partman
-	pgbackrest)
+	pgbackrest clang-format)

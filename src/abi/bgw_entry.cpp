@@ -2,8 +2,8 @@
  * src/abi/bgw_entry.cpp
  *
  * Entry points of pg_upkeep's background workers, resolved by name by the
- * postmaster (bgw_function_name), and the SQL function that wakes the
- * current database's worker.
+ * postmaster (bgw_function_name).  The SQL functions, wake_worker()
+ * among them, are in sql_functions.cpp.
  */
 extern "C" {
 #include "postgres.h"
@@ -31,13 +31,6 @@ void
 upkeep_worker_main(Datum main_arg) {
 	upkeep::bgw::WorkerMain(main_arg);
 	proc_exit(0);
-}
-
-PG_FUNCTION_INFO_V1(upkeep_wake_worker);
-Datum
-upkeep_wake_worker(PG_FUNCTION_ARGS) {
-	(void)fcinfo;
-	PG_RETURN_BOOL(upkeep::bgw::WakeWorkerForCurrentDatabase());
 }
 
 } // extern "C"

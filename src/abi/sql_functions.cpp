@@ -22,12 +22,7 @@ extern "C" {
 #include <optional>
 #include <string>
 
-#include "upkeep/maint/partitions.hpp"
 #include "upkeep/maint/sql_api.hpp"
-#include "upkeep/maint/status.hpp"
-#include "upkeep/maint/fingerprint.hpp"
-#include "upkeep/maint/verify.hpp"
-#include "upkeep/pg/spi.hpp"
 #include "upkeep/pg/error_bridge.hpp"
 #include "upkeep/pg/selftest.hpp"
 
@@ -71,12 +66,13 @@ PutOutcome(ReturnSetInfo *rsinfo, const char *table_name, const char *action, in
 	values[0] = CStringGetTextDatum(table_name);
 	values[1] = CStringGetTextDatum(action);
 	values[2] = Int64GetDatum(rows);
-	values[3] = DirectFunctionCall2(numeric_round, DirectFunctionCall1(float8_numeric, Float8GetDatum(ms)),
-	                                Int32GetDatum(2));
+	values[3] =
+	    DirectFunctionCall2(numeric_round, DirectFunctionCall1(float8_numeric, Float8GetDatum(ms)), Int32GetDatum(2));
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
-/* Puts one row of text/int8 columns into an SRF's tuplestore; kinds: 't' text, 'i' int8, 'T' timestamptz text, 'L' pg_lsn text.  C-style. */
+/* Puts one row of text/int8 columns into an SRF's tuplestore; kinds: 't' text, 'i' int8, 'T' timestamptz text, 'L'
+ * pg_lsn text.  C-style. */
 void
 PutRow(ReturnSetInfo *rsinfo, int ncols, const char *const *texts, const int64 *ints, const char *kinds) {
 	Datum values[8];
@@ -102,6 +98,24 @@ PutRow(ReturnSetInfo *rsinfo, int ncols, const char *const *texts, const int64 *
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
+/* Fills the OUT row of upkeep._policy_status.  C-style. */
+Datum
+StatusTuple(FunctionCallInfo fcinfo, const char *cutoff, bool has_expired, int64 expired, bool has_parts, int32 parts,
+            bool has_premade, int32 premade, bool has_def, int64 def) {
+	TupleDesc desc;
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "upkeep._policy_status must return a row");
+	desc = BlessTupleDesc(desc);
+	Datum values[5];
+	bool nulls[5] = {false, !has_expired, !has_parts, !has_premade, !has_def};
+	values[0] = CStringGetTextDatum(cutoff);
+	values[1] = Int64GetDatum(expired);
+	values[2] = Int32GetDatum(parts);
+	values[3] = Int32GetDatum(premade);
+	values[4] = Int64GetDatum(def);
+	return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
+}
+
 } // namespace
 
 #pragma GCC visibility push(default)
@@ -115,7 +129,7 @@ upkeep_create_monthly_partition(PG_FUNCTION_ARGS) {
 	Oid parent = PG_GETARG_OID(0);
 	DateADT month = PG_GETARG_DATEADT(1);
 	Oid child = upkeep::pg::CppBoundary("upkeep.create_monthly_partition",
-	                                    [&] { return upkeep::maint::CreateMonthlyPartition(parent, month); });
+	                                    [&] { return upkeep::maint::CreateMonthlyPartitionEntry(parent, month); });
 	PG_RETURN_OID(child);
 }
 
@@ -190,8 +204,8 @@ upkeep_run_maintenance(PG_FUNCTION_ARGS) {
 	RequireArg(fcinfo, 0, "dry_run", "upkeep.run_maintenance");
 	bool dry_run = PG_GETARG_BOOL(0);
 	Oid only = PG_ARGISNULL(1) ? InvalidOid : PG_GETARG_OID(1);
-	bool nonatomic = fcinfo->context != NULL && IsA(fcinfo->context, CallContext) &&
-	                 !castNode(CallContext, fcinfo->context)->atomic;
+	bool nonatomic =
+	    fcinfo->context != NULL && IsA(fcinfo->context, CallContext) && !castNode(CallContext, fcinfo->context)->atomic;
 	upkeep::pg::CppBoundary("upkeep.run_maintenance",
 	                        [&] { upkeep::maint::RunMaintenanceProcedure(dry_run, only, nonatomic); });
 	PG_RETURN_VOID();
@@ -215,24 +229,6 @@ upkeep_archive_table(PG_FUNCTION_ARGS) {
 	PG_RETURN_INT64(moved);
 }
 
-/* Fills the OUT row of upkeep._policy_status.  C-style. */
-Datum
-StatusTuple(FunctionCallInfo fcinfo, const char *cutoff, bool has_expired, int64 expired, bool has_parts, int32 parts,
-            bool has_premade, int32 premade, bool has_def, int64 def) {
-	TupleDesc desc;
-	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "upkeep._policy_status must return a row");
-	desc = BlessTupleDesc(desc);
-	Datum values[5];
-	bool nulls[5] = {false, !has_expired, !has_parts, !has_premade, !has_def};
-	values[0] = CStringGetTextDatum(cutoff);
-	values[1] = Int64GetDatum(expired);
-	values[2] = Int32GetDatum(parts);
-	values[3] = Int32GetDatum(premade);
-	values[4] = Int64GetDatum(def);
-	return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
-}
-
 PG_FUNCTION_INFO_V1(upkeep_policy_status);
 Datum
 upkeep_policy_status(PG_FUNCTION_ARGS) {
@@ -240,9 +236,7 @@ upkeep_policy_status(PG_FUNCTION_ARGS) {
 		PG_RETURN_NULL();
 	Oid relid = PG_GETARG_OID(0);
 	Datum result = upkeep::pg::CppBoundary("upkeep._policy_status", [&]() -> Datum {
-		upkeep::pg::SpiConnect();
-		auto st = upkeep::maint::GetPolicyStatus(relid);
-		upkeep::pg::SpiFinish();
+		auto st = upkeep::maint::PolicyStatusEntry(relid);
 		if (!st)
 			return (Datum)0;
 		return upkeep::pg::PgCall([&] {
@@ -264,7 +258,7 @@ upkeep_table_fingerprint(PG_FUNCTION_ARGS) {
 	InitMaterializedSRF(fcinfo, 0);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *)fcinfo->resultinfo;
 	upkeep::pg::CppBoundary("upkeep.table_fingerprint", [&] {
-		upkeep::maint::TableFingerprint f = upkeep::maint::FingerprintTable(relid);
+		upkeep::maint::TableFingerprint f = upkeep::maint::TableFingerprintEntry(relid);
 		const char *texts[2] = {nullptr, f.hex.c_str()};
 		const int64 ints[2] = {f.rows, 0};
 		upkeep::pg::PgCall([&] { PutRow(rsinfo, 2, texts, ints, "it"); });
@@ -278,9 +272,7 @@ upkeep_snapshot_fingerprints(PG_FUNCTION_ARGS) {
 	InitMaterializedSRF(fcinfo, 0);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *)fcinfo->resultinfo;
 	upkeep::pg::CppBoundary("upkeep.snapshot_fingerprints", [&] {
-		upkeep::pg::SpiConnect();
-		auto rows = upkeep::maint::SnapshotFingerprints();
-		upkeep::pg::SpiFinish();
+		auto rows = upkeep::maint::SnapshotFingerprintsEntry();
 		for (const auto &r : rows) {
 			const char *texts[5] = {r.table_name.c_str(), nullptr, r.fingerprint.c_str(), r.taken_at.c_str(),
 			                        r.wal_lsn.c_str()};
@@ -297,9 +289,7 @@ upkeep_verify_backup_integrity(PG_FUNCTION_ARGS) {
 	InitMaterializedSRF(fcinfo, 0);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *)fcinfo->resultinfo;
 	upkeep::pg::CppBoundary("upkeep.verify_backup_integrity", [&] {
-		upkeep::pg::SpiConnect();
-		auto rows = upkeep::maint::VerifyBackupIntegrity();
-		upkeep::pg::SpiFinish();
+		auto rows = upkeep::maint::VerifyBackupIntegrityEntry();
 		for (const auto &r : rows) {
 			const char *texts[4] = {r.check_name.c_str(), r.object.c_str(), r.status.c_str(), r.detail.c_str()};
 			const int64 ints[4] = {0, 0, 0, 0};
@@ -309,13 +299,21 @@ upkeep_verify_backup_integrity(PG_FUNCTION_ARGS) {
 	return (Datum)0;
 }
 
+PG_FUNCTION_INFO_V1(upkeep_wake_worker);
+Datum
+upkeep_wake_worker(PG_FUNCTION_ARGS) {
+	(void)fcinfo;
+	bool woken = upkeep::pg::CppBoundary("upkeep.wake_worker", [] { return upkeep::maint::WakeWorkerEntry(); });
+	PG_RETURN_BOOL(woken);
+}
+
 PG_FUNCTION_INFO_V1(upkeep_selftest_error_bridge);
 Datum
 upkeep_selftest_error_bridge(PG_FUNCTION_ARGS) {
 	RequireArg(fcinfo, 0, "mode", "upkeep._selftest_error_bridge");
 	char *mode = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	int64 result = upkeep::pg::CppBoundary("upkeep._selftest_error_bridge",
-	                                       [&] { return upkeep::pg::SelftestErrorBridge(mode); });
+	int64 result =
+	    upkeep::pg::CppBoundary("upkeep._selftest_error_bridge", [&] { return upkeep::pg::SelftestErrorBridge(mode); });
 	PG_RETURN_INT64(result);
 }
 

@@ -51,6 +51,7 @@ extern "C" {
 #include <signal.h>
 
 #include "upkeep/bgw/launcher.hpp"
+#include "upkeep/core/backoff.hpp"
 #include "upkeep/bgw/shmem.hpp"
 #include "upkeep/bgw/worker.hpp"
 #include "upkeep/pg/guc.hpp"
@@ -71,18 +72,11 @@ TimestampTz g_role_next_check = 0;
 char g_role_problem[160];
 
 constexpr long kQuickExitMs = 30 * 1000;
-constexpr long kMaxBackoffMs = 300 * 1000;
 constexpr long kProblemBackoffMs = 10 * 1000;
 
 enum ProblemKind { kNoProblem = 0, kConfigProblem, kNoBgwSlot };
 
-long
-Backoff(long first_ms, int n) {
-	long ms = first_ms;
-	for (int i = 0; i < n && ms < kMaxBackoffMs; i++)
-		ms *= 2;
-	return ms > kMaxBackoffMs ? kMaxBackoffMs : ms;
-}
+using core::Backoff;
 
 /*
  * The databases in upkeep.databases (names, de-duplicated).  Allocated in

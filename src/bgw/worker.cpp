@@ -436,7 +436,7 @@ DuePolicies() {
 		                   "LEFT JOIN upkeep.policy_state s ON s.relid OPERATOR(pg_catalog.=) p.relid::pg_catalog.oid "
 		                   "WHERE p.enabled AND (s.next_due IS NULL OR s.next_due OPERATOR(pg_catalog.<=) "
 		                   "pg_catalog.now())",
-		                   {}, true);
+		                   {}, pg::SpiMode::ReadOnly);
 	});
 	std::vector<DuePolicy> due;
 	for (size_t i = 0; i < r.rows.size(); i++)
@@ -448,15 +448,10 @@ void
 RecordSchedule(const std::vector<DuePolicy> &due, const std::vector<maint::Outcome> &outcomes, int64_t started) {
 	for (const DuePolicy &d : due) {
 		const Oid relid = d.relid;
-		std::string status = "ok";
-		for (const auto &o : outcomes) {
-			if (o.relid != relid)
-				continue;
-			if (o.status == "failed")
-				status = "failed";
-			else if (o.status == "skipped" && status == "ok")
-				status = "skipped";
-		}
+		core::Status status = core::Status::Ok;
+		for (const auto &o : outcomes)
+			if (o.relid == relid)
+				status = core::Worse(status, o.status);
 		pg::AsExtensionOwner([&] {
 			pg::SpiExec("INSERT INTO upkeep.policy_state AS s "
 			            "  (relid, last_started, last_finished, last_status, failures, next_due) "
@@ -477,14 +472,14 @@ RecordSchedule(const std::vector<DuePolicy> &due, const std::vector<maint::Outco
 			            "      pg_catalog.make_interval(secs => $4 "
 			            "      OPERATOR(pg_catalog.*) pg_catalog.power(2, LEAST(s.failures, 20)))) "
 			            "    ELSE EXCLUDED.next_due END",
-			            {pg::SpiValue::Oid_(relid), pg::SpiValue::Text(status), pg::SpiValue::TimestampTz(started),
-			             pg::SpiValue::Int4(pg::g_naptime_s)},
-			            false, false);
+			            {pg::SpiValue::Oid_(relid), pg::SpiValue::Text(core::StatusText(status)),
+			             pg::SpiValue::TimestampTz(started), pg::SpiValue::Int4(pg::g_naptime_s)},
+			            pg::SpiMode::Write);
 			/* changed (set_policy) while it ran: due again at once, with the new settings */
 			pg::SpiExec("UPDATE upkeep.policy_state s SET next_due = NULL FROM upkeep.policy p "
 			            "WHERE s.relid OPERATOR(pg_catalog.=) $1 AND p.relid::pg_catalog.oid OPERATOR(pg_catalog.=) $1 "
 			            "AND NOT (p.updated_at OPERATOR(pg_catalog.=) $2::pg_catalog.timestamptz)",
-			            {pg::SpiValue::Oid_(relid), pg::SpiValue::Text(d.version)}, false, false);
+			            {pg::SpiValue::Oid_(relid), pg::SpiValue::Text(d.version)}, pg::SpiMode::Write);
 		});
 	}
 }
@@ -503,19 +498,16 @@ MaintainDuePolicies(bool first, Followups *follow) {
 	const std::vector<DuePolicy> due = DuePolicies();
 	if (!due.empty()) {
 		const int64_t started = pg::PgCall([] { return (int64_t)GetCurrentTimestamp(); });
-		maint::RunOptions opt;
-		opt.mode = maint::RunMode::CommitPerBatch;
-		opt.premake = true;
-		opt.worker = true;
-		opt.notices = false;
+		std::vector<Oid> relids;
 		for (const DuePolicy &d : due)
-			opt.subset.push_back(d.relid);
-		opt.deferred = &follow->detaches;
-		const std::vector<maint::Outcome> outcomes = maint::RunMaintenance(opt);
+			relids.push_back(d.relid);
+		const std::vector<maint::Outcome> outcomes =
+		    maint::RunMaintenance(maint::RunOptions::Worker(std::move(relids), &follow->detaches));
 		RecordSchedule(due, outcomes, started);
+		/* row work leaves dead rows behind; whole partitions dropped, detached or moved do not */
 		for (const auto &o : outcomes)
-			if (o.status == "ok" && o.rows >= kVacuumAfterRows &&
-			    (o.action.rfind("DELETE", 0) == 0 || o.action.rfind("ARCHIVE (", 0) == 0))
+			if (o.status == core::Status::Ok && o.rows >= kVacuumAfterRows && o.action &&
+			    core::Describe(*o.action).vacuum_after_rows && o.grain == core::Grain::Rows)
 				follow->vacuum.emplace_back(o.table_name, o.relid);
 		follow->run_id = maint::NewRunId();
 	}
@@ -528,13 +520,13 @@ MaintainDuePolicies(bool first, Followups *follow) {
  * one at the next wake-up, a failed one with the usual back-off).
  */
 void
-RecordFollowup(int64_t run_id, Oid relid, const std::string &table, const std::string &action,
-               const std::string &status, const std::string &message) {
+RecordFollowup(int64_t run_id, Oid relid, const std::string &table, const std::string &action, core::Status status,
+               const std::string &message) {
 	char failure[256];
 	const bool ok = InTransaction(true, failure, sizeof(failure), [&] {
 		pg::SpiConnect();
 		maint::LogOutcome(run_id, relid, table, action, status, message, "worker");
-		if (status != "ok")
+		if (status != core::Status::Ok)
 			pg::AsExtensionOwner([&] {
 				pg::SpiExec(
 				    "UPDATE upkeep.policy_state s SET last_status = $2, "
@@ -546,8 +538,9 @@ RecordFollowup(int64_t run_id, Oid relid, const std::string &table, const std::s
 				    "    OPERATOR(pg_catalog.*) CASE WHEN $2 OPERATOR(pg_catalog.=) 'failed' "
 				    "      THEN pg_catalog.power(2, LEAST(s.failures, 20)) ELSE 1 END)) END "
 				    "WHERE s.relid OPERATOR(pg_catalog.=) $1",
-				    {pg::SpiValue::Oid_(relid), pg::SpiValue::Text(status), pg::SpiValue::Int4(pg::g_naptime_s)}, false,
-				    false);
+				    {pg::SpiValue::Oid_(relid), pg::SpiValue::Text(core::StatusText(status)),
+				     pg::SpiValue::Int4(pg::g_naptime_s)},
+				    pg::SpiMode::Write);
 			});
 		pg::SpiFinish();
 	});
@@ -566,7 +559,7 @@ DetachIsPending(const maint::DeferredDetach &d) {
 		    pg::SpiExec("SELECT i.inhdetachpending FROM pg_catalog.pg_inherits i "
 		                "WHERE i.inhparent OPERATOR(pg_catalog.=) $1 "
 		                "AND i.inhrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($2)::pg_catalog.oid",
-		                {pg::SpiValue::Oid_(d.parent), pg::SpiValue::Text(d.partition_sql)}, true);
+		                {pg::SpiValue::Oid_(d.parent), pg::SpiValue::Text(d.partition_sql)}, pg::SpiMode::ReadOnly);
 		pending = !r.rows.empty() && r.BoolAt(0, 0);
 		pg::SpiFinish();
 	});
@@ -575,12 +568,12 @@ DetachIsPending(const maint::DeferredDetach &d) {
 
 /* One deferred DETACH CONCURRENTLY (and the move to detach_schema). */
 void
-DetachOne(const maint::DeferredDetach &d, std::vector<Oid> *pending_parents, std::string *status,
+DetachOne(const maint::DeferredDetach &d, std::vector<Oid> *pending_parents, core::Status *status,
           std::string *message) {
 	char err[512];
 	int sqlstate = 0;
 	if (std::find(pending_parents->begin(), pending_parents->end(), d.parent) != pending_parents->end()) {
-		*status = "skipped";
+		*status = core::Status::Skipped;
 		*message = d.partition_sql + ": not detached: another partition of " + d.parent_sql +
 		           " is detach pending; the next run finalizes it and goes on";
 		return;
@@ -593,7 +586,7 @@ DetachOne(const maint::DeferredDetach &d, std::vector<Oid> *pending_parents, std
 	                                {d.partition, d.partition_sql.c_str(), AccessExclusiveLock}};
 	if (!RunTopLevel(sql.c_str(), d.owner, kNoRestriction, err, sizeof(err), &sqlstate, concurrently, 2)) {
 		if (sqlstate == ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE) {
-			*status = "skipped";
+			*status = core::Status::Skipped;
 			*message = err;
 			return;
 		}
@@ -601,7 +594,7 @@ DetachOne(const maint::DeferredDetach &d, std::vector<Oid> *pending_parents, std
 		if (DetachIsPending(d)) {
 			/* the first phase committed, the second did not: half done, finalized by the next run */
 			pending_parents->push_back(d.parent);
-			*status = sqlstate == ERRCODE_LOCK_NOT_AVAILABLE ? "skipped" : "failed";
+			*status = sqlstate == ERRCODE_LOCK_NOT_AVAILABLE ? core::Status::Skipped : core::Status::Failed;
 			*message = d.partition_sql +
 			           ": detach pending (the second phase of DETACH CONCURRENTLY stopped: " + first_error +
 			           "); the next run finalizes it (DETACH ... FINALIZE)";
@@ -610,7 +603,7 @@ DetachOne(const maint::DeferredDetach &d, std::vector<Oid> *pending_parents, std
 		/* refused (say, by a distributed table): a bounded plain DETACH instead */
 		const std::string plain = "ALTER TABLE " + d.parent_sql + " DETACH PARTITION " + d.partition_sql;
 		if (!RunTopLevel(plain.c_str(), d.owner, kRestricted, err, sizeof(err), &sqlstate, exclusive, 2)) {
-			*status = sqlstate == ERRCODE_LOCK_NOT_AVAILABLE ? "skipped" : "failed";
+			*status = sqlstate == ERRCODE_LOCK_NOT_AVAILABLE ? core::Status::Skipped : core::Status::Failed;
 			*message = d.partition_sql + ": " + err;
 			return;
 		}
@@ -621,7 +614,7 @@ DetachOne(const maint::DeferredDetach &d, std::vector<Oid> *pending_parents, std
 		const std::string move = "ALTER TABLE " + d.partition_sql + " SET SCHEMA " + schema;
 		if (!RunTopLevel(move.c_str(), d.owner, kRestricted, err, sizeof(err), &sqlstate, exclusive + 1, 1)) {
 			/* detached, but not where the policy says: not ok */
-			*status = "failed";
+			*status = core::Status::Failed;
 			*message += std::string("; detached, but could not move it to schema ") + schema + ": " + err;
 		} else
 			*message += " (moved to schema " + schema + ")";
@@ -642,18 +635,21 @@ void
 RunFollowups(Followups &follow) {
 	std::vector<Oid> pending_parents;
 	for (const auto &d : follow.detaches) {
-		std::string status = "ok", message = d.partition_sql;
+		core::Status status = core::Status::Ok;
+		std::string message = d.partition_sql;
 		try {
 			pg::FaultPoint("worker-followup");
 			DetachOne(d, &pending_parents, &status, &message);
 		} catch (const std::exception &e) {
-			status = "failed";
+			status = core::Status::Failed;
 			message = d.partition_sql + ": " + Describe(e);
 		}
-		RecordFollowup(follow.run_id, d.parent, d.parent_sql, "DETACH CONCURRENTLY", status, message);
+		RecordFollowup(follow.run_id, d.parent, d.parent_sql,
+		               std::string(core::Describe(core::Action::Detach).label) + " CONCURRENTLY", status, message);
 	}
 	for (const auto &v : follow.vacuum) {
-		std::string status = "ok", message;
+		core::Status status = core::Status::Ok;
+		std::string message;
 		try {
 			pg::FaultPoint("worker-followup");
 			char err[512];
@@ -662,11 +658,11 @@ RunFollowups(Followups &follow) {
 			/* as the worker: VACUUM switches to each table's owner, restricted, itself */
 			const RelExpect table[1] = {{v.second, v.first.c_str(), ShareUpdateExclusiveLock}};
 			if (!RunTopLevel(sql.c_str(), InvalidOid, kNoRestriction, err, sizeof(err), &sqlstate, table, 1)) {
-				status = "failed";
+				status = core::Status::Failed;
 				message = err;
 			}
 		} catch (const std::exception &e) {
-			status = "failed";
+			status = core::Status::Failed;
 			message = Describe(e);
 		}
 		RecordFollowup(follow.run_id, v.second, v.first, "VACUUM", status, message);

@@ -81,8 +81,7 @@ ChooseBatchMethod(const TableFacts &f, std::optional<BatchMethod> forced, std::s
 }
 
 RowBudget::RowBudget(int64_t batch_size, double target_ms)
-    : max_rows_(std::max<int64_t>(1, batch_size)), target_ms_(target_ms), rows_(max_rows_) {
-}
+    : max_rows_(std::max<int64_t>(1, batch_size)), target_ms_(target_ms), rows_(max_rows_) {}
 
 void
 RowBudget::Observe(int64_t rows_done, double elapsed_ms) {
@@ -98,8 +97,7 @@ RowBudget::Observe(int64_t rows_done, double elapsed_ms) {
 	rows_ = std::min(rows_, max_rows_);
 }
 
-TimeSliceCursor::TimeSliceCursor(int64_t cutoff) : cutoff_(cutoff) {
-}
+TimeSliceCursor::TimeSliceCursor(int64_t cutoff) : cutoff_(cutoff) {}
 
 TimeSliceCursor::Step
 TimeSliceCursor::Next(std::optional<int64_t> boundary) {
@@ -164,8 +162,7 @@ SliceEstimator::Observe(int64_t width, int64_t rows, int64_t budget) {
 }
 
 BlockStepper::BlockStepper(uint64_t total_blocks, double rows_per_block)
-    : total_(total_blocks), density_(rows_per_block > 0 ? rows_per_block : 1.0) {
-}
+    : total_(total_blocks), density_(rows_per_block > 0 ? rows_per_block : 1.0) {}
 
 void
 BlockStepper::JumpTo(uint64_t block) {

@@ -43,10 +43,10 @@ DaysFromCivil(CivilDate date) {
 		throw std::out_of_range("invalid civil date");
 	const int64_t y = date.year - (date.month <= 2 ? 1 : 0);
 	const int64_t era = FloorDiv(y, 400);
-	const int64_t yoe = y - era * 400;                                            /* [0, 399] */
-	const int64_t mp = (date.month + 9) % 12;                                     /* March = 0 */
-	const int64_t doy = (153 * mp + 2) / 5 + date.day - 1;                        /* [0, 365] */
-	const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;                    /* [0, 146096] */
+	const int64_t yoe = y - era * 400;                         /* [0, 399] */
+	const int64_t mp = (date.month + 9) % 12;                  /* March = 0 */
+	const int64_t doy = (153 * mp + 2) / 5 + date.day - 1;     /* [0, 365] */
+	const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; /* [0, 146096] */
 	return era * 146097 + doe - 719468;
 }
 
@@ -54,10 +54,10 @@ CivilDate
 CivilFromDays(int64_t days) {
 	const int64_t z = days + 719468;
 	const int64_t era = FloorDiv(z, 146097);
-	const int64_t doe = z - era * 146097;                                         /* [0, 146096] */
-	const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;    /* [0, 399] */
-	const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);                  /* [0, 365] */
-	const int64_t mp = (5 * doy + 2) / 153;                                       /* [0, 11] */
+	const int64_t doe = z - era * 146097;                                      /* [0, 146096] */
+	const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+	const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* [0, 365] */
+	const int64_t mp = (5 * doy + 2) / 153;                                    /* [0, 11] */
 	const int day = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
 	const int month = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
 	const int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
@@ -122,8 +122,9 @@ IsoTimestamp(int64_t pg_usec) {
 	const int64_t usec = rem % 1000000;
 	rem /= 1000000;
 	char buf[48];
-	std::snprintf(buf, sizeof(buf), "%s %02lld:%02lld:%02lld", IsoDate(date).c_str(), static_cast<long long>(rem / 3600),
-	              static_cast<long long>((rem / 60) % 60), static_cast<long long>(rem % 60));
+	std::snprintf(buf, sizeof(buf), "%s %02lld:%02lld:%02lld", IsoDate(date).c_str(),
+	              static_cast<long long>(rem / 3600), static_cast<long long>((rem / 60) % 60),
+	              static_cast<long long>(rem % 60));
 	std::string out = buf;
 	if (usec != 0) {
 		std::snprintf(buf, sizeof(buf), ".%06lld", static_cast<long long>(usec));

@@ -5,6 +5,7 @@
  */
 #include "upkeep/core/naming.hpp"
 #include "upkeep/maint/archive.hpp"
+#include "upkeep/maint/partitions.hpp"
 #include "upkeep/pg/error_bridge.hpp"
 #include "upkeep/pg/extension.hpp"
 #include "upkeep/pg/spi.hpp"
@@ -29,27 +30,35 @@ Coercible(Oid from, Oid to) {
 
 std::string
 DefaultArchiveName(const pg::RelInfo &source) {
-	return core::FitIdentifier(source.name, "_archive",
-	                           [](std::string_view s, size_t limit) { return pg::ClipToEncoding(std::string(s), limit); });
+	return core::FitIdentifier(source.name, "_archive", [](std::string_view s, size_t limit) {
+		return pg::ClipToEncoding(std::string(s), limit);
+	});
 }
 
 void
 ValidateArchiveTarget(const pg::RelInfo &source, Oid archive_oid) {
 	const pg::RelInfo archive = pg::GetRelation(archive_oid);
-	auto fail = [&](int code, const std::string &msg, const std::string &detail = {}) {
-		pg::Throw(code, msg.c_str(), detail.empty() ? nullptr : detail.c_str());
-	};
+	auto fail = [&](int code, const std::string &msg, const std::string &detail = {}) { pg::Throw(code, msg, detail); };
 	if (archive.oid == source.oid)
 		fail(ERRCODE_INVALID_PARAMETER_VALUE, "a table cannot be its own archive");
-	if (archive.nspname == "pg_catalog" || archive.nspname == "information_schema" || archive.oid < FirstNormalObjectId)
+	/* the rule for managed tables (RequireManageableTable), said of the archive */
+	switch (ManageRefusal(archive)) {
+	case core::TableRefusal::None:
+		break;
+	case core::TableRefusal::SystemCatalog:
 		fail(ERRCODE_INSUFFICIENT_PRIVILEGE, "archive " + archive.qualified + " is a system catalog");
-	if (archive.nspoid == pg::ExtensionSchema())
+		break;
+	case core::TableRefusal::OwnTable:
 		fail(ERRCODE_INSUFFICIENT_PRIVILEGE, "archive " + archive.qualified + " belongs to pg_upkeep itself");
-	if (archive.relkind != RELKIND_RELATION && archive.relkind != RELKIND_PARTITIONED_TABLE)
+		break;
+	case core::TableRefusal::NotATable:
 		fail(ERRCODE_WRONG_OBJECT_TYPE, "archive " + archive.qualified + " is not a table");
-	if (archive.persistence == RELPERSISTENCE_TEMP)
+		break;
+	case core::TableRefusal::Temporary:
 		fail(ERRCODE_INVALID_PARAMETER_VALUE, "archive " + archive.qualified + " is a temporary table",
 		     "Archived rows would vanish with the session.");
+		break;
+	}
 	if (archive.persistence == RELPERSISTENCE_UNLOGGED && source.persistence == RELPERSISTENCE_PERMANENT)
 		fail(ERRCODE_INVALID_PARAMETER_VALUE, "archive " + archive.qualified + " is unlogged",
 		     "Archived rows would be lost at crash recovery and missing on standbys.");
@@ -65,10 +74,11 @@ ValidateArchiveTarget(const pg::RelInfo &source, Oid archive_oid) {
 	    "FROM pg_catalog.pg_inherits i, down WHERE i.inhparent OPERATOR(pg_catalog.=) down.r) "
 	    "SELECT EXISTS (SELECT 1 FROM up WHERE up.r OPERATOR(pg_catalog.=) $2), "
 	    "EXISTS (SELECT 1 FROM down WHERE down.r OPERATOR(pg_catalog.=) $2)",
-	    {pg::SpiValue::Oid_(source.oid), pg::SpiValue::Oid_(archive.oid)}, true);
+	    {pg::SpiValue::Oid_(source.oid), pg::SpiValue::Oid_(archive.oid)}, pg::SpiMode::ReadOnly);
 	if (related.BoolAt(0, 0))
 		fail(ERRCODE_INVALID_PARAMETER_VALUE,
-		     "archive " + archive.qualified + " contains " + source.qualified + " (as a partition or inheritance child)",
+		     "archive " + archive.qualified + " contains " + source.qualified +
+		         " (as a partition or inheritance child)",
 		     "Rows inserted into the archive would route back into the source and move again on every run.");
 	if (related.BoolAt(0, 1))
 		fail(ERRCODE_INVALID_PARAMETER_VALUE,
@@ -117,8 +127,8 @@ ValidateArchiveTarget(const pg::RelInfo &source, Oid archive_oid) {
 		bool ok = (match->type == s.type) ? (match->typmod == -1 || match->typmod == s.typmod)
 		                                  : Coercible(s.type, match->type);
 		if (!ok)
-			problems.push_back("column \"" + s.name + "\" is " + match->type_sql + " in the archive but " +
-			                   s.type_sql + " in the source");
+			problems.push_back("column \"" + s.name + "\" is " + match->type_sql + " in the archive but " + s.type_sql +
+			                   " in the source");
 	}
 	for (const auto &a : arc_cols) {
 		bool in_source = false;
@@ -126,10 +136,11 @@ ValidateArchiveTarget(const pg::RelInfo &source, Oid archive_oid) {
 			in_source = in_source || s.name == a.name;
 		if (in_source || !a.notnull || a.generated || a.identity || a.name == "archived_at")
 			continue;
-		bool has_default = pg::SpiExec("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_attrdef WHERE adrelid "
-		                               "OPERATOR(pg_catalog.=) $1 AND adnum OPERATOR(pg_catalog.=) $2)",
-		                               {pg::SpiValue::Oid_(archive.oid), pg::SpiValue::Int4(a.attnum)}, true)
-		                       .BoolAt(0, 0);
+		bool has_default =
+		    pg::SpiExec("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_attrdef WHERE adrelid "
+		                "OPERATOR(pg_catalog.=) $1 AND adnum OPERATOR(pg_catalog.=) $2)",
+		                {pg::SpiValue::Oid_(archive.oid), pg::SpiValue::Int4(a.attnum)}, pg::SpiMode::ReadOnly)
+		        .BoolAt(0, 0);
 		if (!has_default)
 			problems.push_back("extra column \"" + a.name + "\" is NOT NULL without a default");
 	}
@@ -137,8 +148,8 @@ ValidateArchiveTarget(const pg::RelInfo &source, Oid archive_oid) {
 		std::string detail;
 		for (const auto &p : problems)
 			detail += (detail.empty() ? "" : "; ") + p;
-		fail(ERRCODE_DATATYPE_MISMATCH,
-		     "archive " + archive.qualified + " is not compatible with " + source.qualified, detail + ".");
+		fail(ERRCODE_DATATYPE_MISMATCH, "archive " + archive.qualified + " is not compatible with " + source.qualified,
+		     detail + ".");
 	}
 }
 

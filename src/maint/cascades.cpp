@@ -36,7 +36,7 @@ CascadeNote(Oid relid) {
 	    " AND k.confdeltype OPERATOR(pg_catalog.=) ANY ('{c,n,d}'::pg_catalog.\"char\"[]))"
 	    " SELECT DISTINCT COALESCE(pg_catalog.pg_partition_root(fk.referencing)::pg_catalog.oid, fk.referencing),"
 	    " fk.action::pg_catalog.text FROM fk ORDER BY 1, 2",
-	    {pg::SpiValue::Oid_(relid)}, true);
+	    {pg::SpiValue::Oid_(relid)}, pg::SpiMode::ReadOnly);
 	std::string list;
 	for (size_t i = 0; i < r.rows.size(); i++) {
 		auto rel = pg::LookupRelation(r.OidAt(i, 0));
@@ -44,7 +44,10 @@ CascadeNote(Oid relid) {
 			continue;
 		const std::string &a = r.At(i, 1);
 		list += (list.empty() ? "" : ", ") + rel->qualified + " (" +
-		        (a == "c" ? "CASCADE" : a == "n" ? "SET NULL" : "SET DEFAULT") + ")";
+		        (a == "c"   ? "CASCADE"
+		         : a == "n" ? "SET NULL"
+		                    : "SET DEFAULT") +
+		        ")";
 	}
 	return list.empty() ? std::string() : "; ON DELETE also changes " + list;
 }

@@ -48,7 +48,8 @@ RunDeleteAction(TableRun &run) {
 	ExpiredRowBatches batches(rel, p.time_column, cutoff, p.batch_size, method);
 	(void)RunExpiredBatches(run, batches, [&](const BatchPredicate &pred) -> int64_t {
 		return static_cast<int64_t>(
-		    pg::SpiExec("DELETE FROM " + batches.Target() + " WHERE " + pred.where, pred.args, false, false).processed);
+		    pg::SpiExec("DELETE FROM " + batches.Target() + " WHERE " + pred.where, pred.args, pg::SpiMode::Write)
+		        .processed);
 	});
 }
 

@@ -43,13 +43,13 @@ GatherTableFacts(const pg::RelInfo &rel, const std::string &time_column) {
 	    "   AND a.atttypid OPERATOR(pg_catalog.=) ANY (ARRAY['pg_catalog.int2'::pg_catalog.regtype, "
 	    "       'pg_catalog.int4'::pg_catalog.regtype, 'pg_catalog.int8'::pg_catalog.regtype]::pg_catalog.oid[])), "
 	    "pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL",
-	    {pg::SpiValue::Oid_(rel.oid), pg::SpiValue::Name(time_column)}, true);
+	    {pg::SpiValue::Oid_(rel.oid), pg::SpiValue::Name(time_column)}, pg::SpiMode::ReadOnly);
 	f.has_time_index = r.BoolAt(0, 0);
 	f.has_integer_pk = r.BoolAt(0, 1);
 	if (r.BoolAt(0, 2))
 		f.is_distributed = pg::SpiExec("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid "
 		                               "OPERATOR(pg_catalog.=) $1)",
-		                               {pg::SpiValue::RegClass(rel.oid)}, true)
+		                               {pg::SpiValue::RegClass(rel.oid)}, pg::SpiMode::ReadOnly)
 		                       .BoolAt(0, 0);
 	return f;
 }
@@ -77,27 +77,29 @@ struct ExpiredRowBatches::State {
 	std::optional<int64_t> pk_last;
 
 	State(const pg::RelInfo &r, const std::string &c, const Cutoff &cut, int batch_size, core::BatchMethod m)
-	    : rel(r), col(pg::QuoteIdent(c)), cutoff(cut), method(m), budget(batch_size, kBatchTargetMs),
-	      cursor(cut.key) {
-	}
+	    : rel(r), col(pg::QuoteIdent(c)), cutoff(cut), method(m), budget(batch_size, kBatchTargetMs), cursor(cut.key) {}
 
 	/* ONLY t for plain tables, t for partitioned ones, by the name the table has now */
-	std::string Target() const {
+	std::string
+	Target() const {
 		return (rel.relkind == RELKIND_PARTITIONED_TABLE ? "" : "ONLY ") + rel.qualified;
 	}
 
-	pg::SpiValue Key(int64_t v) const {
+	pg::SpiValue
+	Key(int64_t v) const {
 		return pg::SpiValue::Key(cutoff.key_type, v);
 	}
 
-	std::string LowerBound(int first_param) const {
+	std::string
+	LowerBound(int first_param) const {
 		if (!cursor.Lo())
 			return "";
 		return " AND " + col + (cursor.LoInclusive() ? " OPERATOR(pg_catalog.>=) $" : " OPERATOR(pg_catalog.>) $") +
 		       std::to_string(first_param);
 	}
 
-	std::optional<BatchPredicate> NextTimeSlice() {
+	std::optional<BatchPredicate>
+	NextTimeSlice() {
 		const int64_t n = budget.Rows();
 		last_width = 0;
 		/* an estimated slice: no boundary query (see core::SliceEstimator) */
@@ -141,7 +143,8 @@ struct ExpiredRowBatches::State {
 			p.where = col + " OPERATOR(pg_catalog.<) $1";
 			p.args.push_back(Key(step.hi));
 			if (lo) {
-				p.where += " AND " + col + (lo_inclusive ? " OPERATOR(pg_catalog.>=) $2" : " OPERATOR(pg_catalog.>) $2");
+				p.where +=
+				    " AND " + col + (lo_inclusive ? " OPERATOR(pg_catalog.>=) $2" : " OPERATOR(pg_catalog.>) $2");
 				p.args.push_back(Key(*lo));
 				if (lo_inclusive)
 					last_width = step.hi - *lo;
@@ -164,7 +167,8 @@ struct ExpiredRowBatches::State {
 				 * the time itself, so a row updated to another time meanwhile
 				 * (its new version fails the re-check) stays.
 				 */
-				p.where = col + " OPERATOR(pg_catalog.=) $1 AND ctid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT ctid FROM " +
+				p.where = col +
+				          " OPERATOR(pg_catalog.=) $1 AND ctid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT ctid FROM " +
 				          Target() + " WHERE " + col + " OPERATOR(pg_catalog.=) $1 LIMIT $2))";
 				p.args.push_back(Key(step.value));
 				p.args.push_back(pg::SpiValue::Int8(n));
@@ -174,14 +178,14 @@ struct ExpiredRowBatches::State {
 		return std::nullopt;
 	}
 
-	std::optional<BatchPredicate> NextCtid() {
+	std::optional<BatchPredicate>
+	NextCtid() {
 		if (!stepper) {
-			auto rows = pg::SpiQueryInts(
-			    "SELECT (pg_catalog.pg_relation_size($1) OPERATOR(pg_catalog./) "
-			    "pg_catalog.current_setting('block_size')::pg_catalog.int8), "
-			    "c.reltuples::pg_catalog.int8, GREATEST(c.relpages, 1)::pg_catalog.int8 "
-			    "FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) $1",
-			    {pg::SpiValue::RegClass(rel.oid)});
+			auto rows = pg::SpiQueryInts("SELECT (pg_catalog.pg_relation_size($1) OPERATOR(pg_catalog./) "
+			                             "pg_catalog.current_setting('block_size')::pg_catalog.int8), "
+			                             "c.reltuples::pg_catalog.int8, GREATEST(c.relpages, 1)::pg_catalog.int8 "
+			                             "FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) $1",
+			                             {pg::SpiValue::RegClass(rel.oid)});
 			const int64_t blocks = *rows.at(0).at(0);
 			double per_block = 0;
 			if (rows[0][1] && *rows[0][1] > 0)
@@ -189,17 +193,18 @@ struct ExpiredRowBatches::State {
 			else if (blocks > 0) {
 				/* never analyzed: count the first blocks */
 				const int64_t sample = std::min<int64_t>(blocks, 8);
-				auto n = pg::SpiQueryInts("SELECT pg_catalog.count(*) FROM " + Target() + " WHERE ctid OPERATOR(pg_catalog.<) $1",
+				auto n = pg::SpiQueryInts("SELECT pg_catalog.count(*) FROM " + Target() +
+				                              " WHERE ctid OPERATOR(pg_catalog.<) $1",
 				                          {pg::SpiValue::Tid(static_cast<uint32_t>(sample), 0)});
 				per_block = static_cast<double>(*n.at(0).at(0)) / static_cast<double>(sample);
 			}
 			stepper.emplace(static_cast<uint64_t>(blocks), per_block > 0 ? per_block : 50.0);
 		}
 		/* skip blocks without expired rows with one read-only probe */
-		auto next = pg::SpiQueryInts("SELECT ((ctid::pg_catalog.text::pg_catalog.point)[0])::pg_catalog.int8 FROM " +
-		                                 Target() + " WHERE ctid OPERATOR(pg_catalog.>=) $1 AND " + col +
-		                                 " OPERATOR(pg_catalog.<) $2 LIMIT 1",
-		                             {pg::SpiValue::Tid(static_cast<uint32_t>(stepper->Position()), 0), Key(cutoff.key)});
+		auto next = pg::SpiQueryInts(
+		    "SELECT ((ctid::pg_catalog.text::pg_catalog.point)[0])::pg_catalog.int8 FROM " + Target() +
+		        " WHERE ctid OPERATOR(pg_catalog.>=) $1 AND " + col + " OPERATOR(pg_catalog.<) $2 LIMIT 1",
+		    {pg::SpiValue::Tid(static_cast<uint32_t>(stepper->Position()), 0), Key(cutoff.key)});
 		if (next.empty() || !next[0][0]) {
 			done = true;
 			return std::nullopt;
@@ -222,13 +227,14 @@ struct ExpiredRowBatches::State {
 		return p;
 	}
 
-	std::optional<BatchPredicate> NextPk() {
+	std::optional<BatchPredicate>
+	NextPk() {
 		if (pk.empty()) {
-			pg::SpiResult r = pg::SpiExec(
-			    "SELECT a.attname FROM pg_catalog.pg_index i JOIN pg_catalog.pg_attribute a ON a.attrelid "
-			    "OPERATOR(pg_catalog.=) i.indrelid AND a.attnum OPERATOR(pg_catalog.=) i.indkey[0] "
-			    "WHERE i.indrelid OPERATOR(pg_catalog.=) $1 AND i.indisprimary",
-			    {pg::SpiValue::Oid_(rel.oid)}, true);
+			pg::SpiResult r =
+			    pg::SpiExec("SELECT a.attname FROM pg_catalog.pg_index i JOIN pg_catalog.pg_attribute a ON a.attrelid "
+			                "OPERATOR(pg_catalog.=) i.indrelid AND a.attnum OPERATOR(pg_catalog.=) i.indkey[0] "
+			                "WHERE i.indrelid OPERATOR(pg_catalog.=) $1 AND i.indisprimary",
+			                {pg::SpiValue::Oid_(rel.oid)}, pg::SpiMode::ReadOnly);
 			if (r.rows.empty())
 				pg::Throw(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, "primary-key batching needs a primary key");
 			pk = pg::QuoteIdent(r.At(0, 0));
@@ -259,8 +265,7 @@ struct ExpiredRowBatches::State {
 
 ExpiredRowBatches::ExpiredRowBatches(const pg::RelInfo &rel, const std::string &time_column, const Cutoff &cutoff,
                                      int batch_size, core::BatchMethod method)
-    : s_(std::make_unique<State>(rel, time_column, cutoff, batch_size, method)) {
-}
+    : s_(std::make_unique<State>(rel, time_column, cutoff, batch_size, method)) {}
 
 ExpiredRowBatches::~ExpiredRowBatches() = default;
 

@@ -125,7 +125,7 @@ FingerprintTable(Oid relid) {
 	if (info.relkind != RELKIND_RELATION && info.relkind != RELKIND_PARTITIONED_TABLE &&
 	    info.relkind != RELKIND_MATVIEW) {
 		std::string msg = "\"" + info.qualified + "\" is not a table";
-		pg::Throw(ERRCODE_WRONG_OBJECT_TYPE, msg.c_str());
+		pg::Throw(ERRCODE_WRONG_OBJECT_TYPE, msg);
 	}
 	/* privileges first, before any lock: SELECT on every column, and no RLS hiding rows from the caller */
 	const Oid user = pg::CurrentUser();
@@ -135,12 +135,12 @@ FingerprintTable(Oid relid) {
 	});
 	if (!allowed) {
 		std::string msg = "permission denied for table " + info.qualified;
-		pg::Throw(ERRCODE_INSUFFICIENT_PRIVILEGE, msg.c_str(), "table_fingerprint needs SELECT on every column.");
+		pg::Throw(ERRCODE_INSUFFICIENT_PRIVILEGE, msg, "table_fingerprint needs SELECT on every column.");
 	}
 	int rls = pg::PgCall([&] { return check_enable_rls(relid, InvalidOid, true); });
 	if (rls == RLS_ENABLED) {
 		std::string msg = "row-level security hides rows of " + info.qualified + " from you";
-		pg::Throw(ERRCODE_INSUFFICIENT_PRIVILEGE, msg.c_str(),
+		pg::Throw(ERRCODE_INSUFFICIENT_PRIVILEGE, msg,
 		          "A fingerprint over rows you cannot see would reveal them; run it as the owner or a role with "
 		          "BYPASSRLS.");
 	}
@@ -161,7 +161,7 @@ FingerprintTable(Oid relid) {
 			result.unlogged = true;
 			if (recovery) {
 				std::string msg = "cannot fingerprint unlogged table \"" + part.qualified + "\" during recovery";
-				pg::Throw(ERRCODE_FEATURE_NOT_SUPPORTED, msg.c_str(),
+				pg::Throw(ERRCODE_FEATURE_NOT_SUPPORTED, msg,
 				          "Unlogged tables are not WAL-logged: a standby has no contents for them.",
 				          "Fingerprint it on the primary.");
 			}
@@ -169,31 +169,31 @@ FingerprintTable(Oid relid) {
 		if (part.persistence == RELPERSISTENCE_TEMP &&
 		    !pg::PgCall([&] { return isTempOrTempToastNamespace(part.nspoid); })) {
 			std::string msg = "cannot fingerprint temporary table \"" + part.qualified + "\" of another session";
-			pg::Throw(ERRCODE_FEATURE_NOT_SUPPORTED, msg.c_str(),
+			pg::Throw(ERRCODE_FEATURE_NOT_SUPPORTED, msg,
 			          "Its rows live in the memory of the session that created it.");
 		}
 	}
 
-	const int nest = pg::PinFingerprintSettings();
-	for (Oid leaf : leaves) {
-		std::vector<int> attnums;
-		if (leaf == relid) {
-			for (const auto &c : cols)
-				attnums.push_back(c.attnum);
-		} else {
-			const auto leaf_cols = pg::GetColumns(leaf);
-			for (const auto &c : cols)
-				for (const auto &lcol : leaf_cols)
-					if (lcol.name == c.name)
-						attnums.push_back(lcol.attnum);
+	pg::WithFingerprintSettings([&] {
+		for (Oid leaf : leaves) {
+			std::vector<int> attnums;
+			if (leaf == relid) {
+				for (const auto &c : cols)
+					attnums.push_back(c.attnum);
+			} else {
+				const auto leaf_cols = pg::GetColumns(leaf);
+				for (const auto &c : cols)
+					for (const auto &lcol : leaf_cols)
+						if (lcol.name == c.name)
+							attnums.push_back(lcol.attnum);
+			}
+			pg::FaultPoint("fingerprint-scan");
+			Relation rel = pg::PgCall([&] { return table_open(leaf, AccessShareLock); });
+			pg::RowHasher hasher(RelationGetDescr(rel), attnums);
+			pg::PgCall([&] { ScanRelation(rel, &hasher, &result.fp); });
+			pg::PgCall([&] { table_close(rel, NoLock); });
 		}
-		pg::FaultPoint("fingerprint-scan");
-		Relation rel = pg::PgCall([&] { return table_open(leaf, AccessShareLock); });
-		pg::RowHasher hasher(RelationGetDescr(rel), attnums);
-		pg::PgCall([&] { ScanRelation(rel, &hasher, &result.fp); });
-		pg::PgCall([&] { table_close(rel, NoLock); });
-	}
-	pg::UnpinFingerprintSettings(nest);
+	});
 	result.rows = static_cast<int64_t>(result.fp.Rows());
 	result.hex = result.fp.Hex();
 	return result;

@@ -14,6 +14,7 @@
 #include <algorithm>
 
 #include "upkeep/core/naming.hpp"
+#include "upkeep/core/partition_plan.hpp"
 #include "upkeep/maint/partitions.hpp"
 #include "upkeep/maint/pending_detach.hpp"
 #include "upkeep/maint/table_run.hpp"
@@ -52,9 +53,8 @@ PartitionRows(const pg::ChildPartition &c) {
 	if (blocks == 0)
 		return 0;
 	if (reltuples >= 0 && relpages > 0)
-		return static_cast<int64_t>(static_cast<double>(reltuples) / static_cast<double>(relpages) *
-		                                static_cast<double>(blocks) +
-		                            0.5);
+		return static_cast<int64_t>(
+		    static_cast<double>(reltuples) / static_cast<double>(relpages) * static_cast<double>(blocks) + 0.5);
 	return *pg::SpiQueryInts("SELECT pg_catalog.count(*) FROM " + c.qualified).at(0).at(0);
 }
 
@@ -86,13 +86,13 @@ PremakeLabel(int64_t partitions, int premake) {
 
 std::string
 ExpiryLabel(const Policy &p, int64_t partitions, bool concurrently) {
-	return std::string(p.action == "drop" ? "DROP " : "DETACH ") + Plural(partitions, "partition") + " (>" + p.retain +
+	return std::string(core::Describe(p.action).label) + " " + Plural(partitions, "partition") + " (>" + p.retain +
 	       ")" + (concurrently ? " CONCURRENTLY" : "");
 }
 
 bool
 DetachesConcurrently(const Policy &p, const RunOptions &opt, bool has_default) {
-	return p.action == "detach" && !opt.dry_run && opt.deferred != nullptr && !has_default;
+	return p.action == core::Action::Detach && !opt.dry_run && opt.ByWorker() && !has_default;
 }
 
 void
@@ -100,18 +100,11 @@ RunPartitionExpiry(TableRun &run) {
 	const Policy &p = run.GetPolicy();
 	const PartitionedTable t = RequireMonthlyPartitionable(run.Rel());
 	const Cutoff cutoff = PolicyCutoff(p, t.kind, PolicyTimeZone(p));
-	const bool drop = p.action == "drop";
+	const bool drop = p.action == core::Action::Drop;
 	const std::string finalized = FinalizePendingDetaches(run); /* a DETACH CONCURRENTLY left half done */
 
 	const std::vector<pg::ChildPartition> children = run.Partitions();
-	std::vector<pg::ChildPartition> ranged;
-	for (auto &c : children)
-		if (!c.is_default)
-			ranged.push_back(c);
-	std::vector<pg::ChildPartition> expired;
-	for (size_t i = 0; i + 1 < ranged.size(); i++) /* never the newest one */
-		if (ranged[i].upper.value <= cutoff.key)
-			expired.push_back(ranged[i]);
+	const std::vector<pg::ChildPartition> expired = ExpiredPartitionsOf(children, cutoff.key);
 
 	std::string names;
 	for (const auto &c : expired)
@@ -169,7 +162,7 @@ RunPartitionExpiry(TableRun &run) {
 				rows += PartitionRows(c);
 				list += (list.empty() ? "" : ", ") + c.qualified;
 			}
-			pg::SpiExec("DROP TABLE " + list, {}, false, false);
+			pg::SpiExec("DROP TABLE " + list, {}, pg::SpiMode::Write);
 			return rows;
 		};
 		if (!run.TryBatch(all_at_once, BatchLock::None))
@@ -187,14 +180,14 @@ RunPartitionExpiry(TableRun &run) {
 			    const pg::ChildPartition &c = ch.parts.front();
 			    const int64_t rows = PartitionRows(c);
 			    if (drop) {
-				    pg::SpiExec("DROP TABLE " + c.qualified, {}, false, false);
+				    pg::SpiExec("DROP TABLE " + c.qualified, {}, pg::SpiMode::Write);
 			    } else {
-				    pg::SpiExec("ALTER TABLE " + ch.parent.qualified + " DETACH PARTITION " + c.qualified, {}, false,
-				                false);
+				    pg::SpiExec("ALTER TABLE " + ch.parent.qualified + " DETACH PARTITION " + c.qualified, {},
+				                pg::SpiMode::Write);
 				    pg::FaultPoint("retention-between-detach-move");
 				    if (!p.detach_schema.empty())
 					    pg::SpiExec("ALTER TABLE " + c.qualified + " SET SCHEMA " + pg::QuoteIdent(p.detach_schema), {},
-					                false, false);
+					                pg::SpiMode::Write);
 			    }
 			    return rows;
 		    },
@@ -212,23 +205,20 @@ RunPremake(TableRun &run) {
 	const core::YearMonth cutoff_month = pg::MonthContaining(t.kind, cutoff.key, tz);
 
 	const std::vector<pg::ChildPartition> children = run.Partitions();
-	/* from the oldest retained partition (or now) to the newest partition or now + premake, whichever is later */
-	core::YearMonth first = now, last = core::AddMonths(now, p.premake);
+	std::vector<core::PartitionMonths> retained;
 	for (const auto &c : children) {
 		if (c.is_default || c.upper.value <= cutoff.key)
 			continue;
-		if (c.lower.value != std::numeric_limits<int64_t>::min()) {
-			core::YearMonth m = pg::MonthContaining(t.kind, c.lower.value, tz);
-			if (m < first)
-				first = std::max(m, cutoff_month, [](const core::YearMonth &a, const core::YearMonth &b) { return a < b; });
-		}
-		if (c.upper.value != std::numeric_limits<int64_t>::max()) {
-			core::YearMonth m = pg::MonthContaining(t.kind, c.upper.value - 1, tz);
-			if (last < m)
-				last = m;
-		}
+		core::PartitionMonths months;
+		if (c.lower.value != std::numeric_limits<int64_t>::min())
+			months.first = pg::MonthContaining(t.kind, c.lower.value, tz);
+		if (c.upper.value != std::numeric_limits<int64_t>::max())
+			months.last = pg::MonthContaining(t.kind, c.upper.value - 1, tz);
+		retained.push_back(months);
 	}
-	if (core::MonthsBetween(first, last) > 1200)
+	const core::MonthWindow window = core::PremakeWindow(now, p.premake, cutoff_month, retained);
+	const core::YearMonth first = window.first, last = window.last;
+	if (core::MonthsBetween(first, last) > core::kMaxPremakeMonths)
 		pg::Throw(ERRCODE_PROGRAM_LIMIT_EXCEEDED, "premake would create more than 1200 months");
 
 	std::vector<core::YearMonth> missing;
@@ -276,7 +266,7 @@ RunPremake(TableRun &run) {
 	auto make_month = [&](const PartitionedTable &now, core::YearMonth m) -> int64_t {
 		bool created = false;
 		std::string moved;
-		(void)EnsureMonthPartitionLocked(now, m, tz, p.action == "archive", &created, &moved);
+		(void)EnsureMonthPartitionLocked(now, m, tz, p.action == core::Action::Archive, &created, &moved);
 		if (!moved.empty())
 			moves.push_back(moved);
 		return created ? 1 : 0;

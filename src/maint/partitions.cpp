@@ -34,9 +34,9 @@
 #include <vector>
 
 #include "upkeep/core/naming.hpp"
+#include "upkeep/core/partition_plan.hpp"
 #include "upkeep/maint/partitions.hpp"
 #include "upkeep/maint/policy.hpp"
-#include "upkeep/maint/sql_api.hpp"
 #include "upkeep/pg/error_bridge.hpp"
 #include "upkeep/pg/extension.hpp"
 #include "upkeep/pg/fault_point.hpp"
@@ -47,6 +47,7 @@
 #include "upkeep/pg/subtransaction.hpp"
 
 extern "C" {
+#include "access/transam.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_partitioned_table.h"
 #include "commands/tablespace.h"
@@ -93,7 +94,8 @@ BoundText(pg::KeyKind kind, int64_t v) {
 	return pg::KeyLiteral(kind, v);
 }
 
-/* Grants of `parent` (except its owner's own) repeated on `child`: a new partition is as open as its parent, no more. */
+/* Grants of `parent` (except its owner's own) repeated on `child`: a new partition is as open as its parent, no more.
+ */
 void
 CopyGrants(Oid parent, const std::string &child_sql) {
 	pg::SpiResult acl = pg::SpiExec("SELECT a.grantee, pg_catalog.string_agg(a.privilege_type, ', ' ORDER BY "
@@ -102,7 +104,7 @@ CopyGrants(Oid parent, const std::string &child_sql) {
 	                                "WHERE c.oid OPERATOR(pg_catalog.=) $1 "
 	                                "AND a.grantee OPERATOR(pg_catalog.<>) c.relowner "
 	                                "GROUP BY a.grantee, a.is_grantable",
-	                                {pg::SpiValue::Oid_(parent)}, true);
+	                                {pg::SpiValue::Oid_(parent)}, pg::SpiMode::ReadOnly);
 	for (const auto &row : acl.rows) {
 		const Oid grantee = static_cast<Oid>(std::stoul(*row[0]));
 		const std::string &privs = *row[1];
@@ -173,12 +175,11 @@ AttachMovingDefaultRows(const PartitionedTable &t, const pg::ChildPartition &def
 	if (!has_bounds_check)
 		pg::SpiExec("ALTER TABLE " + child_sql + " ADD CONSTRAINT " + pg::QuoteIdent(BoundsConstraintName(child_name)) +
 		            " CHECK (" + BoundsCheck(t, lower.literal, upper.literal) + ")");
-	pg::SpiResult moved = pg::SpiExec("WITH moved AS (DELETE FROM ONLY " + def.qualified + " WHERE " + key +
-	                                      " OPERATOR(pg_catalog.>=) " + lower.literal + " AND " + key +
-	                                      " OPERATOR(pg_catalog.<) " + upper.literal + " RETURNING " + cols +
-	                                      ") INSERT INTO " + child_sql + " (" + cols + ") SELECT " + cols +
-	                                      " FROM moved",
-	                                  {}, false, false);
+	pg::SpiResult moved =
+	    pg::SpiExec("WITH moved AS (DELETE FROM ONLY " + def.qualified + " WHERE " + key + " OPERATOR(pg_catalog.>=) " +
+	                    lower.literal + " AND " + key + " OPERATOR(pg_catalog.<) " + upper.literal + " RETURNING " +
+	                    cols + ") INSERT INTO " + child_sql + " (" + cols + ") SELECT " + cols + " FROM moved",
+	                {}, pg::SpiMode::Write);
 	pg::FaultPoint("partition-between-create-attach");
 	pg::SpiExec("ALTER TABLE " + t.rel.qualified + " ATTACH PARTITION " + child_sql + " " + bounds);
 	return static_cast<int64_t>(moved.processed);
@@ -190,9 +191,50 @@ void
 RequireOwner(const pg::RelInfo &rel) {
 	if (!pg::MayActAsOwner(rel.oid, pg::CurrentUser())) {
 		std::string msg = "must be owner of table " + rel.qualified;
-		pg::Throw(ERRCODE_INSUFFICIENT_PRIVILEGE, msg.c_str(),
+		pg::Throw(ERRCODE_INSUFFICIENT_PRIVILEGE, msg,
 		          "pg_upkeep acts only on tables whose owning role's privileges the caller has (the owner, or a member "
 		          "that inherits them; a NOINHERIT member must SET ROLE first), as ALTER TABLE does.");
+	}
+}
+
+core::TableRefusal
+ManageRefusal(const pg::RelInfo &rel) {
+	static_assert(core::kFirstNormalObjectId == FirstNormalObjectId);
+	static_assert(core::kRelkindTable == RELKIND_RELATION && core::kRelkindPartitioned == RELKIND_PARTITIONED_TABLE);
+	static_assert(core::kPersistenceTemp == RELPERSISTENCE_TEMP);
+	core::RelationFacts t;
+	t.nspname = rel.nspname;
+	t.oid = rel.oid;
+	t.in_extension_schema = rel.nspoid == pg::ExtensionSchema();
+	t.relkind = rel.relkind;
+	t.persistence = rel.persistence;
+	return core::ManageRefusal(t);
+}
+
+void
+RequireManageableTable(const pg::RelInfo &rel, bool explain) {
+	auto fail = [&](int code, const std::string &msg, const char *detail) {
+		pg::Throw(code, msg.c_str(), explain ? detail : nullptr);
+	};
+	switch (ManageRefusal(rel)) {
+	case core::TableRefusal::None:
+		return;
+	case core::TableRefusal::SystemCatalog:
+		fail(ERRCODE_INSUFFICIENT_PRIVILEGE, "\"" + rel.qualified + "\" is a system catalog",
+		     "pg_upkeep never manages system catalogs.");
+		break;
+	case core::TableRefusal::OwnTable:
+		fail(ERRCODE_INSUFFICIENT_PRIVILEGE, "\"" + rel.qualified + "\" belongs to pg_upkeep itself",
+		     "pg_upkeep's own tables are trimmed by pg_upkeep (see upkeep.run_log_retain), not by policies.");
+		break;
+	case core::TableRefusal::NotATable:
+		fail(ERRCODE_WRONG_OBJECT_TYPE, "\"" + rel.qualified + "\" is not a table",
+		     "Policies apply to ordinary and partitioned tables.");
+		break;
+	case core::TableRefusal::Temporary:
+		fail(ERRCODE_FEATURE_NOT_SUPPORTED, "\"" + rel.qualified + "\" is a temporary table",
+		     "A policy must outlive the session that set it.");
+		break;
 	}
 }
 
@@ -200,7 +242,7 @@ PartitionedTable
 RequireMonthlyPartitionable(const pg::RelInfo &rel) {
 	if (rel.relkind != RELKIND_PARTITIONED_TABLE) {
 		std::string msg = "\"" + rel.qualified + "\" is not a partitioned table";
-		pg::Throw(ERRCODE_WRONG_OBJECT_TYPE, msg.c_str(),
+		pg::Throw(ERRCODE_WRONG_OBJECT_TYPE, msg,
 		          "create_monthly_partition needs a table declared with PARTITION BY RANGE on a date, timestamp or "
 		          "timestamptz column.");
 	}
@@ -210,24 +252,24 @@ RequireMonthlyPartitionable(const pg::RelInfo &rel) {
 		std::string detail = std::string("Its partition strategy is ") +
 		                     (t.key.strategy == PARTITION_STRATEGY_LIST ? "LIST" : "HASH") +
 		                     "; monthly partitions need RANGE.";
-		pg::Throw(ERRCODE_FEATURE_NOT_SUPPORTED, msg.c_str(), detail.c_str());
+		pg::Throw(ERRCODE_FEATURE_NOT_SUPPORTED, msg, detail);
 	}
 	if (t.key.natts != 1) {
 		std::string msg = "\"" + rel.qualified + "\" has a " + std::to_string(t.key.natts) + "-column partition key";
-		pg::Throw(ERRCODE_FEATURE_NOT_SUPPORTED, msg.c_str(),
+		pg::Throw(ERRCODE_FEATURE_NOT_SUPPORTED, msg,
 		          "Monthly partitions need a single-column key of type date, timestamp or timestamptz.");
 	}
 	if (t.key.is_expression) {
 		std::string msg = "\"" + rel.qualified + "\" is partitioned by an expression";
-		pg::Throw(ERRCODE_FEATURE_NOT_SUPPORTED, msg.c_str(),
+		pg::Throw(ERRCODE_FEATURE_NOT_SUPPORTED, msg,
 		          "Monthly partitions need a plain column key of type date, timestamp or timestamptz.");
 	}
 	if (!pg::ClassifyKeyType(t.key.type, &t.kind)) {
 		std::string type = pg::SpiExec("SELECT pg_catalog.format_type($1, NULL)", {pg::SpiValue::Oid_(t.key.type)},
-		                               true)
+		                               pg::SpiMode::ReadOnly)
 		                       .At(0, 0);
 		std::string msg = "partition key column \"" + t.key.column + "\" of \"" + rel.qualified + "\" has type " + type;
-		pg::Throw(ERRCODE_DATATYPE_MISMATCH, msg.c_str(),
+		pg::Throw(ERRCODE_DATATYPE_MISMATCH, msg,
 		          "Monthly partitions need a key of type date, timestamp or timestamptz.");
 	}
 	return t;
@@ -249,7 +291,7 @@ LockForPartitionChange(Oid parent, int parent_mode, const std::vector<pg::ChildP
 	auto now = pg::LookupRelation(parent);
 	if (!now) {
 		const std::string msg = "table with OID " + std::to_string(parent) + " was dropped during the run";
-		pg::Throw(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, msg.c_str());
+		pg::Throw(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, msg);
 	}
 	change.parent = *now;
 	const auto current = pg::ListRangePartitions(parent);
@@ -286,22 +328,21 @@ EnsureMonthPartitionLocked(const PartitionedTable &t, core::YearMonth ym, const 
 		if (c.lower.value == lower.value && c.upper.value == upper.value)
 			return c.oid; /* idempotent: exactly this month already exists */
 		if (c.lower.value < upper.value && lower.value < c.upper.value) {
-			std::string msg = "partition " + c.qualified + " overlaps month " + MonthText(ym) + " of " + t.rel.qualified;
+			std::string msg =
+			    "partition " + c.qualified + " overlaps month " + MonthText(ym) + " of " + t.rel.qualified;
 			std::string detail = "Existing bounds: FROM (" + BoundText(t.kind, c.lower.value) + ") TO (" +
 			                     BoundText(t.kind, c.upper.value) + "); the month needs FROM (" + lower.literal +
 			                     ") TO (" + upper.literal + ").";
-			pg::Throw(ERRCODE_INVALID_OBJECT_DEFINITION, msg.c_str(), detail.c_str());
+			pg::Throw(ERRCODE_INVALID_OBJECT_DEFINITION, msg, detail);
 		}
 	}
 
-	const std::string name =
-	    core::PartitionName(t.rel.name, ym, [](std::string_view s, size_t limit) {
-		    return pg::ClipToEncoding(std::string(s), limit);
-	    });
+	const std::string name = core::PartitionName(
+	    t.rel.name, ym, [](std::string_view s, size_t limit) { return pg::ClipToEncoding(std::string(s), limit); });
 	if (pg::RelationByName(t.rel.nspoid, name) != InvalidOid) {
 		std::string msg = "relation " + pg::QuoteQualified(t.rel.nspname, name) +
 		                  " already exists and is not the partition of " + t.rel.qualified + " for " + MonthText(ym);
-		pg::Throw(ERRCODE_DUPLICATE_TABLE, msg.c_str(), nullptr,
+		pg::Throw(ERRCODE_DUPLICATE_TABLE, msg, nullptr,
 		          "pg_upkeep never adopts a table it did not create: rename or drop it, or attach it yourself with "
 		          "the month's exact bounds.");
 	}
@@ -345,20 +386,22 @@ EnsureMonthPartitionLocked(const PartitionedTable &t, core::YearMonth ym, const 
 	return child;
 }
 
-Oid
-CreateMonthlyPartition(Oid parent_oid, int32_t pg_date, const std::string &tz_in) {
+core::YearMonth
+PartitionMonthArg(int32_t pg_date) {
 	if (DATE_NOT_FINITE(pg_date))
 		pg::Throw(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE, "month must be a finite date");
 	const core::YearMonth ym = core::MonthOf(core::FromPgDate(pg_date));
 	if (!core::IsPartitionableMonth(ym)) {
 		std::string msg = "month " + MonthText(ym) + " is outside the partitionable range 0001-01 .. 9999-12";
-		pg::Throw(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE, msg.c_str());
+		pg::Throw(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE, msg);
 	}
-	RequirePrimary("upkeep.create_monthly_partition()");
+	return ym;
+}
 
-	pg::SpiConnect();
+Oid
+CreateMonthlyPartition(Oid parent_oid, core::YearMonth ym, std::string *moved) {
 	/* a set with a policy has its month bounds in the policy's zone: premake and this function agree */
-	std::string tz = tz_in;
+	std::string tz;
 	bool archives = false;
 	{
 		/*
@@ -370,7 +413,7 @@ CreateMonthlyPartition(Oid parent_oid, int32_t pg_date, const std::string &tz_in
 		pg::SpiResult r = pg::AsExtensionOwner([&] {
 			return pg::SpiExec("SELECT p.timezone, p.action OPERATOR(pg_catalog.=) 'archive' FROM upkeep.policy p "
 			                   "WHERE p.relid OPERATOR(pg_catalog.=) $1",
-			                   {pg::SpiValue::RegClass(parent_oid)}, true);
+			                   {pg::SpiValue::RegClass(parent_oid)}, pg::SpiMode::ReadOnly);
 		});
 		if (!r.rows.empty()) {
 			archives = r.BoolAt(0, 1);
@@ -393,23 +436,33 @@ CreateMonthlyPartition(Oid parent_oid, int32_t pg_date, const std::string &tz_in
 	 * ACCESS EXCLUSIVE as well: that one is only tried, together with the
 	 * parent's, never queued in front of the application's readers.
 	 */
-	pg::OwnerContext pinned = pg::EnterPinnedSettings();
-	if (pg::DefaultPartitionOf(parent_oid) == InvalidOid)
-		pg::PgCall([&] { LockRelationOid(parent_oid, ShareUpdateExclusiveLock); });
-	else
-		(void)LockForPartitionChange(parent_oid, pg::kShareUpdateExclusiveLock, {});
-	rel = pg::GetRelation(parent_oid);
-	RequireOwner(rel);
-	const PartitionedTable t = RequireMonthlyPartitionable(rel);
+	return pg::InContext(pg::EnterPinnedSettings(), [&] {
+		if (pg::DefaultPartitionOf(parent_oid) == InvalidOid)
+			pg::PgCall([&] { LockRelationOid(parent_oid, ShareUpdateExclusiveLock); });
+		else
+			(void)LockForPartitionChange(parent_oid, pg::kShareUpdateExclusiveLock, {});
+		rel = pg::GetRelation(parent_oid);
+		RequireOwner(rel);
+		const PartitionedTable t = RequireMonthlyPartitionable(rel);
 
-	bool created = false;
-	std::string moved;
-	Oid child = EnsureMonthPartitionLocked(t, ym, tz, archives, &created, &moved);
-	pg::LeaveOwnerContext(pinned);
-	pg::SpiFinish();
-	if (!moved.empty())
-		pg::Notice(moved);
-	return child;
+		bool created = false;
+		return EnsureMonthPartitionLocked(t, ym, tz, archives, &created, moved);
+	});
+}
+
+std::vector<pg::ChildPartition>
+ExpiredPartitionsOf(const std::vector<pg::ChildPartition> &children, int64_t cutoff_key) {
+	std::vector<const pg::ChildPartition *> ranged;
+	std::vector<int64_t> uppers;
+	for (const auto &c : children)
+		if (!c.is_default) {
+			ranged.push_back(&c);
+			uppers.push_back(c.upper.value);
+		}
+	std::vector<pg::ChildPartition> expired;
+	for (size_t i : core::ExpiredPartitions(uppers, cutoff_key))
+		expired.push_back(*ranged[i]);
+	return expired;
 }
 
 } // namespace upkeep::maint

@@ -18,7 +18,7 @@ PendingDetaches(Oid parent) {
 	                "JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid "
 	                "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace "
 	                "WHERE i.inhparent OPERATOR(pg_catalog.=) $1 AND i.inhdetachpending ORDER BY c.relname",
-	                {pg::SpiValue::Oid_(parent)}, true);
+	                {pg::SpiValue::Oid_(parent)}, pg::SpiMode::ReadOnly);
 	std::vector<PendingDetach> out;
 	for (size_t i = 0; i < r.rows.size(); i++)
 		out.push_back(PendingDetach{r.OidAt(i, 0), pg::QuoteQualified(r.At(i, 1), r.At(i, 2))});
@@ -31,7 +31,7 @@ FinalizePendingDetaches(TableRun &run) {
 	if (pending.empty())
 		return {};
 	const Policy &p = run.GetPolicy();
-	const bool move = p.action == "detach" && !p.detach_schema.empty();
+	const bool move = p.action == core::Action::Detach && !p.detach_schema.empty();
 	std::string names;
 	for (const auto &d : pending) {
 		run.Batch(
@@ -50,11 +50,11 @@ FinalizePendingDetaches(TableRun &run) {
 				    return 0;
 			    pg::SpiExec("ALTER TABLE " + parent_now->qualified + " DETACH PARTITION " + part->qualified +
 			                    " FINALIZE",
-			                {}, false, false);
+			                {}, pg::SpiMode::Write);
 			    if (move)
 				    pg::SpiExec("ALTER TABLE " + pg::GetRelation(d.oid).qualified + " SET SCHEMA " +
 				                    pg::QuoteIdent(p.detach_schema),
-				                {}, false, false);
+				                {}, pg::SpiMode::Write);
 			    return rows;
 		    },
 		    true, BatchLock::None); /* DDL: work done even when the partition was empty */

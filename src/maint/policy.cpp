@@ -30,30 +30,23 @@ namespace {
 
 [[noreturn]] void
 Fail(int code, const std::string &msg, const std::string &detail = {}, const std::string &hint = {}) {
-	pg::Throw(code, msg.c_str(), detail.empty() ? nullptr : detail.c_str(), hint.empty() ? nullptr : hint.c_str());
+	pg::Throw(code, msg, detail, hint);
 }
 
-/* Relations pg_upkeep refuses to manage: catalogs, its own tables, TOAST, temp, views and the like. */
-void
-RequireManageableTable(const pg::RelInfo &rel) {
-	if (rel.nspname == "pg_catalog" || rel.nspname == "information_schema" || rel.nspname == "pg_toast" ||
-	    rel.oid < FirstNormalObjectId)
-		Fail(ERRCODE_INSUFFICIENT_PRIVILEGE, "\"" + rel.qualified + "\" is a system catalog",
-		     "pg_upkeep never manages system catalogs.");
-	if (rel.nspoid == pg::ExtensionSchema())
-		Fail(ERRCODE_INSUFFICIENT_PRIVILEGE, "\"" + rel.qualified + "\" belongs to pg_upkeep itself",
-		     "pg_upkeep's own tables are trimmed by pg_upkeep (see upkeep.run_log_retain), not by policies.");
-	if (rel.relkind != RELKIND_RELATION && rel.relkind != RELKIND_PARTITIONED_TABLE)
-		Fail(ERRCODE_WRONG_OBJECT_TYPE, "\"" + rel.qualified + "\" is not a table",
-		     "Policies apply to ordinary and partitioned tables.");
-	if (rel.persistence == RELPERSISTENCE_TEMP)
-		Fail(ERRCODE_FEATURE_NOT_SUPPORTED, "\"" + rel.qualified + "\" is a temporary table",
-		     "A policy must outlive the session that set it.");
+/* upkeep.policy.action, which its CHECK constraint keeps to the four words. */
+core::Action
+ParseStoredAction(const std::string &word) {
+	const std::optional<core::Action> a = core::ParseAction(word);
+	if (!a)
+		Fail(ERRCODE_DATA_CORRUPTED, "upkeep.policy holds an unknown action \"" + word + "\"");
+	return *a;
 }
 
 std::string
 NormalizeInterval(const std::string &text) {
-	return pg::SpiExec("SELECT $1::pg_catalog.interval::pg_catalog.text", {pg::SpiValue::Text(text)}, true).At(0, 0);
+	return pg::SpiExec("SELECT $1::pg_catalog.interval::pg_catalog.text", {pg::SpiValue::Text(text)},
+	                   pg::SpiMode::ReadOnly)
+	    .At(0, 0);
 }
 
 std::optional<Policy>
@@ -82,8 +75,8 @@ TimeColumnKind(Oid relid, const std::string &column, Oid *base_type) {
 			                                              : TIMESTAMPTZOID;
 		return kind;
 	}
-	Fail(ERRCODE_UNDEFINED_COLUMN, "column \"" + column + "\" does not exist in table " +
-	                                   pg::GetRelation(relid).qualified);
+	Fail(ERRCODE_UNDEFINED_COLUMN,
+	     "column \"" + column + "\" does not exist in table " + pg::GetRelation(relid).qualified);
 }
 
 std::string
@@ -93,15 +86,18 @@ ValidateAge(const char *what, const std::string &text, int max_years) {
 	if (iv.months < 0 || iv.days < 0 || iv.usec < 0) {
 		const bool any_positive = iv.months > 0 || iv.days > 0 || iv.usec > 0;
 		Fail(ERRCODE_INVALID_PARAMETER_VALUE,
-		     std::string(what) + (any_positive ? " must not mix positive and negative parts, not \""
-		                                       : " must be a positive interval, not \"") +
+		     std::string(what) +
+		         (any_positive ? " must not mix positive and negative parts, not \""
+		                       : " must be a positive interval, not \"") +
 		         shown + "\"",
-		     any_positive ? "Months, days and time are added separately: with a negative part, now minus the "
-		                    "interval can land after now on some dates (2023-03-01 minus '1 mon -29 days' is 2023-03-02)."
-		                  : "");
+		     any_positive
+		         ? "Months, days and time are added separately: with a negative part, now minus the "
+		           "interval can land after now on some dates (2023-03-01 minus '1 mon -29 days' is 2023-03-02)."
+		         : "");
 	}
 	if (iv.months == 0 && iv.days == 0 && iv.usec == 0)
-		Fail(ERRCODE_INVALID_PARAMETER_VALUE, std::string(what) + " must be a positive interval, not \"" + shown + "\"");
+		Fail(ERRCODE_INVALID_PARAMETER_VALUE,
+		     std::string(what) + " must be a positive interval, not \"" + shown + "\"");
 	/* in months, days counted as 30 and time as 30-day months: a bound, not a calendar */
 	const double months = iv.months + iv.days / 30.0 + static_cast<double>(iv.usec) / (30.0 * 86400.0 * 1e6);
 	if (months > 12.0 * max_years)
@@ -151,59 +147,63 @@ SetPolicy(const PolicyArgs &a) {
 		Fail(ERRCODE_NULL_VALUE_NOT_ALLOWED, "retain is required when creating a policy",
 		     "Say how long rows are kept, e.g. retain => '30 days'.");
 
-	if (a.action)
-		p.action = *a.action;
-	else if (!old)
-		p.action = partitioned ? "drop" : "delete";
-	if (p.action != "delete" && p.action != "archive" && p.action != "drop" && p.action != "detach")
-		Fail(ERRCODE_INVALID_PARAMETER_VALUE, "unknown action \"" + p.action + "\"",
-		     "Valid actions: delete, archive, drop, detach.");
-	if ((p.action == "drop" || p.action == "detach")) {
+	if (a.action) {
+		const std::optional<core::Action> parsed = core::ParseAction(*a.action);
+		if (!parsed)
+			Fail(ERRCODE_INVALID_PARAMETER_VALUE, "unknown action \"" + *a.action + "\"",
+			     "Valid actions: delete, archive, drop, detach.");
+		p.action = *parsed;
+	} else if (!old)
+		p.action = partitioned ? core::Action::Drop : core::Action::Delete;
+	const std::string action = core::ActionName(p.action);
+	if (core::Describe(p.action).partitions_only) {
 		if (!partitioned)
-			Fail(ERRCODE_WRONG_OBJECT_TYPE, "action \"" + p.action + "\" needs a partitioned table, and " +
-			                                    rel.qualified + " is not partitioned",
+			Fail(ERRCODE_WRONG_OBJECT_TYPE,
+			     "action \"" + action + "\" needs a partitioned table, and " + rel.qualified + " is not partitioned",
 			     "Use delete or archive for a plain table.");
 		if (!ptable)
-			Fail(ERRCODE_FEATURE_NOT_SUPPORTED, "action \"" + p.action + "\" needs RANGE partitioning on one column");
+			Fail(ERRCODE_FEATURE_NOT_SUPPORTED, "action \"" + action + "\" needs RANGE partitioning on one column");
 		if (ptable->key.column != p.time_column)
 			Fail(ERRCODE_INVALID_PARAMETER_VALUE,
-			     "action \"" + p.action + "\" needs the time column to be the partition key \"" + ptable->key.column +
+			     "action \"" + action + "\" needs the time column to be the partition key \"" + ptable->key.column +
 			         "\", not \"" + p.time_column + "\"",
 			     "Whole partitions can only expire by their own bounds.");
 	}
 
+	const bool archives = p.action == core::Action::Archive;
 	if (a.archive_to)
 		p.archive_to = *a.archive_to;
-	if (p.action != "archive" && a.archive_to && *a.archive_to != InvalidOid)
+	if (!archives && a.archive_to && *a.archive_to != InvalidOid)
 		Fail(ERRCODE_INVALID_PARAMETER_VALUE, "archive_to is only meaningful with action \"archive\"");
-	if (p.action != "archive")
+	if (!archives)
 		p.archive_to = InvalidOid;
-	if (p.action == "archive" && p.archive_to != InvalidOid)
+	if (archives && p.archive_to != InvalidOid)
 		ValidateArchiveTarget(rel, p.archive_to);
 
+	const bool detaches = p.action == core::Action::Detach;
 	if (a.detach_schema)
 		p.detach_schema = *a.detach_schema;
-	if (p.action != "detach" && a.detach_schema && !a.detach_schema->empty())
+	if (!detaches && a.detach_schema && !a.detach_schema->empty())
 		Fail(ERRCODE_INVALID_PARAMETER_VALUE, "detach_schema is only meaningful with action \"detach\"");
-	if (p.action != "detach")
+	if (!detaches)
 		p.detach_schema.clear();
 	if (!p.detach_schema.empty()) {
 		pg::SpiResult s = pg::SpiExec(
 		    "SELECT n.oid, pg_catalog.has_schema_privilege($2, n.oid, 'CREATE') FROM pg_catalog.pg_namespace n "
 		    "WHERE n.nspname OPERATOR(pg_catalog.=) $1",
-		    {pg::SpiValue::Name(p.detach_schema), pg::SpiValue::Oid_(rel.owner)}, true);
+		    {pg::SpiValue::Name(p.detach_schema), pg::SpiValue::Oid_(rel.owner)}, pg::SpiMode::ReadOnly);
 		if (s.rows.empty())
 			Fail(ERRCODE_UNDEFINED_SCHEMA, "schema \"" + p.detach_schema + "\" does not exist");
 		if (!s.BoolAt(0, 1))
-			Fail(ERRCODE_INSUFFICIENT_PRIVILEGE, "the owner of " + rel.qualified + " cannot create in schema \"" +
-			                                         p.detach_schema + "\"");
+			Fail(ERRCODE_INSUFFICIENT_PRIVILEGE,
+			     "the owner of " + rel.qualified + " cannot create in schema \"" + p.detach_schema + "\"");
 	}
 
 	if (a.premake)
 		p.premake = *a.premake;
 	if (p.premake < 0 || p.premake > 120)
-		Fail(ERRCODE_INVALID_PARAMETER_VALUE, "premake must be between 0 and 120 months, not " +
-		                                          std::to_string(p.premake));
+		Fail(ERRCODE_INVALID_PARAMETER_VALUE,
+		     "premake must be between 0 and 120 months, not " + std::to_string(p.premake));
 	if (a.batch_size)
 		p.batch_size = *a.batch_size;
 	if (p.batch_size <= 0)
@@ -217,8 +217,7 @@ SetPolicy(const PolicyArgs &a) {
 	if (!p.timezone.empty()) {
 		const std::string problem = pg::PgCall([&] { return pg::TimeZoneProblem(p.timezone.c_str()); });
 		if (!problem.empty())
-			Fail(ERRCODE_INVALID_PARAMETER_VALUE, "time zone \"" + p.timezone + "\" is not a time zone name",
-			     problem);
+			Fail(ERRCODE_INVALID_PARAMETER_VALUE, "time zone \"" + p.timezone + "\" is not a time zone name", problem);
 	}
 	if (a.enabled)
 		p.enabled = *a.enabled;
@@ -234,7 +233,7 @@ SetPolicy(const PolicyArgs &a) {
 		    "premake = EXCLUDED.premake, batch_size = EXCLUDED.batch_size, run_every = EXCLUDED.run_every, "
 		    "timezone = EXCLUDED.timezone, enabled = EXCLUDED.enabled, updated_at = pg_catalog.now()",
 		    {pg::SpiValue::RegClass(p.relid), pg::SpiValue::Name(p.time_column), pg::SpiValue::Text(p.retain),
-		     pg::SpiValue::Text(p.action),
+		     pg::SpiValue::Text(core::ActionName(p.action)),
 		     p.archive_to ? pg::SpiValue::RegClass(p.archive_to) : pg::SpiValue::Null(REGCLASSOID),
 		     p.detach_schema.empty() ? pg::SpiValue::Null(NAMEOID) : pg::SpiValue::Name(p.detach_schema),
 		     pg::SpiValue::Int4(p.premake), pg::SpiValue::Int4(p.batch_size), pg::SpiValue::Text(p.run_every),
@@ -242,7 +241,7 @@ SetPolicy(const PolicyArgs &a) {
 		     pg::SpiValue::Bool(p.enabled), pg::SpiValue{REGROLEOID, false, static_cast<int64_t>(caller), {}}});
 		/* A changed policy is due at once: the worker applies it on its next wake, not an hour later. */
 		pg::SpiExec("UPDATE upkeep.policy_state SET next_due = NULL WHERE relid OPERATOR(pg_catalog.=) $1",
-		            {pg::SpiValue::Oid_(p.relid)}, false, false);
+		            {pg::SpiValue::Oid_(p.relid)}, pg::SpiMode::Write);
 	});
 }
 
@@ -252,10 +251,10 @@ DropPolicy(Oid relid) {
 	RequireOwner(rel);
 	return pg::AsExtensionOwner([&] {
 		uint64_t n = pg::SpiExec("DELETE FROM upkeep.policy WHERE relid OPERATOR(pg_catalog.=) $1",
-		                         {pg::SpiValue::RegClass(relid)}, false, false)
+		                         {pg::SpiValue::RegClass(relid)}, pg::SpiMode::Write)
 		                 .processed;
 		pg::SpiExec("DELETE FROM upkeep.policy_state WHERE relid OPERATOR(pg_catalog.=) $1",
-		            {pg::SpiValue::Oid_(relid)}, false, false);
+		            {pg::SpiValue::Oid_(relid)}, pg::SpiMode::Write);
 		return n > 0;
 	});
 }
@@ -265,7 +264,7 @@ PolicyVersion(Oid relid) {
 	pg::SpiResult r = pg::AsExtensionOwner([&] {
 		return pg::SpiExec("SELECT p.xmin::pg_catalog.text FROM upkeep.policy p WHERE p.relid::pg_catalog.oid "
 		                   "OPERATOR(pg_catalog.=) $1",
-		                   {pg::SpiValue::Oid_(relid)}, true);
+		                   {pg::SpiValue::Oid_(relid)}, pg::SpiMode::ReadOnly);
 	});
 	return r.rows.empty() ? std::string() : r.At(0, 0);
 }
@@ -277,29 +276,32 @@ LoadPolicies(Oid only) {
 	 * browsing, not for runs), with output settings pinned so intervals read
 	 * the same whatever the session's IntervalStyle.
 	 */
-	const int nest = pg::PinFingerprintSettings();
-	pg::SpiResult r = pg::AsExtensionOwner([&] {
-		return pg::SpiExec(
-		    "SELECT p.relid::pg_catalog.oid, p.time_column, p.retain::pg_catalog.text, p.action, "
-		    "p.archive_to::pg_catalog.oid, p.detach_schema, p.premake, p.batch_size, p.run_every::pg_catalog.text, "
-		    "p.timezone, p.enabled, p.created_by::pg_catalog.oid, "
-		    "t.token, s.partitions_token, s.partitions_shape, p.xmin::pg_catalog.text "
-		    "FROM upkeep.policy p JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) p.relid "
-		    "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace "
-		    "LEFT JOIN upkeep.policy_state s ON s.relid OPERATOR(pg_catalog.=) c.oid "
-		    "LEFT JOIN (" + PartitionTokensSql("$1") + ") t ON t.parent OPERATOR(pg_catalog.=) c.oid "
-		    "WHERE ($1 OPERATOR(pg_catalog.=) 0 AND p.enabled) OR p.relid::pg_catalog.oid OPERATOR(pg_catalog.=) $1 "
-		    "ORDER BY n.nspname, c.relname",
-		    {pg::SpiValue::Oid_(only)}, true);
+	pg::SpiResult r = pg::WithFingerprintSettings([&] {
+		return pg::AsExtensionOwner([&] {
+			return pg::SpiExec(
+			    "SELECT p.relid::pg_catalog.oid, p.time_column, p.retain::pg_catalog.text, p.action, "
+			    "p.archive_to::pg_catalog.oid, p.detach_schema, p.premake, p.batch_size, p.run_every::pg_catalog.text, "
+			    "p.timezone, p.enabled, p.created_by::pg_catalog.oid, "
+			    "t.token, s.partitions_token, s.partitions_shape, p.xmin::pg_catalog.text "
+			    "FROM upkeep.policy p JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) p.relid "
+			    "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace "
+			    "LEFT JOIN upkeep.policy_state s ON s.relid OPERATOR(pg_catalog.=) c.oid "
+			    "LEFT JOIN (" +
+			        PartitionTokensSql("$1") +
+			        ") t ON t.parent OPERATOR(pg_catalog.=) c.oid "
+			        "WHERE ($1 OPERATOR(pg_catalog.=) 0 AND p.enabled) OR p.relid::pg_catalog.oid "
+			        "OPERATOR(pg_catalog.=) $1 "
+			        "ORDER BY n.nspname, c.relname",
+			    {pg::SpiValue::Oid_(only)}, pg::SpiMode::ReadOnly);
+		});
 	});
-	pg::UnpinFingerprintSettings(nest);
 	std::vector<Policy> out;
 	for (size_t i = 0; i < r.rows.size(); i++) {
 		Policy p;
 		p.relid = r.OidAt(i, 0);
 		p.time_column = r.At(i, 1);
 		p.retain = r.At(i, 2);
-		p.action = r.At(i, 3);
+		p.action = ParseStoredAction(r.At(i, 3));
 		p.archive_to = r.IsNull(i, 4) ? InvalidOid : r.OidAt(i, 4);
 		p.detach_schema = r.IsNull(i, 5) ? std::string() : r.At(i, 5);
 		p.premake = static_cast<int>(r.Int(i, 6));

@@ -30,7 +30,7 @@ RunByLabel(bool worker) {
 	                              "COALESCE(' via ' OPERATOR(pg_catalog.||) CASE WHEN "
 	                              "pg_catalog.current_setting('application_name') OPERATOR(pg_catalog.=) '' THEN NULL "
 	                              "ELSE pg_catalog.current_setting('application_name') END, '')",
-	                              {}, true);
+	                              {}, pg::SpiMode::ReadOnly);
 	return r.At(0, 0);
 }
 
@@ -53,44 +53,45 @@ void
 LogProgress(int64_t log_id, int64_t rows, int batches) {
 	pg::AsExtensionOwner([&] {
 		pg::SpiExec("UPDATE upkeep.run_log SET rows = $2, batches = $3 WHERE id OPERATOR(pg_catalog.=) $1",
-		            {pg::SpiValue::Int8(log_id), pg::SpiValue::Int8(rows), pg::SpiValue::Int4(batches)}, false, false);
+		            {pg::SpiValue::Int8(log_id), pg::SpiValue::Int8(rows), pg::SpiValue::Int4(batches)},
+		            pg::SpiMode::Write);
 	});
 }
 
 void
-LogFinish(int64_t log_id, const std::string &status, int64_t rows, int batches, const std::string &message,
+LogFinish(int64_t log_id, core::Status status, int64_t rows, int batches, const std::string &message,
           const std::string &action, const std::string &table_name) {
 	pg::AsExtensionOwner([&] {
 		pg::SpiExec("UPDATE upkeep.run_log SET status = $2, rows = $3, batches = $4, message = $5, action = $6, "
 		            "table_name = $7, finished_at = pg_catalog.clock_timestamp() WHERE id OPERATOR(pg_catalog.=) $1",
-		            {pg::SpiValue::Int8(log_id), pg::SpiValue::Text(status), pg::SpiValue::Int8(rows),
+		            {pg::SpiValue::Int8(log_id), pg::SpiValue::Text(core::StatusText(status)), pg::SpiValue::Int8(rows),
 		             pg::SpiValue::Int4(batches),
 		             message.empty() ? pg::SpiValue::Null(TEXTOID) : pg::SpiValue::Text(message),
 		             pg::SpiValue::Text(action), pg::SpiValue::Text(table_name)},
-		            false, false);
+		            pg::SpiMode::Write);
 	});
 }
 
 void
 LogDrop(int64_t log_id) {
 	pg::AsExtensionOwner([&] {
-		pg::SpiExec("DELETE FROM upkeep.run_log WHERE id OPERATOR(pg_catalog.=) $1", {pg::SpiValue::Int8(log_id)}, false,
-		            false);
+		pg::SpiExec("DELETE FROM upkeep.run_log WHERE id OPERATOR(pg_catalog.=) $1", {pg::SpiValue::Int8(log_id)},
+		            pg::SpiMode::Write);
 	});
 }
 
 void
-LogOutcome(int64_t run_id, Oid relid, const std::string &table_name, const std::string &action,
-           const std::string &status, const std::string &message, const std::string &run_by) {
+LogOutcome(int64_t run_id, Oid relid, const std::string &table_name, const std::string &action, core::Status status,
+           const std::string &message, const std::string &run_by) {
 	pg::AsExtensionOwner([&] {
 		pg::SpiExec("INSERT INTO upkeep.run_log (run_id, relid, table_name, action, started_at, finished_at, status, "
 		            "message, run_by, pid) VALUES ($1, $2, $3, $4, pg_catalog.clock_timestamp(), "
 		            "pg_catalog.clock_timestamp(), $5, $6, $7, pg_catalog.pg_backend_pid())",
 		            {pg::SpiValue::Int8(run_id), pg::SpiValue::Oid_(relid), pg::SpiValue::Text(table_name),
-		             pg::SpiValue::Text(action), pg::SpiValue::Text(status),
+		             pg::SpiValue::Text(action), pg::SpiValue::Text(core::StatusText(status)),
 		             message.empty() ? pg::SpiValue::Null(TEXTOID) : pg::SpiValue::Text(message),
 		             pg::SpiValue::Text(run_by)},
-		            false, false);
+		            pg::SpiMode::Write);
 	});
 }
 
@@ -98,12 +99,13 @@ int64_t
 MarkInterruptedRuns() {
 	return pg::AsExtensionOwner([] {
 		return static_cast<int64_t>(
-		    pg::SpiExec("UPDATE upkeep.run_log l SET status = 'failed', finished_at = pg_catalog.clock_timestamp(), "
-		                "message = 'interrupted: the run was cancelled, timed out, terminated or the server crashed' "
-		                "WHERE l.status OPERATOR(pg_catalog.=) 'running' AND (l.pid OPERATOR(pg_catalog.=) "
-		                "pg_catalog.pg_backend_pid() OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_get_activity(l.pid) a "
-		                "WHERE a.backend_start OPERATOR(pg_catalog.<=) l.started_at))",
-		                {}, false, false)
+		    pg::SpiExec(
+		        "UPDATE upkeep.run_log l SET status = 'failed', finished_at = pg_catalog.clock_timestamp(), "
+		        "message = 'interrupted: the run was cancelled, timed out, terminated or the server crashed' "
+		        "WHERE l.status OPERATOR(pg_catalog.=) 'running' AND (l.pid OPERATOR(pg_catalog.=) "
+		        "pg_catalog.pg_backend_pid() OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_get_activity(l.pid) a "
+		        "WHERE a.backend_start OPERATOR(pg_catalog.<=) l.started_at))",
+		        {}, pg::SpiMode::Write)
 		        .processed);
 	});
 }
@@ -116,7 +118,7 @@ TrimRunLog() {
 		    pg::SpiExec("DELETE FROM upkeep.run_log WHERE status OPERATOR(pg_catalog.<>) 'running' AND finished_at "
 		                "OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(mins "
 		                "=> $1::pg_catalog.int4))",
-		                {pg::SpiValue::Int8(minutes)}, false, false)
+		                {pg::SpiValue::Int8(minutes)}, pg::SpiMode::Write)
 		        .processed);
 	});
 }

@@ -9,6 +9,7 @@
 #include "upkeep/maint/sql_api.hpp"
 #include "upkeep/pg/catalog.hpp"
 #include "upkeep/pg/error_bridge.hpp"
+#include "upkeep/pg/report.hpp"
 #include "upkeep/pg/spi.hpp"
 
 namespace upkeep::maint {
@@ -17,7 +18,7 @@ void
 RequirePrimary(const char *what) {
 	if (pg::InRecovery()) {
 		std::string msg = std::string(what) + " cannot run on a hot standby";
-		pg::Throw(ERRCODE_READ_ONLY_SQL_TRANSACTION, msg.c_str(), nullptr,
+		pg::Throw(ERRCODE_READ_ONLY_SQL_TRANSACTION, msg, nullptr,
 		          "Run maintenance on the primary; after a promotion it works here without a restart.");
 	}
 }
@@ -26,12 +27,7 @@ std::vector<Outcome>
 CleanupOldData(bool dry_run, Oid only) {
 	RequirePrimary("upkeep.cleanup_old_data()");
 	pg::SpiConnect();
-	RunOptions opt;
-	opt.dry_run = dry_run;
-	opt.only = only;
-	opt.mode = RunMode::CallerTransaction;
-	opt.premake = false;
-	std::vector<Outcome> out = RunMaintenance(opt);
+	std::vector<Outcome> out = RunMaintenance(RunOptions::CleanupOldData(dry_run, only));
 	pg::SpiFinish();
 	return out;
 }
@@ -52,13 +48,7 @@ RunMaintenanceProcedure(bool dry_run, Oid only, bool nonatomic) {
 	 */
 	const int nest = dry_run ? pg::OpenGucLevel() : 0;
 	pg::SpiConnect(!dry_run);
-	RunOptions opt;
-	opt.dry_run = dry_run;
-	opt.only = only;
-	opt.mode = dry_run ? RunMode::CallerTransaction : RunMode::CommitPerBatch;
-	opt.premake = true;
-	opt.notices = true;
-	(void)RunMaintenance(opt);
+	(void)RunMaintenance(RunOptions::Procedure(dry_run, only));
 	pg::SpiFinish();
 	if (dry_run)
 		pg::CloseGucLevel(nest);
@@ -100,12 +90,58 @@ ArchiveTableEntry(Oid source, std::optional<Oid> archive, std::optional<std::str
 	}
 	if (!time_column && p)
 		time_column = p->time_column;
-	if (!archive && p && p->action == "archive" && p->archive_to != InvalidOid)
+	if (!archive && p && p->action == core::Action::Archive && p->archive_to != InvalidOid)
 		archive = p->archive_to;
-	int64_t moved = ArchiveTable(source, archive.value_or(InvalidOid), *older_than, time_column.value_or(""),
-	                             batch_size);
+	int64_t moved = ArchiveTable(rel, archive.value_or(InvalidOid), *older_than, time_column.value_or(""), batch_size);
 	pg::SpiFinish();
 	return moved;
+}
+
+Oid
+CreateMonthlyPartitionEntry(Oid parent, int32_t pg_date) {
+	const core::YearMonth ym = PartitionMonthArg(pg_date);
+	RequirePrimary("upkeep.create_monthly_partition()");
+	pg::SpiConnect();
+	std::string moved;
+	const Oid child = CreateMonthlyPartition(parent, ym, &moved);
+	pg::SpiFinish();
+	if (!moved.empty())
+		pg::Notice(moved);
+	return child;
+}
+
+std::optional<PolicyStatus>
+PolicyStatusEntry(Oid relid) {
+	pg::SpiConnect();
+	std::optional<PolicyStatus> st = GetPolicyStatus(relid);
+	pg::SpiFinish();
+	return st;
+}
+
+TableFingerprint
+TableFingerprintEntry(Oid relid) {
+	return FingerprintTable(relid); /* reads the table directly, no SPI */
+}
+
+std::vector<StoredFingerprint>
+SnapshotFingerprintsEntry() {
+	pg::SpiConnect();
+	std::vector<StoredFingerprint> rows = SnapshotFingerprints();
+	pg::SpiFinish();
+	return rows;
+}
+
+std::vector<CheckResult>
+VerifyBackupIntegrityEntry() {
+	pg::SpiConnect();
+	std::vector<CheckResult> rows = VerifyBackupIntegrity();
+	pg::SpiFinish();
+	return rows;
+}
+
+bool
+WakeWorkerEntry() {
+	return pg::PgCall([] { return bgw::WakeWorkerForCurrentDatabase(); });
 }
 
 } // namespace upkeep::maint

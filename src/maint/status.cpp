@@ -52,20 +52,17 @@ GetPolicyStatus(Oid relid) {
 		int32_t parts = 0, premade = 0;
 		int64_t expired = 0, def = 0;
 		auto children = pg::ListRangePartitions(relid);
-		std::vector<const pg::ChildPartition *> ranged;
 		for (const auto &c : children) {
 			if (c.is_default) {
 				def += Reltuples(c.oid);
 				continue;
 			}
-			ranged.push_back(&c);
 			parts++;
 			if (c.lower.value > now_key)
 				premade++;
 		}
-		for (size_t i = 0; i + 1 < ranged.size(); i++)
-			if (ranged[i]->upper.value <= cutoff.key)
-				expired += Reltuples(ranged[i]->oid);
+		for (const pg::ChildPartition &c : ExpiredPartitionsOf(children, cutoff.key))
+			expired += Reltuples(c.oid);
 		st.partitions = parts;
 		st.premade = premade;
 		st.default_rows = def;
@@ -77,7 +74,7 @@ GetPolicyStatus(Oid relid) {
 		pg::AsOwner(rel->owner, [&] {
 			pg::SpiResult r = pg::SpiExec("EXPLAIN (FORMAT JSON) SELECT 1 FROM ONLY " + rel->qualified + " WHERE " +
 			                                  pg::QuoteIdent(p.time_column) + " OPERATOR(pg_catalog.<) " + cutoff.text,
-			                              {}, false); /* SPI refuses EXPLAIN in read-only mode */
+			                              {}, pg::SpiMode::WriteReturning); /* SPI refuses EXPLAIN in read-only mode */
 			std::string plan = r.At(0, 0);
 			auto rows = pg::SpiQueryInts("SELECT (($1::pg_catalog.json OPERATOR(pg_catalog.->) 0 "
 			                             "OPERATOR(pg_catalog.->) 'Plan' OPERATOR(pg_catalog.->>) 'Plan Rows')"

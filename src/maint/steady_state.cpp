@@ -43,7 +43,7 @@ TokenSelect(const std::string &which_parents) {
 
 bool
 KeepsShape(const Policy &p, const pg::RelInfo &rel) {
-	return rel.relkind == RELKIND_PARTITIONED_TABLE && (p.action == "drop" || p.action == "detach");
+	return rel.relkind == RELKIND_PARTITIONED_TABLE && core::Describe(p.action).keeps_set_summary;
 }
 
 std::string
@@ -51,8 +51,11 @@ PartitionTokensSql(const std::string &only_param) {
 	/* one pass for every set a run may skip: grouping beats a lookup per policy */
 	return TokenSelect("JOIN upkeep.policy q ON q.relid::pg_catalog.oid OPERATOR(pg_catalog.=) i.inhparent "
 	                   "AND q.action OPERATOR(pg_catalog.=) ANY ('{drop,detach}') "
-	                   "AND (" + only_param + " OPERATOR(pg_catalog.=) 0 OR q.relid::pg_catalog.oid "
-	                   "OPERATOR(pg_catalog.=) " + only_param + ")");
+	                   "AND (" +
+	                   only_param +
+	                   " OPERATOR(pg_catalog.=) 0 OR q.relid::pg_catalog.oid "
+	                   "OPERATOR(pg_catalog.=) " +
+	                   only_param + ")");
 }
 
 bool
@@ -78,13 +81,12 @@ SteadyStateOutcomes(const Policy &p, const RunOptions &opt, const pg::RelInfo &r
 	}
 
 	/* what the full run reports for a set with nothing to do */
-	const std::string status = opt.dry_run ? "dry run" : "ok";
+	const core::Status status = opt.dry_run ? core::Status::DryRun : core::Status::Ok;
 	const double ms = pg::NowMs() - t0;
 	if (opt.premake)
 		out->push_back(Outcome{rel.oid, rel.qualified, PremakeLabel(0, p.premake), status, "", 0, 0, ms});
-	out->push_back(Outcome{rel.oid, rel.qualified,
-	                       ExpiryLabel(p, 0, DetachesConcurrently(p, opt, shape->has_default)), status,
-	                       "cutoff " + cutoff.text, 0, 0, ms});
+	out->push_back(Outcome{rel.oid, rel.qualified, ExpiryLabel(p, 0, DetachesConcurrently(p, opt, shape->has_default)),
+	                       status, "cutoff " + cutoff.text, 0, 0, ms, p.action, core::Grain::Partitions});
 	return true;
 }
 
@@ -95,9 +97,9 @@ RememberShape(const Policy &p, const pg::RelInfo &rel) {
 	/* the lock every change of the set takes: the token and the bounds below describe the same set */
 	if (!pg::PgCall([&] { return ConditionalLockRelationOid(rel.oid, ShareUpdateExclusiveLock); }))
 		return;
-	pg::SpiResult tok = pg::SpiExec(
-	    "SELECT token FROM (" + TokenSelect("WHERE i.inhparent OPERATOR(pg_catalog.=) $1") + ") t",
-	    {pg::SpiValue::Oid_(rel.oid)}, true);
+	pg::SpiResult tok =
+	    pg::SpiExec("SELECT token FROM (" + TokenSelect("WHERE i.inhparent OPERATOR(pg_catalog.=) $1") + ") t",
+	                {pg::SpiValue::Oid_(rel.oid)}, pg::SpiMode::ReadOnly);
 	if (tok.rows.empty() || tok.IsNull(0, 0))
 		return;
 	const std::string token = tok.At(0, 0);
@@ -117,8 +119,8 @@ RememberShape(const Policy &p, const pg::RelInfo &rel) {
 			pg::SpiExec("INSERT INTO upkeep.policy_state AS s (relid, partitions_token, partitions_shape) "
 			            "VALUES ($1, $2, $3) ON CONFLICT (relid) DO UPDATE SET "
 			            "partitions_token = EXCLUDED.partitions_token, partitions_shape = EXCLUDED.partitions_shape",
-			            {pg::SpiValue::Oid_(rel.oid), pg::SpiValue::Text(token), pg::SpiValue::Text(shape)}, false,
-			            false);
+			            {pg::SpiValue::Oid_(rel.oid), pg::SpiValue::Text(token), pg::SpiValue::Text(shape)},
+			            pg::SpiMode::Write);
 		});
 }
 

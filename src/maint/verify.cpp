@@ -67,7 +67,7 @@ ManagedTables(bool require_owner) {
 		if (require_owner ? !pg::MayActAsOwner(rel->oid, user) : !CanRead(rel->oid))
 			continue;
 		Managed m{*rel, p, std::nullopt};
-		if (p.action == "archive") {
+		if (p.action == core::Action::Archive) {
 			Oid a = p.archive_to;
 			if (a == InvalidOid)
 				a = pg::RelationByName(rel->nspoid, DefaultArchiveName(*rel));
@@ -189,7 +189,7 @@ NarrowByKeyRange(const pg::RelInfo &archive, const std::vector<std::string> &col
 			                   "LEFT JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) a.atttypid "
 			                   "LEFT JOIN pg_catalog.pg_namespace tn ON tn.oid OPERATOR(pg_catalog.=) t.typnamespace "
 			                   "WHERE m.id OPERATOR(pg_catalog.=) $1",
-			                   {pg::SpiValue::Int8(id), pg::SpiValue::Oid_(archive.oid)}, true);
+			                   {pg::SpiValue::Int8(id), pg::SpiValue::Oid_(archive.oid)}, pg::SpiMode::ReadOnly);
 		});
 		if (b.rows.empty() || b.IsNull(0, 0) || b.IsNull(0, 1) || b.IsNull(0, 5)) {
 			culprits.push_back(id);
@@ -197,15 +197,14 @@ NarrowByKeyRange(const pg::RelInfo &archive, const std::vector<std::string> &col
 		}
 		const std::string key = pg::QuoteIdent(b.At(0, 0));
 		const std::string type = b.At(0, 5);
-		std::string where = key + " OPERATOR(pg_catalog.>=) $1::" + type + " AND " + key + " OPERATOR(pg_catalog.<=) $2::" + type;
+		std::string where =
+		    key + " OPERATOR(pg_catalog.>=) $1::" + type + " AND " + key + " OPERATOR(pg_catalog.<=) $2::" + type;
 		std::vector<pg::SpiValue> args{pg::SpiValue::Text(b.At(0, 1)), pg::SpiValue::Text(b.At(0, 2))};
 		if (by_time) {
 			where += " AND archived_at OPERATOR(pg_catalog.=) $3";
 			args.push_back(pg::SpiValue::TimestampTz(at));
 		}
-		const int nest = pg::PinFingerprintSettings();
-		auto got = HashArchive(archive, columns, false, where, args);
-		pg::UnpinFingerprintSettings(nest);
+		auto got = pg::WithFingerprintSettings([&] { return HashArchive(archive, columns, false, where, args); });
 		core::Fingerprint all;
 		for (auto &[k, fp] : got)
 			all.Merge(fp);
@@ -221,7 +220,7 @@ CheckManifests(std::vector<CheckResult> &out) {
 	pg::SpiResult archives = pg::AsExtensionOwner([] {
 		return pg::SpiExec("SELECT DISTINCT m.archive::pg_catalog.oid, m.archive_name FROM upkeep.archive_manifest m "
 		                   "ORDER BY 2",
-		                   {}, true);
+		                   {}, pg::SpiMode::ReadOnly);
 	});
 	for (size_t i = 0; i < archives.rows.size(); i++) {
 		const std::string name = archives.At(i, 1);
@@ -256,7 +255,7 @@ CheckManifests(std::vector<CheckResult> &out) {
 				    "m.archived_at), 'YYYY-MM-DD HH24:MI:SS.US') OPERATOR(pg_catalog.||) '+00', m.partition_name, "
 				    "pg_catalog.array_to_string(m.columns, ',') "
 				    "FROM upkeep.archive_manifest m WHERE m.archive OPERATOR(pg_catalog.=) $1 ORDER BY m.id",
-				    {pg::SpiValue::RegClass(archive_oid)}, true);
+				    {pg::SpiValue::RegClass(archive_oid)}, pg::SpiMode::ReadOnly);
 			});
 			const bool by_time = [&] {
 				for (const auto &c : pg::GetColumns(archive_oid))
@@ -273,11 +272,12 @@ CheckManifests(std::vector<CheckResult> &out) {
 					partitions++;
 					partition_rows += m.Int(r, 2);
 					const std::string pname = m.IsNull(r, 7) ? "" : m.At(r, 7);
-					bool attached = pg::SpiExec("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhrelid "
-					                            "OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1) AND i.inhparent "
-					                            "OPERATOR(pg_catalog.=) $2)",
-					                            {pg::SpiValue::Text(pname), pg::SpiValue::Oid_(archive_oid)}, true)
-					                    .BoolAt(0, 0);
+					bool attached =
+					    pg::SpiExec("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhrelid "
+					                "OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1) AND i.inhparent "
+					                "OPERATOR(pg_catalog.=) $2)",
+					                {pg::SpiValue::Text(pname), pg::SpiValue::Oid_(archive_oid)}, pg::SpiMode::ReadOnly)
+					        .BoolAt(0, 0);
 					if (!attached) {
 						partition_problems.push_back("moved partition " + pname + " (batch " + m.At(r, 0) +
 						                             ") is no longer attached to the archive");
@@ -286,24 +286,24 @@ CheckManifests(std::vector<CheckResult> &out) {
 					/* a move recorded with its rows' count and hash (0.2.0 on): as verifiable as a batch */
 					if (!m.IsNull(r, 3)) {
 						const Oid part_oid = pg::SpiExec("SELECT pg_catalog.to_regclass($1)::pg_catalog.oid",
-						                                 {pg::SpiValue::Text(pname)}, true)
+						                                 {pg::SpiValue::Text(pname)}, pg::SpiMode::ReadOnly)
 						                         .OidAt(0, 0);
 						auto part = pg::LookupRelation(part_oid);
 						std::vector<std::string> columns;
 						const std::string colspec = m.At(r, 8);
 						for (size_t start = 0; start <= colspec.size();) {
 							const size_t comma = colspec.find(',', start);
-							columns.push_back(colspec.substr(start, comma == std::string::npos ? std::string::npos
-							                                                                  : comma - start));
+							columns.push_back(
+							    colspec.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
 							if (comma == std::string::npos)
 								break;
 							start = comma + 1;
 						}
 						core::Fingerprint all;
-						const int nest = pg::PinFingerprintSettings();
-						for (auto &[k, fp] : HashArchive(*part, columns, false))
-							all.Merge(fp);
-						pg::UnpinFingerprintSettings(nest);
+						pg::WithFingerprintSettings([&] {
+							for (auto &[k, fp] : HashArchive(*part, columns, false))
+								all.Merge(fp);
+						});
 						const int64_t want_rows = m.Int(r, 2);
 						const core::Hash128 want = core::Hash128::FromHex(m.At(r, 3));
 						if (static_cast<int64_t>(all.Rows()) != want_rows || all.Sum() != want)
@@ -328,14 +328,13 @@ CheckManifests(std::vector<CheckResult> &out) {
 				size_t start = 0;
 				while (start <= colspec.size()) {
 					size_t comma = colspec.find(',', start);
-					columns.push_back(colspec.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+					columns.push_back(
+					    colspec.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
 					if (comma == std::string::npos)
 						break;
 					start = comma + 1;
 				}
-				const int nest = pg::PinFingerprintSettings();
-				auto actual = HashArchive(*archive, columns, by_time);
-				pg::UnpinFingerprintSettings(nest);
+				auto actual = pg::WithFingerprintSettings([&] { return HashArchive(*archive, columns, by_time); });
 				if (!by_time) {
 					/* one group: the whole archive must be what the manifests say */
 					core::Fingerprint all;
@@ -357,8 +356,9 @@ CheckManifests(std::vector<CheckResult> &out) {
 							ids += (ids.empty() ? "" : ", ") + std::to_string(id);
 						problems.push_back(std::string("batch") + (culprits.size() > 1 ? "es " : " ") + ids +
 						                   (by_time ? " archived at " + g.archived_at : "") + ": manifest says " +
-						                   Plural(g.rows, "row") + " hashing to " + g.hash.Hex() + ", the archive has " +
-						                   Plural(have_rows, "row") + " hashing to " + have_hash.Hex());
+						                   Plural(g.rows, "row") + " hashing to " + g.hash.Hex() +
+						                   ", the archive has " + Plural(have_rows, "row") + " hashing to " +
+						                   have_hash.Hex());
 					}
 				}
 			}
@@ -388,8 +388,9 @@ CheckManifests(std::vector<CheckResult> &out) {
 void
 CheckIndexes(std::vector<CheckResult> &out, const std::vector<Managed> &managed) {
 	const bool installed =
-	    pg::SpiExec("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog.=) 'amcheck')",
-	                {}, true)
+	    pg::SpiExec(
+	        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog.=) 'amcheck')", {},
+	        pg::SpiMode::ReadOnly)
 	        .BoolAt(0, 0);
 	if (!installed) {
 		out.push_back({"amcheck", "", "warning",
@@ -400,7 +401,7 @@ CheckIndexes(std::vector<CheckResult> &out, const std::vector<Managed> &managed)
 	const std::string schema =
 	    pg::SpiExec("SELECT n.nspname FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid "
 	                "OPERATOR(pg_catalog.=) e.extnamespace WHERE e.extname OPERATOR(pg_catalog.=) 'amcheck'",
-	                {}, true)
+	                {}, pg::SpiMode::ReadOnly)
 	        .At(0, 0);
 	const bool recovery = InRecovery();
 	std::set<Oid> tables;
@@ -419,19 +420,20 @@ CheckIndexes(std::vector<CheckResult> &out, const std::vector<Managed> &managed)
 		    "WHERE am.amname OPERATOR(pg_catalog.=) 'btree' AND ic.relkind OPERATOR(pg_catalog.=) 'i' "
 		    "AND i.indrelid OPERATOR(pg_catalog.=) ANY (SELECT $1::pg_catalog.oid UNION ALL SELECT relid FROM "
 		    "pg_catalog.pg_partition_tree($1) WHERE isleaf) ORDER BY 1",
-		    {pg::SpiValue::RegClass(t)}, true);
+		    {pg::SpiValue::RegClass(t)}, pg::SpiMode::ReadOnly);
 		for (size_t r = 0; r < idx.rows.size(); r++) {
 			const std::string index = idx.At(r, 0);
 			if (idx.BoolAt(r, 1) && recovery) {
 				/* amcheck would skip it with a NOTICE: say so rather than 'passed' */
-				out.push_back({"amcheck", index, "warning",
-				               "not checked: an UNLOGGED index has no contents during recovery; check it on the primary"});
+				out.push_back(
+				    {"amcheck", index, "warning",
+				     "not checked: an UNLOGGED index has no contents during recovery; check it on the primary"});
 				continue;
 			}
 			auto failure = pg::TrySubtransaction([&] {
 				pg::FaultPoint("verify-amcheck");
 				pg::SpiExec("SELECT " + pg::QuoteIdent(schema) + ".bt_index_check($1::pg_catalog.regclass, true)",
-				            {pg::SpiValue::Text(index)}, false, false);
+				            {pg::SpiValue::Text(index)}, pg::SpiMode::Write);
 			});
 			if (!failure)
 				out.push_back({"amcheck", index, "ok", "bt_index_check with heapallindexed passed"});
@@ -448,10 +450,11 @@ CheckIndexes(std::vector<CheckResult> &out, const std::vector<Managed> &managed)
 void
 CheckChecksums(std::vector<CheckResult> &out) {
 	pg::SpiResult r = pg::SpiExec(
-	    "SELECT pg_catalog.current_setting('data_checksums'), d.checksum_failures, d.checksum_last_failure::pg_catalog.text, "
+	    "SELECT pg_catalog.current_setting('data_checksums'), d.checksum_failures, "
+	    "d.checksum_last_failure::pg_catalog.text, "
 	    "pg_catalog.current_database() FROM pg_catalog.pg_stat_database d WHERE d.datname OPERATOR(pg_catalog.=) "
 	    "pg_catalog.current_database()",
-	    {}, true);
+	    {}, pg::SpiMode::ReadOnly);
 	const std::string db = r.At(0, 3);
 	if (r.At(0, 0) == "on")
 		out.push_back({"data_checksums", "cluster", "ok", "data checksums are enabled"});
@@ -469,16 +472,18 @@ CheckChecksums(std::vector<CheckResult> &out) {
 
 void
 CheckWalArchiving(std::vector<CheckResult> &out) {
-	pg::SpiResult r = pg::SpiExec(
-	    "SELECT pg_catalog.current_setting('archive_mode'), a.archived_count, a.last_archived_wal, "
-	    "a.last_archived_time::pg_catalog.text, a.failed_count, a.last_failed_wal, a.last_failed_time::pg_catalog.text, "
-	    "(a.last_failed_time IS NOT NULL AND (a.last_archived_time IS NULL OR a.last_failed_time OPERATOR(pg_catalog.>) "
-	    "a.last_archived_time)), "
-	    "(a.last_archived_time IS NULL OR a.last_archived_time OPERATOR(pg_catalog.<) (pg_catalog.now() "
-	    "OPERATOR(pg_catalog.-) '1 hour'::pg_catalog.interval)), "
-	    "pg_catalog.current_setting('archive_command'), pg_catalog.current_setting('archive_library') "
-	    "FROM pg_catalog.pg_stat_archiver a",
-	    {}, true);
+	pg::SpiResult r =
+	    pg::SpiExec("SELECT pg_catalog.current_setting('archive_mode'), a.archived_count, a.last_archived_wal, "
+	                "a.last_archived_time::pg_catalog.text, a.failed_count, a.last_failed_wal, "
+	                "a.last_failed_time::pg_catalog.text, "
+	                "(a.last_failed_time IS NOT NULL AND (a.last_archived_time IS NULL OR a.last_failed_time "
+	                "OPERATOR(pg_catalog.>) "
+	                "a.last_archived_time)), "
+	                "(a.last_archived_time IS NULL OR a.last_archived_time OPERATOR(pg_catalog.<) (pg_catalog.now() "
+	                "OPERATOR(pg_catalog.-) '1 hour'::pg_catalog.interval)), "
+	                "pg_catalog.current_setting('archive_command'), pg_catalog.current_setting('archive_library') "
+	                "FROM pg_catalog.pg_stat_archiver a",
+	                {}, pg::SpiMode::ReadOnly);
 	const std::string mode = r.At(0, 0);
 	if (mode == "off") {
 		out.push_back({"wal_archiving", "cluster", "warning",
@@ -498,9 +503,9 @@ CheckWalArchiving(std::vector<CheckResult> &out) {
 		                              : "the last WAL segment was archived more than an hour ago, at " + r.At(0, 3)});
 		return;
 	}
-	out.push_back({"wal_archiving", "cluster", "ok",
-	               r.At(0, 1) + " segments archived, the last " + (r.IsNull(0, 2) ? "?" : r.At(0, 2)) + " at " +
-	                   r.At(0, 3)});
+	out.push_back(
+	    {"wal_archiving", "cluster", "ok",
+	     r.At(0, 1) + " segments archived, the last " + (r.IsNull(0, 2) ? "?" : r.At(0, 2)) + " at " + r.At(0, 3)});
 }
 
 /* ---- partition sets ---------------------------------------------------- */
@@ -524,14 +529,16 @@ CheckPartitionSets(std::vector<CheckResult> &out, const std::vector<Managed> &ma
 				ranged++;
 				if (prev && prev->upper.value < c.lower.value)
 					problems.push_back("gap between " + prev->qualified + " (up to " +
-					                   pg::KeyLiteral(t.kind, prev->upper.value) + ") and " + c.qualified +
-					                   " (from " + pg::KeyLiteral(t.kind, c.lower.value) + ")");
+					                   pg::KeyLiteral(t.kind, prev->upper.value) + ") and " + c.qualified + " (from " +
+					                   pg::KeyLiteral(t.kind, c.lower.value) + ")");
 				if (prev && prev->upper.value > c.lower.value)
 					problems.push_back("overlap between " + prev->qualified + " and " + c.qualified);
 				prev = &c;
 			}
-			for (const auto &d : PendingDetaches(t.rel.oid)) /* hidden from the parent's queries and from the list above */
-				problems.push_back("partition " + d.qualified + " is detach pending (a DETACH ... CONCURRENTLY did not " +
+			for (const auto &d :
+			     PendingDetaches(t.rel.oid)) /* hidden from the parent's queries and from the list above */
+				problems.push_back("partition " + d.qualified +
+				                   " is detach pending (a DETACH ... CONCURRENTLY did not " +
 				                   "finish): the parent's queries do not see its rows until the next run or ALTER " +
 				                   "TABLE ... DETACH PARTITION ... FINALIZE completes it");
 			for (const auto &p : problems)
@@ -548,7 +555,8 @@ CheckPartitionSets(std::vector<CheckResult> &out, const std::vector<Managed> &ma
 				               Plural(ranged, "partition") + ", contiguous" + (def ? ", DEFAULT empty" : "")});
 		});
 		if (failure)
-			out.push_back({"partition_set", m.rel.qualified, "failed", std::string("check could not run: ") + failure->what()});
+			out.push_back(
+			    {"partition_set", m.rel.qualified, "failed", std::string("check could not run: ") + failure->what()});
 	}
 }
 
@@ -574,22 +582,27 @@ CheckPublications(std::vector<CheckResult> &out, const std::vector<Managed> &man
 		    "SELECT p.pubname::pg_catalog.text, p.pubviaroot FROM pg_catalog.pg_publication p "
 		    "WHERE p.puballtables OR EXISTS (SELECT 1 FROM pg_catalog.pg_publication_rel r "
 		    "WHERE r.prpubid OPERATOR(pg_catalog.=) p.oid AND (r.prrelid OPERATOR(pg_catalog.=) $1 OR r.prrelid "
-		    "OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT a.relid::pg_catalog.oid FROM pg_catalog.pg_partition_ancestors($1) a)))) "
-		    "OR EXISTS (SELECT 1 FROM pg_catalog.pg_publication_namespace n WHERE n.pnpubid OPERATOR(pg_catalog.=) p.oid "
+		    "OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT a.relid::pg_catalog.oid FROM "
+		    "pg_catalog.pg_partition_ancestors($1) a)))) "
+		    "OR EXISTS (SELECT 1 FROM pg_catalog.pg_publication_namespace n WHERE n.pnpubid OPERATOR(pg_catalog.=) "
+		    "p.oid "
 		    "AND n.pnnspid OPERATOR(pg_catalog.=) $2) ORDER BY 1",
-		    {pg::SpiValue::RegClass(m.rel.oid), pg::SpiValue::Oid_(m.rel.nspoid)}, true);
+		    {pg::SpiValue::RegClass(m.rel.oid), pg::SpiValue::Oid_(m.rel.nspoid)}, pg::SpiMode::ReadOnly);
 		for (size_t i = 0; i < r.rows.size(); i++) {
 			const std::string pub = pg::QuoteIdent(r.At(i, 0));
 			if (r.BoolAt(i, 1))
 				out.push_back({"publication", m.rel.qualified, "ok",
 				               "publication " + pub + " publishes it through its partition root"});
 			else
-				out.push_back({"publication", m.rel.qualified, "warning",
-				               "publication " + pub + " publishes its partitions one by one (publish_via_partition_root "
-				               "= false): each partition pg_upkeep makes is published under its own name at once; a "
-				               "subscriber without that table stops its apply worker on the first row for it, retrying "
-				               "in a loop, and one with it skips its rows until ALTER SUBSCRIPTION ... REFRESH "
-				               "PUBLICATION. ALTER PUBLICATION " + pub + " SET (publish_via_partition_root = true)"});
+				out.push_back(
+				    {"publication", m.rel.qualified, "warning",
+				     "publication " + pub +
+				         " publishes its partitions one by one (publish_via_partition_root "
+				         "= false): each partition pg_upkeep makes is published under its own name at once; a "
+				         "subscriber without that table stops its apply worker on the first row for it, retrying "
+				         "in a loop, and one with it skips its rows until ALTER SUBSCRIPTION ... REFRESH "
+				         "PUBLICATION. ALTER PUBLICATION " +
+				         pub + " SET (publish_via_partition_root = true)"});
 		}
 	}
 }
@@ -604,14 +617,14 @@ CheckFingerprints(std::vector<CheckResult> &out) {
 		                   "OPERATOR(pg_catalog.||) '+00', f.wal_lsn::pg_catalog.text, "
 		                   "pg_catalog.to_regclass(f.table_name)::pg_catalog.oid "
 		                   "FROM upkeep.fingerprint f ORDER BY f.table_name, f.id DESC",
-		                   {}, true);
+		                   {}, pg::SpiMode::ReadOnly);
 	});
 	for (size_t i = 0; i < stored.rows.size(); i++) {
 		const std::string name = stored.At(i, 0);
 		const std::string when = "the snapshot of " + stored.At(i, 3) + " (LSN " + stored.At(i, 4) + ")";
 		if (stored.IsNull(i, 5)) {
-			out.push_back({"fingerprint", name, "failed", "table is missing; " + when + " had " +
-			                                                  Plural(stored.Int(i, 1), "row")});
+			out.push_back({"fingerprint", name, "failed",
+			               "table is missing; " + when + " had " + Plural(stored.Int(i, 1), "row")});
 			continue;
 		}
 		const Oid relid = stored.OidAt(i, 5);
@@ -680,14 +693,15 @@ SnapshotFingerprints() {
 				continue;
 			TableFingerprint f = FingerprintTable(rel.oid);
 			pg::SpiResult r = pg::AsExtensionOwner([&] {
-				return pg::SpiExec("INSERT INTO upkeep.fingerprint (relid, table_name, row_count, fingerprint, taken_at, "
-				                   "wal_lsn, taken_by) VALUES ($1, $2, $3, $4, pg_catalog.clock_timestamp(), "
-				                   "pg_catalog.pg_current_wal_insert_lsn(), pg_catalog.session_user()) "
-				                   "RETURNING pg_catalog.to_char(pg_catalog.timezone('UTC', taken_at), "
-				                   "'YYYY-MM-DD HH24:MI:SS.US') OPERATOR(pg_catalog.||) '+00', wal_lsn::pg_catalog.text",
-				                   {pg::SpiValue::Oid_(rel.oid), pg::SpiValue::Text(rel.qualified),
-				                    pg::SpiValue::Int8(f.rows), pg::SpiValue::Text(f.hex)},
-				                   false);
+				return pg::SpiExec(
+				    "INSERT INTO upkeep.fingerprint (relid, table_name, row_count, fingerprint, taken_at, "
+				    "wal_lsn, taken_by) VALUES ($1, $2, $3, $4, pg_catalog.clock_timestamp(), "
+				    "pg_catalog.pg_current_wal_insert_lsn(), pg_catalog.session_user()) "
+				    "RETURNING pg_catalog.to_char(pg_catalog.timezone('UTC', taken_at), "
+				    "'YYYY-MM-DD HH24:MI:SS.US') OPERATOR(pg_catalog.||) '+00', wal_lsn::pg_catalog.text",
+				    {pg::SpiValue::Oid_(rel.oid), pg::SpiValue::Text(rel.qualified), pg::SpiValue::Int8(f.rows),
+				     pg::SpiValue::Text(f.hex)},
+				    pg::SpiMode::WriteReturning);
 			});
 			out.push_back({rel.qualified, f.rows, f.hex, r.At(0, 0), r.At(0, 1)});
 		}

@@ -151,12 +151,10 @@ ReceiverSlot(TupleTableSlot *slot, DestReceiver *self) {
 }
 
 void
-ReceiverShutdown(DestReceiver *) {
-}
+ReceiverShutdown(DestReceiver *) {}
 
 void
-ReceiverDestroy(DestReceiver *) {
-}
+ReceiverDestroy(DestReceiver *) {}
 
 /* Runs `sql` with the receiver as its destination.  C-style. */
 int
@@ -214,7 +212,7 @@ ExecAndDigest(const std::string &sql, const std::vector<SpiValue> &args, const D
 	});
 	if (rc < 0) {
 		PgCall([&] { MemoryContextDelete(r.keep_cxt); });
-		Throw(ERRCODE_INTERNAL_ERROR, "SPI_execute failed while archiving", sql.c_str());
+		Throw(ERRCODE_INTERNAL_ERROR, "SPI_execute failed while archiving", sql);
 	}
 	BatchDigest out;
 	out.rows = static_cast<int64_t>(fp.Rows());

@@ -135,7 +135,7 @@ GetRelation(Oid relid) {
 	auto info = LookupRelation(relid);
 	if (!info) {
 		std::string msg = "relation with OID " + std::to_string(relid) + " does not exist";
-		Throw(ERRCODE_UNDEFINED_TABLE, msg.c_str());
+		Throw(ERRCODE_UNDEFINED_TABLE, msg);
 	}
 	return *info;
 }

@@ -153,7 +153,7 @@ FaultPoint(const char *point) {
 	const Act act = Decide(point);
 	if (act == Act::Error) {
 		const std::string msg = std::string("fault injected at ") + point;
-		Throw(ERRCODE_INTERNAL_ERROR, msg.c_str(), "upkeep.fault_points is set (a test setting).");
+		Throw(ERRCODE_INTERNAL_ERROR, msg, "upkeep.fault_points is set (a test setting).");
 	}
 	if (act == Act::Oom)
 		throw std::bad_alloc();

@@ -218,8 +218,8 @@ DefineGucs() {
 		DefineCustomIntVariable("upkeep.max_workers", "Most per-database pg_upkeep workers running at once.", nullptr,
 		                        &g_max_workers, 8, 1, 128, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
 	DefineCustomStringVariable("upkeep.debug_now", "Test hook: fixed current time for retention cutoffs.",
-	                           "Empty uses the transaction's now(). Meant for tests only.", &g_debug_now, "",
-	                           PGC_SUSET, GUC_NOT_IN_SAMPLE, nullptr, nullptr, nullptr);
+	                           "Empty uses the transaction's now(). Meant for tests only.", &g_debug_now, "", PGC_SUSET,
+	                           GUC_NOT_IN_SAMPLE, nullptr, nullptr, nullptr);
 	DefineCustomStringVariable("upkeep.batch_method", "How retention and archival cut expired rows into batches.",
 	                           "auto picks time slices on a time index, else ctid block ranges, else primary-key "
 	                           "ranges; time, ctid or pk force one where it is usable (tests, benchmarks).",
@@ -230,11 +230,11 @@ DefineGucs() {
 	                        "table, as vacuum_cost_delay does for VACUUM: the run takes longer and disturbs less. "
 	                        "0 (the default) runs the batches back to back.",
 	                        &g_batch_pause_ms, 0, 0, 10000, PGC_USERSET, GUC_UNIT_MS, nullptr, nullptr, nullptr);
-	DefineCustomIntVariable("upkeep.max_replica_lag",
-	                        "Longest replay lag of a streaming replica that committing runs keep going at.",
-	                        "Between two batches, run_maintenance() and the worker wait while any replica in "
-	                        "pg_stat_replication is further behind than this on replay. 0 (the default) never waits.",
-	                        &g_max_replica_lag_ms, 0, 0, 3600 * 1000, PGC_USERSET, GUC_UNIT_MS, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable(
+	    "upkeep.max_replica_lag", "Longest replay lag of a streaming replica that committing runs keep going at.",
+	    "Between two batches, run_maintenance() and the worker wait while any replica in "
+	    "pg_stat_replication is further behind than this on replay. 0 (the default) never waits.",
+	    &g_max_replica_lag_ms, 0, 0, 3600 * 1000, PGC_USERSET, GUC_UNIT_MS, nullptr, nullptr, nullptr);
 	DefineCustomStringVariable("upkeep.fault_points", "Test hook: fault points armed in this session.",
 	                           "<point>:<action>[:<n>], comma-separated (actions: error, wait, kill, oom, notice). "
 	                           "For pg_upkeep's own tests only.",

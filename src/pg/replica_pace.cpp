@@ -53,7 +53,7 @@ ReplicaLagMs() {
 		return SpiExec("SELECT (r.replay_lsn OPERATOR(pg_catalog.-) '0/0'::pg_catalog.pg_lsn)::pg_catalog.int8, "
 		               "(EXTRACT(epoch FROM r.replay_lag) OPERATOR(pg_catalog.*) 1000)::pg_catalog.float8 "
 		               "FROM pg_catalog.pg_stat_replication r WHERE r.state OPERATOR(pg_catalog.=) 'streaming'",
-		               {}, true);
+		               {}, SpiMode::ReadOnly);
 	});
 	auto &commits = Commits();
 	const double now = NowMs();
@@ -92,7 +92,7 @@ WaitForReplicas(int max_lag_ms, double give_up_ms, const std::function<void(doub
 			const std::string msg = "replicas stayed behind (replay lag " + std::to_string(static_cast<long>(lag)) +
 			                        " ms > upkeep.max_replica_lag " + std::to_string(max_lag_ms) + " ms) for " +
 			                        std::to_string(static_cast<long>((NowMs() - t0) / 1000)) + " s";
-			Throw(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, msg.c_str(), nullptr,
+			Throw(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, msg, nullptr,
 			      "The table is taken up again on the next run.");
 		}
 		PgCall([] {

@@ -256,8 +256,11 @@ int
 PinFingerprintSettings() {
 	return PgCall([] {
 		int nest = NewGUCNestLevel();
-		const char *settings[][2] = {{"DateStyle", "ISO, YMD"}, {"IntervalStyle", "postgres"}, {"TimeZone", "UTC"},
-		                             {"extra_float_digits", "1"}, {"bytea_output", "hex"}};
+		const char *settings[][2] = {{"DateStyle", "ISO, YMD"},
+		                             {"IntervalStyle", "postgres"},
+		                             {"TimeZone", "UTC"},
+		                             {"extra_float_digits", "1"},
+		                             {"bytea_output", "hex"}};
 		for (auto &s : settings)
 			(void)set_config_option(s[0], s[1], PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 		return nest;

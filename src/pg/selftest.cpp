@@ -24,17 +24,13 @@ int64_t g_live = 0;
 
 /* Counts its live instances and owns heap memory, like any real C++ object would. */
 class Tracked {
-public:
-	Tracked() : payload_(new std::vector<char>(4096, 'x')) {
-		++g_live;
-	}
-	~Tracked() {
-		--g_live;
-	}
+  public:
+	Tracked() : payload_(new std::vector<char>(4096, 'x')) { ++g_live; }
+	~Tracked() { --g_live; }
 	Tracked(const Tracked &) = delete;
 	Tracked &operator=(const Tracked &) = delete;
 
-private:
+  private:
 	std::unique_ptr<std::vector<char>> payload_;
 };
 
@@ -52,7 +48,7 @@ NestedSpiError(int depth) {
 	Tracked t;
 	std::vector<std::string> held(16, std::string(256, 'z'));
 	if (depth == 0) {
-		SpiExec("SELECT 1 OPERATOR(pg_catalog./) 0", {}, true);
+		SpiExec("SELECT 1 OPERATOR(pg_catalog./) 0", {}, SpiMode::ReadOnly);
 		return 0;
 	}
 	return NestedSpiError(depth - 1) + static_cast<int64_t>(held.size());
@@ -97,12 +93,12 @@ SelftestErrorBridge(const char *mode_c) {
 		if (!failure || failure->SqlErrCode() != ERRCODE_DIVISION_BY_ZERO)
 			throw std::runtime_error("subtransaction did not report the division by zero");
 		/* the session is usable after the rollback */
-		int64_t v = SpiExec("SELECT 7", {}, true).Int(0, 0);
+		int64_t v = SpiExec("SELECT 7", {}, SpiMode::ReadOnly).Int(0, 0);
 		SpiFinish();
 		return v;
 	}
 	std::string msg = "unknown self-test mode \"" + mode + "\"";
-	Throw(ERRCODE_INVALID_PARAMETER_VALUE, msg.c_str());
+	Throw(ERRCODE_INVALID_PARAMETER_VALUE, msg);
 }
 
 } // namespace upkeep::pg

@@ -436,17 +436,20 @@ SpiExecuteRaw(const char *sql, const std::vector<SpiValue> &args, bool read_only
 std::vector<SpiIntRow>
 SpiQueryInts(const std::string &sql, const std::vector<SpiValue> &args, bool read_only) {
 	std::vector<SpiIntRow> rows;
-	int rc = PgCall([&] { return QueryIntsInto(sql.c_str(), static_cast<int>(args.size()), args.data(), read_only, &rows); });
+	int rc = PgCall(
+	    [&] { return QueryIntsInto(sql.c_str(), static_cast<int>(args.size()), args.data(), read_only, &rows); });
 	if (rc < 0) {
 		std::string msg = "SPI_execute failed: ";
 		msg += PgCall([&] { return SPI_result_code_string(rc); });
-		Throw(ERRCODE_INTERNAL_ERROR, msg.c_str(), sql.c_str());
+		Throw(ERRCODE_INTERNAL_ERROR, msg, sql);
 	}
 	return rows;
 }
 
 SpiResult
-SpiExec(const std::string &sql, const std::vector<SpiValue> &args, bool read_only, bool fetch, long limit) {
+SpiExec(const std::string &sql, const std::vector<SpiValue> &args, SpiMode mode, long limit) {
+	const bool read_only = mode == SpiMode::ReadOnly;
+	const bool fetch = mode != SpiMode::Write;
 	SpiResult result;
 	int rc = PgCall([&] {
 		return ExecInto(sql.c_str(), static_cast<int>(args.size()), args.data(), read_only, fetch, limit, &result);
@@ -454,7 +457,7 @@ SpiExec(const std::string &sql, const std::vector<SpiValue> &args, bool read_onl
 	if (rc < 0) {
 		std::string msg = "SPI_execute failed: ";
 		msg += PgCall([&] { return SPI_result_code_string(rc); });
-		Throw(ERRCODE_INTERNAL_ERROR, msg.c_str(), sql.c_str());
+		Throw(ERRCODE_INTERNAL_ERROR, msg, sql);
 	}
 	return result;
 }

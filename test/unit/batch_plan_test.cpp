@@ -79,7 +79,7 @@ TEST(BatchPlan, TimeSliceWalk) {
 
 TEST(BatchPlan, TimeSliceTies) {
 	TimeSliceCursor c(100);
-	c.Next(50); /* [.., 50) */
+	c.Next(50);          /* [.., 50) */
 	auto s = c.Next(50); /* more than n rows share key 50 */
 	EXPECT_EQ(s.kind, TimeSliceCursor::StepKind::Equal);
 	EXPECT_EQ(s.value, 50);
@@ -122,7 +122,7 @@ TEST(BatchPlan, BlockStepperBoundsRowsPerRange) {
 
 TEST(BatchPlan, SliceEstimator) {
 	SliceEstimator e;
-	EXPECT_FALSE(e.Ready()); /* no exact slice seen yet */
+	EXPECT_FALSE(e.Ready());  /* no exact slice seen yet */
 	e.Observe(250, 250, 250); /* one row per unit */
 	ASSERT_TRUE(e.Ready());
 	EXPECT_EQ(e.Width(250), 250);

@@ -24,7 +24,8 @@ Row(const std::vector<const char *> &cols) {
 		if (cols[i] == nullptr)
 			e.AddNull(static_cast<uint32_t>(i + 1));
 		else
-			e.AddValue(static_cast<uint32_t>(i + 1), RowEncoder::kBinary, cols[i], std::char_traits<char>::length(cols[i]));
+			e.AddValue(static_cast<uint32_t>(i + 1), RowEncoder::kBinary, cols[i],
+			           std::char_traits<char>::length(cols[i]));
 	}
 	return e.Finish();
 }
@@ -69,12 +70,12 @@ TEST(Fingerprint, OrderIndependent) {
 
 TEST(Fingerprint, SensitiveToEverything) {
 	const Hash128 base = Table({{"1", "a"}, {"2", "b"}}).Sum();
-	EXPECT_NE(Table({{"1", "b"}, {"2", "a"}}).Sum(), base);      /* values swapped between rows */
-	EXPECT_NE(Table({{"a", "1"}, {"b", "2"}}).Sum(), base);      /* values swapped between columns */
-	EXPECT_NE(Table({{"1", "a"}}).Sum(), base);                  /* a row missing */
+	EXPECT_NE(Table({{"1", "b"}, {"2", "a"}}).Sum(), base);             /* values swapped between rows */
+	EXPECT_NE(Table({{"a", "1"}, {"b", "2"}}).Sum(), base);             /* values swapped between columns */
+	EXPECT_NE(Table({{"1", "a"}}).Sum(), base);                         /* a row missing */
 	EXPECT_NE(Table({{"1", "a"}, {"2", "b"}, {"2", "b"}}).Sum(), base); /* a row duplicated */
-	EXPECT_NE(Row({nullptr}), Row({""}));                        /* NULL is not the empty value */
-	EXPECT_NE(Row({"ab", "c"}), Row({"a", "bc"}));               /* value boundaries are encoded */
+	EXPECT_NE(Row({nullptr}), Row({""}));                               /* NULL is not the empty value */
+	EXPECT_NE(Row({"ab", "c"}), Row({"a", "bc"}));                      /* value boundaries are encoded */
 	/* a row repeated twice does not cancel out (as XOR would) */
 	EXPECT_NE(Table({{"x"}, {"x"}}).Sum(), Hash128{});
 }
@@ -93,7 +94,9 @@ TEST(Fingerprint, EncodingIsStable) {
 	e.Begin();
 	e.AddNull(1);
 	e.AddValue(2, RowEncoder::kText, "hi", 2);
-	const std::string expected("\x01\x00\x00\x00\x00" "\x02\x00\x00\x00\x02\x02\x00\x00\x00hi", 16);
+	const std::string expected("\x01\x00\x00\x00\x00"
+	                           "\x02\x00\x00\x00\x02\x02\x00\x00\x00hi",
+	                           16);
 	EXPECT_EQ(e.Bytes(), expected);
 	EXPECT_EQ(e.Finish().Hex(), e.Finish().Hex());
 }

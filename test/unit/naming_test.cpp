@@ -90,7 +90,10 @@ TEST(Naming, MultibyteNeverCut) {
 		}
 	}
 	EXPECT_EQ(Utf8Clip("\xC3\xA9\xC3\xA9", 3), 2u);
-	EXPECT_EQ(Utf8Clip("\xE6\x97\xA5" "a", 2), 0u);
+	EXPECT_EQ(Utf8Clip("\xE6\x97\xA5"
+	                   "a",
+	                   2),
+	          0u);
 	EXPECT_EQ(Utf8Clip("abc", 10), 3u);
 }
 

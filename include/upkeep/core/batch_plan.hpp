@@ -53,14 +53,15 @@ BatchMethod ChooseBatchMethod(const TableFacts &facts, std::optional<BatchMethod
  * most doubling) when batches are quick, never exceeds batch_size.
  */
 class RowBudget {
-public:
+  public:
 	RowBudget(int64_t batch_size, double target_ms);
-	int64_t Rows() const {
+	int64_t
+	Rows() const {
 		return rows_;
 	}
 	void Observe(int64_t rows_done, double elapsed_ms);
 
-private:
+  private:
 	int64_t max_rows_;
 	double target_ms_;
 	int64_t rows_;
@@ -68,7 +69,7 @@ private:
 
 /* Key-range walk over expired rows (key < cutoff) for TimeSlice batching. */
 class TimeSliceCursor {
-public:
+  public:
 	explicit TimeSliceCursor(int64_t cutoff);
 
 	enum class StepKind {
@@ -85,16 +86,20 @@ public:
 	};
 
 	/* Lower bound for the boundary query. */
-	std::optional<int64_t> Lo() const {
+	std::optional<int64_t>
+	Lo() const {
 		return lo_;
 	}
-	bool LoInclusive() const {
+	bool
+	LoInclusive() const {
 		return lo_inclusive_;
 	}
-	int64_t Cutoff() const {
+	int64_t
+	Cutoff() const {
 		return cutoff_;
 	}
-	bool Done() const {
+	bool
+	Done() const {
 		return done_;
 	}
 
@@ -111,7 +116,7 @@ public:
 	 */
 	void Advance(int64_t hi);
 
-private:
+  private:
 	int64_t cutoff_;
 	std::optional<int64_t> lo_;
 	bool lo_inclusive_ = true;
@@ -129,9 +134,10 @@ private:
  * index probe jumps it), or a width would fall below one unit.
  */
 class SliceEstimator {
-public:
+  public:
 	/* An estimate exists and no overshoot asked for exact boundaries. */
-	bool Ready() const {
+	bool
+	Ready() const {
 		return density_ > 0 && !exact_next_;
 	}
 	/* Width (key units) expected to hold `rows` rows; 0 when below one unit. */
@@ -139,7 +145,7 @@ public:
 	/* A slice of `width` units held `rows` rows, for a budget of `budget` rows. */
 	void Observe(int64_t width, int64_t rows, int64_t budget);
 
-private:
+  private:
 	double density_ = 0; /* rows per key unit */
 	bool exact_next_ = false;
 };
@@ -153,12 +159,14 @@ private:
  * expired rows per block seen so far, whichever is larger.
  */
 class BlockStepper {
-public:
+  public:
 	BlockStepper(uint64_t total_blocks, double rows_per_block);
-	bool Done() const {
+	bool
+	Done() const {
 		return next_ >= total_;
 	}
-	uint64_t Position() const {
+	uint64_t
+	Position() const {
 		return next_;
 	}
 	/* The probe found the next expired row in `block` (or none: pass total_blocks). */
@@ -168,7 +176,7 @@ public:
 	/* Rows the last range yielded. */
 	void Observe(int64_t rows);
 
-private:
+  private:
 	uint64_t total_;
 	uint64_t next_ = 0;
 	uint64_t last_span_ = 0;

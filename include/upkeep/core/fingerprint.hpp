@@ -29,14 +29,17 @@ struct Hash128 {
 	uint64_t lo = 0;
 	uint64_t hi = 0;
 
-	bool operator==(const Hash128 &o) const {
+	bool
+	operator==(const Hash128 &o) const {
 		return lo == o.lo && hi == o.hi;
 	}
-	bool operator!=(const Hash128 &o) const {
+	bool
+	operator!=(const Hash128 &o) const {
 		return !(*this == o);
 	}
 	/* Addition modulo 2^128. */
-	Hash128 &operator+=(const Hash128 &o) {
+	Hash128 &
+	operator+=(const Hash128 &o) {
 		const uint64_t old = lo;
 		lo += o.lo;
 		hi += o.hi + (lo < old ? 1 : 0);
@@ -66,22 +69,24 @@ StoreLittleEndian(void *out, uint64_t v, size_t n) {
 }
 
 class RowEncoder {
-public:
+  public:
 	enum Tag : uint8_t { kNull = 0, kBinary = 1, kText = 2 };
 
-	RowEncoder() : buf_(256) {
-	}
-	void Begin() {
+	RowEncoder() : buf_(256) {}
+	void
+	Begin() {
 		len_ = 0;
 	}
-	void AddNull(uint32_t position) {
+	void
+	AddNull(uint32_t position) {
 		char *p = Reserve(5);
 		PutU32(p, position);
 		p[4] = static_cast<char>(kNull);
 		len_ += 5;
 	}
 	/* Inline: called once per column of every row of a table scan. */
-	void AddValue(uint32_t position, Tag tag, const void *data, size_t len) {
+	void
+	AddValue(uint32_t position, Tag tag, const void *data, size_t len) {
 		if (len > 0xffffffffu)
 			TooLong();
 		char *p = Reserve(9 + len);
@@ -94,15 +99,18 @@ public:
 	}
 	Hash128 Finish() const;
 	/* The encoding so far (tests). */
-	std::string Bytes() const {
+	std::string
+	Bytes() const {
 		return std::string(buf_.data(), len_);
 	}
 
-private:
-	static void PutU32(char *p, uint32_t v) {
+  private:
+	static void
+	PutU32(char *p, uint32_t v) {
 		StoreLittleEndian(p, v, 4);
 	}
-	char *Reserve(size_t n) {
+	char *
+	Reserve(size_t n) {
 		if (__builtin_expect(len_ + n > buf_.size(), 0))
 			buf_.resize(std::max(buf_.size() * 2, len_ + n));
 		return buf_.data() + len_;
@@ -114,26 +122,31 @@ private:
 
 /* Sum of row hashes and row count. */
 class Fingerprint {
-public:
-	void Add(const Hash128 &row) {
+  public:
+	void
+	Add(const Hash128 &row) {
 		sum_ += row;
 		rows_++;
 	}
-	void Merge(const Fingerprint &o) {
+	void
+	Merge(const Fingerprint &o) {
 		sum_ += o.sum_;
 		rows_ += o.rows_;
 	}
-	uint64_t Rows() const {
+	uint64_t
+	Rows() const {
 		return rows_;
 	}
-	const Hash128 &Sum() const {
+	const Hash128 &
+	Sum() const {
 		return sum_;
 	}
-	std::string Hex() const {
+	std::string
+	Hex() const {
 		return sum_.Hex();
 	}
 
-private:
+  private:
 	Hash128 sum_;
 	uint64_t rows_ = 0;
 };

@@ -29,12 +29,12 @@ struct KeyRange {
 };
 
 struct PartitionShape {
-	int kind = 0;            /* the key's kind, as the pg layer numbers it */
+	int kind = 0; /* the key's kind, as the pg layer numbers it */
 	bool has_default = false;
 	int count = 0;           /* non-default partitions */
 	bool contiguous = false; /* they cover [from, to) with no gap (false when there are none) */
 	int64_t from = 0, to = 0;
-	int64_t min_upper = 0;   /* the lowest upper bound among them */
+	int64_t min_upper = 0; /* the lowest upper bound among them */
 };
 
 PartitionShape SummarizeShape(int kind, bool has_default, std::vector<KeyRange> ranges);

@@ -33,10 +33,12 @@ namespace upkeep::maint {
  * now() - older_than into `archive` (InvalidOid: <source>_archive, created
  * on first use) in batches of `batch_size`, in the caller's transaction.
  * Returns the rows moved.  `older_than` is interval text; `time_column`
- * empty means the range partition key.
+ * empty means the range partition key.  `source` is the relation the
+ * entry point read, whose owner it has already checked (before any lock):
+ * the checks on it are made once, here on the way down.
  */
-int64_t ArchiveTable(Oid source, Oid archive, const std::string &older_than, const std::string &time_column,
-                     int batch_size);
+int64_t ArchiveTable(const pg::RelInfo &source, Oid archive, const std::string &older_than,
+                     const std::string &time_column, int batch_size);
 
 /* The archive a policy or call moves rows to: `archive` if valid, else <source>_archive, created when absent. */
 Oid ResolveArchive(const pg::RelInfo &source, Oid archive, bool create, bool *created);

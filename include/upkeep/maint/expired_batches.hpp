@@ -33,7 +33,7 @@ struct BatchPredicate {
 core::TableFacts GatherTableFacts(const pg::RelInfo &rel, const std::string &time_column);
 
 class ExpiredRowBatches {
-public:
+  public:
 	ExpiredRowBatches(const pg::RelInfo &rel, const std::string &time_column, const Cutoff &cutoff, int batch_size,
 	                  core::BatchMethod method);
 	~ExpiredRowBatches();
@@ -65,7 +65,7 @@ public:
 
 	struct State;
 
-private:
+  private:
 	std::unique_ptr<State> s_;
 };
 

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "upkeep/core/manageable.hpp"
 #include "upkeep/core/calendar.hpp"
 #include "upkeep/pg/catalog.hpp"
 #include "upkeep/pg/table_lock.hpp"
@@ -30,14 +31,35 @@ struct PartitionedTable {
  */
 PartitionedTable RequireMonthlyPartitionable(const pg::RelInfo &rel);
 
+/*
+ * The expired partitions of a set, from its children in bound order (as
+ * pg::ListRangePartitions gives them): never the DEFAULT, never the newest
+ * range partition (core::ExpiredPartitions).
+ */
+std::vector<pg::ChildPartition> ExpiredPartitionsOf(const std::vector<pg::ChildPartition> &children,
+                                                    int64_t cutoff_key);
+
 /* Throws 42501 unless the current user owns `rel` (or is a member of its owner, or superuser). */
 void RequireOwner(const pg::RelInfo &rel);
 
+/* Why pg_upkeep may not manage `rel` (core::ManageRefusal), or None. */
+core::TableRefusal ManageRefusal(const pg::RelInfo &rel);
 /*
- * SQL entry point: the partition of `parent_oid` for the month containing
- * `pg_date`, created if needed.  `tz` empty means upkeep.partition_timezone.
+ * Refuses a table pg_upkeep may not manage (set_policy, archive_table), with
+ * the reason; `explain` adds a DETAIL saying why the rule is so.
  */
-Oid CreateMonthlyPartition(Oid parent_oid, int32_t pg_date, const std::string &tz = {});
+void RequireManageableTable(const pg::RelInfo &rel, bool explain = true);
+
+/* create_monthly_partition()'s month: the one containing `pg_date`, which must be finite and partitionable. */
+core::YearMonth PartitionMonthArg(int32_t pg_date);
+
+/*
+ * The partition of `parent_oid` for month `ym`, created if needed (inside
+ * the caller's SPI connection; the SQL entry point is in sql_api.cpp).  The
+ * zone is the policy's, else upkeep.partition_timezone.  `*moved` says what
+ * was moved out of the DEFAULT partition, if anything.
+ */
+Oid CreateMonthlyPartition(Oid parent_oid, core::YearMonth ym, std::string *moved);
 
 /*
  * Same, for a caller that already validated ownership and holds SHARE

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "upkeep/core/action.hpp"
 #include "upkeep/pg/catalog.hpp"
 #include "upkeep/pg/time_keys.hpp"
 
@@ -18,14 +19,14 @@ namespace upkeep::maint {
 struct Policy {
 	Oid relid = InvalidOid;
 	std::string time_column;
-	std::string retain;      /* interval, as PostgreSQL prints it */
-	std::string action;      /* delete | archive | drop | detach */
+	std::string retain; /* interval, as PostgreSQL prints it */
+	core::Action action = core::Action::Delete;
 	Oid archive_to = InvalidOid;
 	std::string detach_schema;
 	int premake = 3;
 	int batch_size = 10000;
-	std::string run_every;   /* interval text */
-	std::string timezone;    /* empty: upkeep.partition_timezone */
+	std::string run_every; /* interval text */
+	std::string timezone;  /* empty: upkeep.partition_timezone */
 	bool enabled = true;
 	Oid created_by = InvalidOid;
 	/* the policy row's version (its xmin) when loaded; empty for an ad-hoc policy (archive_table) */
@@ -76,7 +77,7 @@ struct Cutoff {
 	int64_t instant;
 	int64_t key;
 	pg::KeyKind kind;
-	Oid key_type; /* base type of the column */
+	Oid key_type;     /* base type of the column */
 	std::string text; /* the key as a SQL literal, for messages */
 };
 Cutoff PolicyCutoff(const Policy &p, pg::KeyKind kind, const std::string &tz);

@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <string>
 
+#include "upkeep/core/action.hpp"
+
 extern "C" {
 #include "postgres.h"
 }
@@ -26,13 +28,13 @@ int64_t LogStart(int64_t run_id, Oid relid, const std::string &table_name, const
                  const std::string &run_by);
 void LogProgress(int64_t log_id, int64_t rows, int batches);
 /* Closes a run_log row; table_name is the table's name at the end (a table renamed mid-run is followed by OID). */
-void LogFinish(int64_t log_id, const std::string &status, int64_t rows, int batches, const std::string &message,
+void LogFinish(int64_t log_id, core::Status status, int64_t rows, int batches, const std::string &message,
                const std::string &action, const std::string &table_name);
 /* Removes the row of an action whose batches found nothing to do. */
 void LogDrop(int64_t log_id);
 /* A closed row in one go (skips decided before any work). */
 void LogOutcome(int64_t run_id, Oid relid, const std::string &table_name, const std::string &action,
-                const std::string &status, const std::string &message, const std::string &run_by);
+                core::Status status, const std::string &message, const std::string &run_by);
 
 /*
  * Rows left 'running' by a run that can no longer finish them (its backend

@@ -1,8 +1,10 @@
 /*
  * upkeep/maint/sql_api.hpp
  *
- * The C++ side of each SQL entry point (the C shim in src/abi only unpacks
- * arguments and packs results).  Each one owns its SPI connection.
+ * The C++ side of every SQL entry point, wired in this one place (the C
+ * shim in src/abi only unpacks arguments, calls one function here inside
+ * CppBoundary, and packs the result).  Each entry owns its SPI connection
+ * and refuses to run on a standby where it would write.
  */
 #pragma once
 
@@ -11,7 +13,10 @@
 #include <vector>
 
 #include "upkeep/maint/engine.hpp"
+#include "upkeep/maint/fingerprint.hpp"
 #include "upkeep/maint/policy.hpp"
+#include "upkeep/maint/status.hpp"
+#include "upkeep/maint/verify.hpp"
 
 namespace upkeep::maint {
 
@@ -31,5 +36,19 @@ bool DropPolicyEntry(Oid relid);
 /* archive_table(): NULL arguments fall back to the table's policy where it has one. */
 int64_t ArchiveTableEntry(Oid source, std::optional<Oid> archive, std::optional<std::string> older_than,
                           std::optional<std::string> time_column, int batch_size);
+
+/* create_monthly_partition(): `pg_date` is a PostgreSQL date (days since 2000-01-01). */
+Oid CreateMonthlyPartitionEntry(Oid parent, int32_t pg_date);
+
+/* _policy_status(): nullopt when the table has no policy. */
+std::optional<PolicyStatus> PolicyStatusEntry(Oid relid);
+
+/* table_fingerprint(), snapshot_fingerprints(), verify_backup_integrity(). */
+TableFingerprint TableFingerprintEntry(Oid relid);
+std::vector<StoredFingerprint> SnapshotFingerprintsEntry();
+std::vector<CheckResult> VerifyBackupIntegrityEntry();
+
+/* wake_worker(): whether there was a worker to wake. */
+bool WakeWorkerEntry();
 
 } // namespace upkeep::maint

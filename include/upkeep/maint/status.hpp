@@ -18,10 +18,10 @@ extern "C" {
 namespace upkeep::maint {
 
 struct PolicyStatus {
-	std::string cutoff;               /* the cutoff as a SQL literal */
-	std::optional<int64_t> expired;   /* estimated rows past the cutoff */
+	std::string cutoff;             /* the cutoff as a SQL literal */
+	std::optional<int64_t> expired; /* estimated rows past the cutoff */
 	std::optional<int32_t> partitions;
-	std::optional<int32_t> premade;   /* partitions entirely in the future */
+	std::optional<int32_t> premade; /* partitions entirely in the future */
 	std::optional<int64_t> default_rows;
 };
 

@@ -43,25 +43,30 @@ enum class BatchLock {
 };
 
 class TableRun {
-public:
+  public:
 	TableRun(const RunOptions &opt, const Policy &policy, const pg::RelInfo &rel, int64_t run_id,
 	         const std::string &run_by, std::vector<Outcome> *out);
 
-	const RunOptions &Options() const {
+	const RunOptions &
+	Options() const {
 		return opt_;
 	}
-	const Policy &GetPolicy() const {
+	const Policy &
+	GetPolicy() const {
 		return policy_;
 	}
 	/* The table as of the current batch (its name refreshed under the batch's lock). */
-	const pg::RelInfo &Rel() const {
+	const pg::RelInfo &
+	Rel() const {
 		return rel_;
 	}
-	bool DryRun() const {
+	bool
+	DryRun() const {
 		return opt_.dry_run;
 	}
-	bool PerBatchCommits() const {
-		return opt_.mode == RunMode::CommitPerBatch;
+	bool
+	PerBatchCommits() const {
+		return opt_.per_batch_commits;
 	}
 
 	/*
@@ -69,15 +74,18 @@ public:
 	 * in a unit of its own, with its own run_log row and Outcome.  `body`
 	 * calls Batch() for its work and may call SetLabel/AddRows/Note.  Returns
 	 * false when the action failed or was skipped.  Interrupts are logged and
-	 * rethrown.
+	 * rethrown.  `action`: the retention action it is, if any (its Outcome
+	 * says so, for what follows a run: ANALYZE, VACUUM).
 	 */
-	bool Action(const std::string &label, const std::function<void()> &body);
+	bool Action(const std::string &label, const std::function<void()> &body,
+	            std::optional<core::Action> action = std::nullopt);
 
 	/*
 	 * Like Action, but errors propagate to the caller instead of becoming an
 	 * outcome (archive_table()).  Returns the rows affected.
 	 */
-	int64_t Direct(const std::string &label, const std::function<void()> &body);
+	int64_t Direct(const std::string &label, const std::function<void()> &body,
+	               std::optional<core::Action> action = std::nullopt);
 
 	/*
 	 * The table's whole run: `fn` in the table's unit.  An error from it
@@ -86,9 +94,11 @@ public:
 	 * returns false; the run goes on with the next table.  Interrupts are
 	 * rethrown.
 	 */
-	bool Guard(const std::string &label, const std::function<void()> &fn);
+	bool Guard(const std::string &label, const std::function<void()> &fn,
+	           std::optional<core::Action> action = std::nullopt);
 
-	int64_t RunId() const {
+	int64_t
+	RunId() const {
 		return run_id_;
 	}
 
@@ -111,20 +121,25 @@ public:
 	std::optional<pg::PgError> TryBatch(const std::function<int64_t()> &fn, BatchLock lock = BatchLock::RowExclusive);
 
 	/* Rows counted without a batch (dry runs, estimates). */
-	void AddRows(int64_t rows) {
+	void
+	AddRows(int64_t rows) {
 		rows_ += rows;
 	}
-	void SetLabel(const std::string &label) {
+	void
+	SetLabel(const std::string &label) {
 		label_ = label;
 	}
-	void Note(const std::string &message) {
+	void
+	Note(const std::string &message) {
 		note_ = message;
 	}
 	/* What the action's count is of, in messages: "row" (the default) or "partition" (premake). */
-	void SetUnit(const std::string &unit) {
+	void
+	SetUnit(const std::string &unit) {
 		unit_ = unit;
 	}
-	int64_t Rows() const {
+	int64_t
+	Rows() const {
 		return rows_;
 	}
 
@@ -142,9 +157,9 @@ public:
 	 */
 	const std::vector<pg::ChildPartition> &Partitions();
 
-private:
+  private:
 	/* resets the per-action counters and label */
-	void BeginAction(const std::string &label);
+	void BeginAction(const std::string &label, std::optional<core::Action> action);
 	/*
 	 * Runs `fn` in a new unit; the unit is released when it returns, rolled
 	 * back when it throws.  A PgError comes back as a value (interrupts are
@@ -165,6 +180,7 @@ private:
 
 	/* current action */
 	std::string label_;
+	std::optional<core::Action> action_;
 	std::string note_;
 	std::string unit_ = "row";
 	bool worked_ = false; /* a batch changed something (rows, or DDL): the action keeps its run_log row */
@@ -182,7 +198,7 @@ private:
  * deadlock given way to, the table or its policy changed or dropped during
  * the run -- 55000) or 'failed'.
  */
-std::string FailureStatus(const pg::PgError &e);
+core::Status FailureStatus(const pg::PgError &e);
 /* "<SQLSTATE>: message (detail)" */
 std::string FailureMessage(const pg::PgError &e);
 

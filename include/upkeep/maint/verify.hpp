@@ -34,8 +34,9 @@ struct StoredFingerprint {
  * `where` (with $n bound to `args`) narrows the scan.  Call with
  * pg::PinFingerprintSettings() in force.
  */
-std::map<int64_t, core::Fingerprint> HashArchiveRows(const pg::RelInfo &archive, const std::vector<std::string> &columns,
-                                                     bool group_by_time, const std::string &where = {},
+std::map<int64_t, core::Fingerprint> HashArchiveRows(const pg::RelInfo &archive,
+                                                     const std::vector<std::string> &columns, bool group_by_time,
+                                                     const std::string &where = {},
                                                      const std::vector<pg::SpiValue> &args = {});
 
 /* Fingerprints every managed table the caller may act on, and its archive; stores and returns them. */

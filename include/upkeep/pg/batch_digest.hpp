@@ -30,9 +30,9 @@ struct DigestSpec {
 };
 
 struct BatchDigest {
-	int64_t rows = 0;        /* rows hashed */
-	core::Hash128 hash;      /* their sum */
-	int64_t other_count = -1; /* the count_col value (-1: no row carried it) */
+	int64_t rows = 0;                               /* rows hashed */
+	core::Hash128 hash;                             /* their sum */
+	int64_t other_count = -1;                       /* the count_col value (-1: no row carried it) */
 	std::vector<std::optional<std::string>> extras; /* min, max as text for each range column (nullopt: none) */
 };
 

@@ -21,11 +21,11 @@ namespace upkeep::pg {
 
 struct RelInfo {
 	Oid oid = InvalidOid;
-	std::string name;      /* relname */
-	std::string nspname;   /* schema name */
+	std::string name;    /* relname */
+	std::string nspname; /* schema name */
 	Oid nspoid = InvalidOid;
-	char relkind = 0;      /* RELKIND_* */
-	char persistence = 0;  /* RELPERSISTENCE_* */
+	char relkind = 0;     /* RELKIND_* */
+	char persistence = 0; /* RELPERSISTENCE_* */
 	Oid owner = InvalidOid;
 	bool ispartition = false;
 	bool has_acl = false;  /* relacl is not NULL: there are grants to copy */
@@ -34,7 +34,8 @@ struct RelInfo {
 
 /* Relation facts by OID; nullopt if no such relation. */
 std::optional<RelInfo> LookupRelation(Oid relid);
-/* pg_class.reltuples (-1 when never vacuumed or analyzed; nullopt when there is no such relation), from the syscache. */
+/* pg_class.reltuples (-1 when never vacuumed or analyzed; nullopt when there is no such relation), from the syscache.
+ */
 std::optional<double> RelTuples(Oid relid);
 /* Same, but raises 42P01 naming the OID when it is gone. */
 RelInfo GetRelation(Oid relid);
@@ -44,13 +45,13 @@ Oid RelationByName(Oid nspoid, const std::string &relname);
 
 /* The single-column partition key of a partitioned table. */
 struct PartitionKey {
-	char strategy = 0;      /* PARTITION_STRATEGY_RANGE / LIST / HASH */
+	char strategy = 0; /* PARTITION_STRATEGY_RANGE / LIST / HASH */
 	int natts = 0;
 	bool is_expression = false;
 	int16_t attnum = 0;
-	Oid type = InvalidOid;  /* type of the key column */
+	Oid type = InvalidOid; /* type of the key column */
 	Oid base_type = InvalidOid;
-	std::string column;     /* attname */
+	std::string column; /* attname */
 };
 PartitionKey GetPartitionKey(Oid parent);
 

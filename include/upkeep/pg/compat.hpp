@@ -7,8 +7,9 @@
  * rest of the tree calls these and never tests PG_VERSION_NUM itself; a new
  * major adds its #if here, nowhere else.
  *
- * Include it after the other PostgreSQL headers (STYLE C.13: standard and
- * C++ headers first).  Everything here is C-style: from C++ frames, call it
+ * Include it after the other PostgreSQL headers, and those after the
+ * standard and C++ headers (port.h renames the printf family with macros,
+ * which breaks <cstdio> included after it).  Everything here is C-style: from C++ frames, call it
  * inside PgCall like any PostgreSQL function.
  *
  * Not here because no #if is needed:
@@ -16,7 +17,8 @@
  *    [[noreturn]], which every compiler we support understands.
  *  - 16+ build modules with -fvisibility=hidden and make PGDLLEXPORT mean
  *    default visibility; our shim's `#pragma GCC visibility push(default)`
- *    (STYLE C.8) is right on 15 and harmless after.
+ *    (on 15, where PGDLLEXPORT is empty, -fvisibility=hidden would otherwise
+ *    hide every entry point) is right on 15 and harmless after.
  *  - 17's injection points: Debian builds its servers without
  *    --enable-injection-points (pg_config.h: USE_INJECTION_POINTS undefined)
  *    and does not package the injection_points test module, so the fault
@@ -44,7 +46,7 @@ extern "C" {
  * in declaration order: g++ accepts them in C++17).
  */
 #if PG_VERSION_NUM >= 180000
-#define UPKEEP_MODULE_MAGIC(module_name, module_version) \
+#define UPKEEP_MODULE_MAGIC(module_name, module_version)                                                               \
 	PG_MODULE_MAGIC_EXT(.name = module_name, .version = module_version)
 #else
 #define UPKEEP_MODULE_MAGIC(module_name, module_version) PG_MODULE_MAGIC
@@ -92,10 +94,10 @@ HoldsMaintainPrivilege(Oid relid, Oid roleid) {
 }
 
 /* The privileges a table's ACL can hold, as aclexplode() names them. */
-inline constexpr const char *kTablePrivileges[] = {"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES",
-                                                   "TRIGGER",
+inline constexpr const char *kTablePrivileges[] = {
+    "SELECT",   "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER",
 #if PG_VERSION_NUM >= 170000
-                                                   "MAINTAIN",
+    "MAINTAIN",
 #endif
 };
 

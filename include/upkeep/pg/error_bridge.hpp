@@ -15,7 +15,8 @@
  *                       buffer, the catch block is left, and only then is
  *                       ereport(ERROR) raised, from a frame that owns nothing.
  *
- * Rules (STYLE B.8/B.9):
+ * Rules (a longjmp skips the destructors of the C++ frames it crosses, and
+ * an error leaves the transaction it happened in unusable):
  *   - `fn` given to PgCall must itself be a C-style frame: the longjmp lands in
  *     PgCall and skips `fn`'s locals.
  *   - A PgError means the current (sub)transaction is unusable: rethrow it to
@@ -24,8 +25,10 @@
  */
 #pragma once
 
+#include <cstddef>
 #include <exception>
 #include <new>
+#include <string>
 #include <utility>
 
 extern "C" {
@@ -38,7 +41,7 @@ namespace upkeep::pg {
 
 /* C++ image of a PostgreSQL ERROR.  Fixed buffers: constructing it cannot fail. */
 class PgError final : public std::exception {
-public:
+  public:
 	PgError(int sqlerrcode, const char *message, const char *detail = nullptr, const char *hint = nullptr,
 	        const char *filename = nullptr, int lineno = 0, const char *funcname = nullptr) noexcept
 	    : sqlerrcode_(sqlerrcode), filename_(filename), lineno_(lineno), funcname_(funcname) {
@@ -76,7 +79,7 @@ public:
 		return funcname_;
 	}
 
-private:
+  private:
 	static void
 	Copy(char *dst, size_t size, const char *src) noexcept {
 		if (src == nullptr)
@@ -99,17 +102,35 @@ SqlStateText(int sqlerrcode) noexcept {
 	return unpack_sql_state(sqlerrcode);
 }
 
+/*
+ * A text argument of Throw: a string literal, a std::string built in C++
+ * (read before Throw returns: PgError copies it), or nullptr / an empty
+ * string for none.
+ */
+class ErrorText {
+  public:
+	ErrorText(std::nullptr_t) noexcept : text_(nullptr) {}
+	ErrorText(const char *text) noexcept : text_(text) {}
+	ErrorText(const std::string &text) noexcept : text_(text.empty() ? nullptr : text.c_str()) {}
+	const char *
+	Get() const noexcept {
+		return text_;
+	}
+
+  private:
+	const char *text_;
+};
+
 /* Raise a PgError from C++ code (the C++ way of saying ereport(ERROR)). */
 [[noreturn]] inline void
-Throw(int sqlerrcode, const char *message, const char *detail = nullptr, const char *hint = nullptr) {
-	throw PgError(sqlerrcode, message, detail, hint);
+Throw(int sqlerrcode, ErrorText message, ErrorText detail = nullptr, ErrorText hint = nullptr) {
+	throw PgError(sqlerrcode, message.Get(), detail.Get(), hint.Get());
 }
 
 namespace detail {
 /* Restores PostgreSQL's error-stack globals on scope exit, by return or by the longjmp landing. */
 struct ErrorStackGuard {
-	ErrorStackGuard() noexcept : saved_stack(PG_exception_stack), saved_context(error_context_stack) {
-	}
+	ErrorStackGuard() noexcept : saved_stack(PG_exception_stack), saved_context(error_context_stack) {}
 	~ErrorStackGuard() {
 		PG_exception_stack = saved_stack;
 		error_context_stack = saved_context;

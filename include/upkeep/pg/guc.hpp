@@ -44,7 +44,8 @@ extern char *g_debug_search_path;
 /* The search_path pg_upkeep's own statements run with: "pg_catalog, pg_temp" (or the test hook's). */
 const char *PinnedSearchPath();
 
-/* upkeep.max_replica_lag (ms): committing runs wait between batches while a replica is further behind (USERSET; 0 = off). */
+/* upkeep.max_replica_lag (ms): committing runs wait between batches while a replica is further behind (USERSET; 0 =
+ * off). */
 extern int g_max_replica_lag_ms;
 
 /* upkeep.batch_pause (ms): pause before each further batch of a per-batch-commit run (USERSET). */

@@ -70,7 +70,7 @@ std::string OwnerLoginSearchPath(Oid owner);
  * made during the run applies from the next run.
  */
 class OwnerPathRun {
-public:
+  public:
 	OwnerPathRun();
 	~OwnerPathRun();
 	OwnerPathRun(const OwnerPathRun &) = delete;

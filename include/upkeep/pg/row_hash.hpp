@@ -22,6 +22,7 @@
  */
 #pragma once
 
+#include <type_traits>
 #include <vector>
 
 #include "upkeep/core/fingerprint.hpp"
@@ -35,14 +36,15 @@ extern "C" {
 namespace upkeep::pg {
 
 class RowHasher {
-public:
+  public:
 	/* `attnums`: 1-based attribute numbers of `desc`, in hashing order (position i+1 in the encoding). */
 	RowHasher(TupleDesc desc, const std::vector<int> &attnums);
 
 	/* Hash of one row given deformed values.  C-style body: may ereport (detoast, output functions). */
 	core::Hash128 HashRow(const Datum *values, const bool *nulls);
 
-	size_t Columns() const {
+	size_t
+	Columns() const {
 		return cols_.size();
 	}
 
@@ -54,7 +56,7 @@ public:
 		FmgrInfo out; /* kTextOut only */
 	};
 
-private:
+  private:
 	std::vector<Col> cols_;
 	core::RowEncoder enc_;
 };
@@ -62,5 +64,25 @@ private:
 /* Opens a GUC nest level pinning the settings text output depends on; returns it for AtEOXact_GUC. */
 int PinFingerprintSettings();
 void UnpinFingerprintSettings(int nest_level);
+
+/*
+ * Runs `fn` with the fingerprint settings pinned and unpins them when it
+ * returns: the pair written once.  When `fn` throws, nothing is called into
+ * PostgreSQL on the way out; the (sub)transaction's abort pops the nest
+ * level with everything else.
+ */
+template <class Fn>
+auto
+WithFingerprintSettings(Fn &&fn) -> decltype(fn()) {
+	const int nest = PinFingerprintSettings();
+	if constexpr (std::is_void_v<decltype(fn())>) {
+		fn();
+		UnpinFingerprintSettings(nest);
+	} else {
+		auto result = fn();
+		UnpinFingerprintSettings(nest);
+		return result;
+	}
+}
 
 } // namespace upkeep::pg

@@ -72,14 +72,21 @@ void SetConstraintsImmediate();
 int OpenGucLevel();
 void CloseGucLevel(int level);
 
+/* What a statement run through SpiExec does, and whether its rows come back. */
+enum class SpiMode {
+	ReadOnly,      /* a query: read-only snapshot, rows returned */
+	Write,         /* a statement that changes something; no rows wanted */
+	WriteReturning /* a statement that changes something (or may), rows returned */
+};
+
 /*
- * Runs `sql` with $1..$n bound to `args`.  Rows are returned as text when
- * `fetch` is true (use it for catalog-sized results only).  A negative SPI
- * code throws PgError; an error inside the statement arrives as its own
- * PgError with the statement's SQLSTATE.
+ * Runs `sql` with $1..$n bound to `args`.  Rows are returned as text unless
+ * the mode is Write (return rows of catalog-sized results only).  A
+ * negative SPI code throws PgError; an error inside the statement arrives
+ * as its own PgError with the statement's SQLSTATE.
  */
-SpiResult SpiExec(const std::string &sql, const std::vector<SpiValue> &args = {}, bool read_only = false,
-                  bool fetch = true, long limit = 0);
+SpiResult SpiExec(const std::string &sql, const std::vector<SpiValue> &args = {},
+                  SpiMode mode = SpiMode::WriteReturning, long limit = 0);
 
 /*
  * Like SpiExec for queries whose columns are by-value integers or

@@ -1,0 +1,87 @@
+/*
+ * src/maint/archive_action.cpp
+ *
+ * The archive action of a policy (and of archive_table()): rows older than
+ * the cutoff move from a table into its archive, exactly once, whatever
+ * fails -- by row batches (archive_rows.cpp) or whole partitions
+ * (archive_partitions.cpp), each batch with its manifest
+ * (archive_manifest.cpp).
+ *
+ * Plain source: every batch is ONE statement,
+ *     WITH moved AS (DELETE FROM src WHERE <batch> RETURNING cols),
+ *          ins   AS (INSERT INTO archive (cols, archived_at)
+ *                    SELECT cols, now() FROM moved RETURNING ...)
+ *     SELECT <the other side's row count>, cols FROM <moved or ins>
+ * so a row is in the source or in the archive, never both, never neither:
+ * the statement is atomic, and a crash at any instant rolls the whole batch
+ * back.  The rows the DELETE removed must equal the rows the archive took:
+ * a BEFORE INSERT trigger or rule on the archive that drops or redirects
+ * rows makes the batch roll back with an error instead of losing them.  The
+ * batch predicate is a key range evaluated by the DELETE itself (no
+ * SELECT-then-DELETE): a row updated to a newer time meanwhile fails the
+ * re-check and stays.  The rows are hashed as the archive stored them, as
+ * they stream out of the statement (bounded memory whatever the batch
+ * size), and the batch is recorded in upkeep.archive_manifest in the same
+ * transaction.  Source and archive are followed by OID: each batch locks
+ * both and takes their current names.
+ *
+ * Partitioned source: whole expired partitions move (DETACH, ADD COLUMN
+ * archived_at with a default -- metadata only --, ATTACH to the archive),
+ * keeping their relfilenode: no row is copied.  Partitions pg_upkeep made
+ * carry a CHECK equal to their bounds, so ATTACH does not scan them either.
+ */
+#include <algorithm>
+#include <limits>
+
+#include "upkeep/core/naming.hpp"
+#include "upkeep/maint/archive.hpp"
+#include "upkeep/maint/archive_move.hpp"
+#include "upkeep/maint/expired_batches.hpp"
+#include "upkeep/maint/partitions.hpp"
+#include "upkeep/maint/run_log.hpp"
+#include "upkeep/maint/table_run.hpp"
+#include "upkeep/maint/verify.hpp"
+#include "upkeep/pg/batch_digest.hpp"
+#include "upkeep/pg/error_bridge.hpp"
+#include "upkeep/pg/extension.hpp"
+#include "upkeep/pg/fault_point.hpp"
+#include "upkeep/pg/owner_context.hpp"
+#include "upkeep/pg/report.hpp"
+#include "upkeep/pg/row_hash.hpp"
+#include "upkeep/pg/spi.hpp"
+
+extern "C" {
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+}
+
+namespace upkeep::maint {
+
+void
+RunArchiveAction(TableRun &run) {
+	const Policy &p = run.GetPolicy();
+	const pg::RelInfo &source = run.Rel();
+	Oid base = InvalidOid;
+	const pg::KeyKind kind = TimeColumnKind(source.oid, p.time_column, &base);
+	const Cutoff cutoff = PolicyCutoff(p, kind, PolicyTimeZone(p));
+	bool created = false;
+	const Oid archive = ResolveArchive(source, p.archive_to, !run.DryRun(), &created);
+	if (archive == InvalidOid) {
+		/* dry run before the default archive exists: report what would move */
+		run.Note("would create " + pg::QuoteQualified(source.nspname, DefaultArchiveName(source)) +
+		         (source.relkind != RELKIND_PARTITIONED_TABLE ? CascadeNote(source.oid) : std::string()));
+		if (source.relkind != RELKIND_PARTITIONED_TABLE)
+			run.Batch([&] { return CountExpiredRows(source, p.time_column, cutoff); });
+		return;
+	}
+	ArchivePlan plan = PlanArchive(source, archive);
+	run.SetLabel(core::RetentionLabel(core::Action::Archive, p.retain) + " to " + plan.archive.qualified);
+	run.Note("cutoff " + cutoff.text);
+	const int64_t run_id = run.RunId();
+	if (source.relkind == RELKIND_PARTITIONED_TABLE)
+		ArchivePartitions(run, plan, cutoff, run_id);
+	else
+		ArchiveRows(run, plan, p.time_column, cutoff, p.batch_size, run_id);
+}
+
+} // namespace upkeep::maint

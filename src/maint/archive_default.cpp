@@ -1,0 +1,82 @@
+/*
+ * src/maint/archive_default.cpp
+ *
+ * The archive a run moves rows to: the one given (validated), or
+ * <source>_archive, created on first use as the source's owner.
+ */
+#include <algorithm>
+#include <limits>
+
+#include "upkeep/core/naming.hpp"
+#include "upkeep/maint/archive.hpp"
+#include "upkeep/maint/archive_move.hpp"
+#include "upkeep/maint/expired_batches.hpp"
+#include "upkeep/maint/partitions.hpp"
+#include "upkeep/maint/run_log.hpp"
+#include "upkeep/maint/table_run.hpp"
+#include "upkeep/maint/verify.hpp"
+#include "upkeep/pg/batch_digest.hpp"
+#include "upkeep/pg/error_bridge.hpp"
+#include "upkeep/pg/extension.hpp"
+#include "upkeep/pg/fault_point.hpp"
+#include "upkeep/pg/owner_context.hpp"
+#include "upkeep/pg/report.hpp"
+#include "upkeep/pg/row_hash.hpp"
+#include "upkeep/pg/spi.hpp"
+
+extern "C" {
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+}
+
+namespace upkeep::maint {
+
+/* Creates <source>_archive as the source's owner: its columns, archived_at, its primary key; partitioned alike. */
+Oid
+CreateDefaultArchive(const pg::RelInfo &source) {
+	const std::string name = DefaultArchiveName(source);
+	const std::string qualified = pg::QuoteQualified(source.nspname, name);
+	const auto pk = PrimaryKeyColumns(source.oid);
+	std::string sql = "CREATE TABLE " + qualified + " (LIKE " + source.qualified +
+	                  ", archived_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now()";
+	if (!pk.empty())
+		sql += ", PRIMARY KEY (" + JoinQuoted(pk) + ")";
+	sql += ")";
+	if (source.relkind == RELKIND_PARTITIONED_TABLE) {
+		const pg::PartitionKey key = pg::GetPartitionKey(source.oid);
+		sql += " PARTITION BY RANGE (" + pg::QuoteIdent(key.column) + ")";
+	}
+	pg::AsOwner(source.owner, [&] {
+		pg::SpiExec(sql, {}, pg::SpiMode::Write);
+		pg::SpiExec("COMMENT ON TABLE " + qualified + " IS " +
+		                pg::SpiExec("SELECT pg_catalog.quote_literal($1)",
+		                            {pg::SpiValue::Text("pg_upkeep archive of " + source.qualified)},
+		                            pg::SpiMode::ReadOnly)
+		                    .At(0, 0),
+		            {}, pg::SpiMode::Write);
+	});
+	pg::Notice("upkeep: created archive " + qualified + " for " + source.qualified);
+	return pg::RelationByName(source.nspoid, name);
+}
+
+Oid
+ResolveArchive(const pg::RelInfo &source, Oid archive, bool create, bool *created) {
+	*created = false;
+	if (archive != InvalidOid) {
+		ValidateArchiveTarget(source, archive);
+		return archive;
+	}
+	const std::string name = DefaultArchiveName(source);
+	Oid existing = pg::RelationByName(source.nspoid, name);
+	if (existing != InvalidOid) {
+		ValidateArchiveTarget(source, existing);
+		return existing;
+	}
+	if (!create)
+		return InvalidOid;
+	Oid made = CreateDefaultArchive(source);
+	*created = true;
+	return made;
+}
+
+} // namespace upkeep::maint
