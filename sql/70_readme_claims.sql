@@ -125,7 +125,24 @@ SET upkeep.partition_timezone = 'EST5EDT,M3.2.0,M11.1.0';
 SHOW upkeep.partition_timezone;
 -- names from pg_timezone_names are taken, in any letter case, including those that look like offsets
 SET upkeep.partition_timezone = 'Etc/GMT-3';
-SET upkeep.partition_timezone = 'EST5EDT';
+-- EST5EDT is such a name where the time-zone database lists it (Debian 13 moved it to
+-- tzdata-legacy): taken exactly when pg_timezone_names lists it, refused as POSIX otherwise
+DO $$
+DECLARE
+  listed boolean;
+  taken boolean := true;
+BEGIN
+  SELECT pg_catalog.count(*) OPERATOR(pg_catalog.>) 0 INTO listed
+    FROM pg_catalog.pg_timezone_names WHERE name OPERATOR(pg_catalog.=) 'EST5EDT';
+  BEGIN
+    PERFORM pg_catalog.set_config('upkeep.partition_timezone', 'EST5EDT', true);
+  EXCEPTION WHEN invalid_parameter_value THEN
+    taken := false;
+  END;
+  IF taken OPERATOR(pg_catalog.<>) listed THEN
+    RAISE EXCEPTION 'EST5EDT taken: %, listed in pg_timezone_names: %', taken, listed;
+  END IF;
+END $$;
 SET upkeep.partition_timezone = 'europe/berlin';
 SHOW upkeep.partition_timezone;
 RESET upkeep.partition_timezone;
