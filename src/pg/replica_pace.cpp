@@ -50,10 +50,18 @@ NoteBatchCommit() {
 double
 ReplicaLagMs() {
 	const SpiResult r = AsExtensionOwner([] {
-		return SpiExec("SELECT (r.replay_lsn OPERATOR(pg_catalog.-) '0/0'::pg_catalog.pg_lsn)::pg_catalog.int8, "
-		               "(EXTRACT(epoch FROM r.replay_lag) OPERATOR(pg_catalog.*) 1000)::pg_catalog.float8 "
-		               "FROM pg_catalog.pg_stat_replication r WHERE r.state OPERATOR(pg_catalog.=) 'streaming'",
-		               {}, SpiMode::ReadOnly);
+		/*
+		 * replay_lag is the last measured lag, shown for a while after a
+		 * replica caught up: a replica that has replayed all WAL flushed
+		 * here is behind by nothing, whatever that column still says.
+		 */
+		return SpiExec(
+		    "SELECT (r.replay_lsn OPERATOR(pg_catalog.-) '0/0'::pg_catalog.pg_lsn)::pg_catalog.int8, "
+		    "CASE WHEN r.replay_lsn OPERATOR(pg_catalog.>=) pg_catalog.pg_current_wal_flush_lsn() "
+		    "THEN NULL ELSE (EXTRACT(epoch FROM r.replay_lag) OPERATOR(pg_catalog.*) 1000)::pg_catalog.float8 "
+		    "END "
+		    "FROM pg_catalog.pg_stat_replication r WHERE r.state OPERATOR(pg_catalog.=) 'streaming'",
+		    {}, SpiMode::ReadOnly);
 	});
 	auto &commits = Commits();
 	const double now = NowMs();

@@ -26,6 +26,11 @@ register_cluster "$SB" "$SBPORT"
 cluster_start "$SB" && CLUSTERS+=("$SB")
 check "the standby streams" wait_until 30 "SELECT EXISTS (SELECT 1 FROM pg_stat_replication WHERE state = 'streaming')"
 
+# the standby has replayed everything and shows no lag any more (a loaded machine can leave a
+# last measured replay_lag of seconds from its start-up for a while): the run starts with none
+check "the standby has caught up" wait_until 60 \
+	"SELECT EXISTS (SELECT 1 FROM pg_stat_replication WHERE replay_lsn >= pg_current_wal_flush_lsn()
+	                   AND (replay_lag IS NULL OR replay_lag < interval '100ms'))"
 # replay paused on the standby: it receives WAL but applies none
 sql -p "$SBPORT" "SELECT pg_wal_replay_pause()" >/dev/null
 psql_at "$PORT" -At -d "dbname=postgres application_name=paced" -c "SET upkeep.max_replica_lag = '300ms'" -c "SET upkeep.batch_pause = '50ms'" \
