@@ -92,7 +92,9 @@ ExpiryLabel(const Policy &p, int64_t partitions, bool concurrently) {
 
 bool
 DetachesConcurrently(const Policy &p, const RunOptions &opt, bool has_default) {
-	return p.action == core::Action::Detach && !opt.dry_run && opt.ByWorker() && !has_default;
+	/* only where someone runs the handed-over detaches at top level: the worker */
+	return p.action == core::Action::Detach && !opt.dry_run && opt.ByWorker() && opt.deferred != nullptr &&
+	       !has_default;
 }
 
 void
