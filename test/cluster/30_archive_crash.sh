@@ -41,7 +41,12 @@ kills=0
 for round in $(seq 1 "$ROUNDS"); do
 	if [ "$round" -gt 1 ]; then
 		psql_at "$PORT" -At -d "$CALLER" -c "CALL upkeep.run_maintenance()" >/dev/null 2>&1 &
+		# the victim connected (a psql start takes 100-200 ms on a loaded machine), then
 		# a different moment each round: 20..250 ms into the run
+		for _ in $(seq 1 100); do
+			[ -n "$(sql "SELECT pid FROM pg_stat_activity WHERE application_name = 'upkeep_crash_victim'" 2>/dev/null)" ] && break
+			sleep 0.05
+		done
 		sleep "0.$(printf '%03d' $(( (round * 97) % 230 + 20 )))"
 	fi
 	pid=$(sql "SELECT pid FROM pg_stat_activity WHERE application_name = 'upkeep_crash_victim' LIMIT 1" 2>/dev/null)
