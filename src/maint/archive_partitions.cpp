@@ -37,11 +37,6 @@ namespace upkeep::maint {
 
 namespace {
 
-[[noreturn]] void
-Fail(int code, const std::string &msg, const std::string &detail = {}) {
-	pg::Throw(code, msg, detail);
-}
-
 /*
  * Before a partition moves, make sure it carries a validated CHECK equal to
  * its bounds, so that ATTACH to the archive needs no scan.  Partitions made
@@ -98,14 +93,15 @@ void
 ArchivePartitions(TableRun &run, ArchivePlan &plan, const Cutoff &cutoff, int64_t run_id) {
 	const PartitionedTable src = RequireMonthlyPartitionable(plan.source);
 	if (plan.archive.relkind != RELKIND_PARTITIONED_TABLE)
-		Fail(ERRCODE_WRONG_OBJECT_TYPE,
-		     "archive " + plan.archive.qualified + " of partitioned " + plan.source.qualified + " is not partitioned",
-		     "Whole partitions move by DETACH/ATTACH; the archive must be range-partitioned on \"" + src.key.column +
-		         "\".");
+		pg::Throw(ERRCODE_WRONG_OBJECT_TYPE,
+		          "archive " + plan.archive.qualified + " of partitioned " + plan.source.qualified +
+		              " is not partitioned",
+		          "Whole partitions move by DETACH/ATTACH; the archive must be range-partitioned on \"" +
+		              src.key.column + "\".");
 	const PartitionedTable arc = RequireMonthlyPartitionable(plan.archive);
 	if (arc.key.column != src.key.column || arc.kind != src.kind)
-		Fail(ERRCODE_INVALID_OBJECT_DEFINITION,
-		     "archive " + plan.archive.qualified + " is not partitioned like " + plan.source.qualified);
+		pg::Throw(ERRCODE_INVALID_OBJECT_DEFINITION,
+		          "archive " + plan.archive.qualified + " is not partitioned like " + plan.source.qualified);
 	const std::vector<pg::ChildPartition> expired =
 	    ExpiredPartitionsOf(pg::ListRangePartitions(src.rel.oid), cutoff.key);
 	run.SetLabel(std::string(core::Describe(core::Action::Archive).label) + " " + std::to_string(expired.size()) +

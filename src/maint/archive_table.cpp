@@ -31,15 +31,6 @@ extern "C" {
 
 namespace upkeep::maint {
 
-namespace {
-
-[[noreturn]] void
-Fail(int code, const std::string &msg, const std::string &detail = {}) {
-	pg::Throw(code, msg, detail);
-}
-
-} // namespace
-
 int64_t
 ArchiveTable(const pg::RelInfo &source, Oid archive_oid, const std::string &older_than, const std::string &time_column,
              int batch_size) {
@@ -48,7 +39,7 @@ ArchiveTable(const pg::RelInfo &source, Oid archive_oid, const std::string &olde
 		RequireOwner(pg::GetRelation(archive_oid));
 	RequireManageableTable(source, false); /* the rule set_policy applies; archive_table's messages name no detail */
 	if (batch_size <= 0)
-		Fail(ERRCODE_INVALID_PARAMETER_VALUE, "batch_size must be positive, not " + std::to_string(batch_size));
+		pg::Throw(ERRCODE_INVALID_PARAMETER_VALUE, "batch_size must be positive, not " + std::to_string(batch_size));
 
 	Policy p;
 	p.relid = source.oid;
@@ -61,7 +52,7 @@ ArchiveTable(const pg::RelInfo &source, Oid archive_oid, const std::string &olde
 	else if (source.relkind == RELKIND_PARTITIONED_TABLE)
 		p.time_column = RequireMonthlyPartitionable(source).key.column;
 	else
-		Fail(ERRCODE_NULL_VALUE_NOT_ALLOWED, "time_column is required for table " + source.qualified);
+		pg::Throw(ERRCODE_NULL_VALUE_NOT_ALLOWED, "time_column is required for table " + source.qualified);
 	(void)TimeColumnKind(source.oid, p.time_column, nullptr);
 	if (archive_oid != InvalidOid)
 		ValidateArchiveTarget(source, archive_oid);

@@ -28,17 +28,12 @@ namespace upkeep::maint {
 
 namespace {
 
-[[noreturn]] void
-Fail(int code, const std::string &msg, const std::string &detail = {}, const std::string &hint = {}) {
-	pg::Throw(code, msg, detail, hint);
-}
-
 /* upkeep.policy.action, which its CHECK constraint keeps to the four words. */
 core::Action
 ParseStoredAction(const std::string &word) {
 	const std::optional<core::Action> a = core::ParseAction(word);
 	if (!a)
-		Fail(ERRCODE_DATA_CORRUPTED, "upkeep.policy holds an unknown action \"" + word + "\"");
+		pg::Throw(ERRCODE_DATA_CORRUPTED, "upkeep.policy holds an unknown action \"" + word + "\"");
 	return *a;
 }
 
@@ -66,17 +61,17 @@ TimeColumnKind(Oid relid, const std::string &column, Oid *base_type) {
 			continue;
 		pg::KeyKind kind;
 		if (!pg::ClassifyKeyType(c.type, &kind))
-			Fail(ERRCODE_DATATYPE_MISMATCH,
-			     "column \"" + column + "\" has type " + c.type_sql + ", not date, timestamp or timestamptz",
-			     "The time column of a policy says how old a row is.");
+			pg::Throw(ERRCODE_DATATYPE_MISMATCH,
+			          "column \"" + column + "\" has type " + c.type_sql + ", not date, timestamp or timestamptz",
+			          "The time column of a policy says how old a row is.");
 		if (base_type)
 			*base_type = kind == pg::KeyKind::Date        ? DATEOID
 			             : kind == pg::KeyKind::Timestamp ? TIMESTAMPOID
 			                                              : TIMESTAMPTZOID;
 		return kind;
 	}
-	Fail(ERRCODE_UNDEFINED_COLUMN,
-	     "column \"" + column + "\" does not exist in table " + pg::GetRelation(relid).qualified);
+	pg::Throw(ERRCODE_UNDEFINED_COLUMN,
+	          "column \"" + column + "\" does not exist in table " + pg::GetRelation(relid).qualified);
 }
 
 std::string
@@ -85,24 +80,24 @@ ValidateAge(const char *what, const std::string &text, int max_years) {
 	const std::string shown = NormalizeInterval(text);
 	if (iv.months < 0 || iv.days < 0 || iv.usec < 0) {
 		const bool any_positive = iv.months > 0 || iv.days > 0 || iv.usec > 0;
-		Fail(ERRCODE_INVALID_PARAMETER_VALUE,
-		     std::string(what) +
-		         (any_positive ? " must not mix positive and negative parts, not \""
-		                       : " must be a positive interval, not \"") +
-		         shown + "\"",
-		     any_positive
-		         ? "Months, days and time are added separately: with a negative part, now minus the "
-		           "interval can land after now on some dates (2023-03-01 minus '1 mon -29 days' is 2023-03-02)."
-		         : "");
+		pg::Throw(ERRCODE_INVALID_PARAMETER_VALUE,
+		          std::string(what) +
+		              (any_positive ? " must not mix positive and negative parts, not \""
+		                            : " must be a positive interval, not \"") +
+		              shown + "\"",
+		          any_positive
+		              ? "Months, days and time are added separately: with a negative part, now minus the "
+		                "interval can land after now on some dates (2023-03-01 minus '1 mon -29 days' is 2023-03-02)."
+		              : "");
 	}
 	if (iv.months == 0 && iv.days == 0 && iv.usec == 0)
-		Fail(ERRCODE_INVALID_PARAMETER_VALUE,
-		     std::string(what) + " must be a positive interval, not \"" + shown + "\"");
+		pg::Throw(ERRCODE_INVALID_PARAMETER_VALUE,
+		          std::string(what) + " must be a positive interval, not \"" + shown + "\"");
 	/* in months, days counted as 30 and time as 30-day months: a bound, not a calendar */
 	const double months = iv.months + iv.days / 30.0 + static_cast<double>(iv.usec) / (30.0 * 86400.0 * 1e6);
 	if (months > 12.0 * max_years)
-		Fail(ERRCODE_INVALID_PARAMETER_VALUE,
-		     std::string(what) + " must be at most " + std::to_string(max_years) + " years, not \"" + shown + "\"");
+		pg::Throw(ERRCODE_INVALID_PARAMETER_VALUE, std::string(what) + " must be at most " + std::to_string(max_years) +
+		                                               " years, not \"" + shown + "\"");
 	return shown;
 }
 
@@ -134,9 +129,9 @@ SetPolicy(const PolicyArgs &a) {
 		p.time_column = *a.time_column;
 	else if (!old) {
 		if (!ptable)
-			Fail(ERRCODE_NULL_VALUE_NOT_ALLOWED, "time_column is required for table " + rel.qualified,
-			     "Only a table range-partitioned on a date/timestamp/timestamptz column has a default time column "
-			     "(its partition key).");
+			pg::Throw(ERRCODE_NULL_VALUE_NOT_ALLOWED, "time_column is required for table " + rel.qualified,
+			          "Only a table range-partitioned on a date/timestamp/timestamptz column has a default time column "
+			          "(its partition key).");
 		p.time_column = ptable->key.column;
 	}
 	(void)TimeColumnKind(rel.oid, p.time_column, nullptr);
@@ -144,37 +139,39 @@ SetPolicy(const PolicyArgs &a) {
 	if (a.retain)
 		p.retain = ValidateAge("retain", *a.retain, kMaxRetainYears);
 	else if (!old)
-		Fail(ERRCODE_NULL_VALUE_NOT_ALLOWED, "retain is required when creating a policy",
-		     "Say how long rows are kept, e.g. retain => '30 days'.");
+		pg::Throw(ERRCODE_NULL_VALUE_NOT_ALLOWED, "retain is required when creating a policy",
+		          "Say how long rows are kept, e.g. retain => '30 days'.");
 
 	if (a.action) {
 		const std::optional<core::Action> parsed = core::ParseAction(*a.action);
 		if (!parsed)
-			Fail(ERRCODE_INVALID_PARAMETER_VALUE, "unknown action \"" + *a.action + "\"",
-			     "Valid actions: delete, archive, drop, detach.");
+			pg::Throw(ERRCODE_INVALID_PARAMETER_VALUE, "unknown action \"" + *a.action + "\"",
+			          "Valid actions: delete, archive, drop, detach.");
 		p.action = *parsed;
 	} else if (!old)
 		p.action = partitioned ? core::Action::Drop : core::Action::Delete;
 	const std::string action = core::ActionName(p.action);
 	if (core::Describe(p.action).partitions_only) {
 		if (!partitioned)
-			Fail(ERRCODE_WRONG_OBJECT_TYPE,
-			     "action \"" + action + "\" needs a partitioned table, and " + rel.qualified + " is not partitioned",
-			     "Use delete or archive for a plain table.");
+			pg::Throw(ERRCODE_WRONG_OBJECT_TYPE,
+			          "action \"" + action + "\" needs a partitioned table, and " + rel.qualified +
+			              " is not partitioned",
+			          "Use delete or archive for a plain table.");
 		if (!ptable)
-			Fail(ERRCODE_FEATURE_NOT_SUPPORTED, "action \"" + action + "\" needs RANGE partitioning on one column");
+			pg::Throw(ERRCODE_FEATURE_NOT_SUPPORTED,
+			          "action \"" + action + "\" needs RANGE partitioning on one column");
 		if (ptable->key.column != p.time_column)
-			Fail(ERRCODE_INVALID_PARAMETER_VALUE,
-			     "action \"" + action + "\" needs the time column to be the partition key \"" + ptable->key.column +
-			         "\", not \"" + p.time_column + "\"",
-			     "Whole partitions can only expire by their own bounds.");
+			pg::Throw(ERRCODE_INVALID_PARAMETER_VALUE,
+			          "action \"" + action + "\" needs the time column to be the partition key \"" +
+			              ptable->key.column + "\", not \"" + p.time_column + "\"",
+			          "Whole partitions can only expire by their own bounds.");
 	}
 
 	const bool archives = p.action == core::Action::Archive;
 	if (a.archive_to)
 		p.archive_to = *a.archive_to;
 	if (!archives && a.archive_to && *a.archive_to != InvalidOid)
-		Fail(ERRCODE_INVALID_PARAMETER_VALUE, "archive_to is only meaningful with action \"archive\"");
+		pg::Throw(ERRCODE_INVALID_PARAMETER_VALUE, "archive_to is only meaningful with action \"archive\"");
 	if (!archives)
 		p.archive_to = InvalidOid;
 	if (archives && p.archive_to != InvalidOid)
@@ -184,7 +181,7 @@ SetPolicy(const PolicyArgs &a) {
 	if (a.detach_schema)
 		p.detach_schema = *a.detach_schema;
 	if (!detaches && a.detach_schema && !a.detach_schema->empty())
-		Fail(ERRCODE_INVALID_PARAMETER_VALUE, "detach_schema is only meaningful with action \"detach\"");
+		pg::Throw(ERRCODE_INVALID_PARAMETER_VALUE, "detach_schema is only meaningful with action \"detach\"");
 	if (!detaches)
 		p.detach_schema.clear();
 	if (!p.detach_schema.empty()) {
@@ -193,21 +190,21 @@ SetPolicy(const PolicyArgs &a) {
 		    "WHERE n.nspname OPERATOR(pg_catalog.=) $1",
 		    {pg::SpiValue::Name(p.detach_schema), pg::SpiValue::Oid_(rel.owner)}, pg::SpiMode::ReadOnly);
 		if (s.rows.empty())
-			Fail(ERRCODE_UNDEFINED_SCHEMA, "schema \"" + p.detach_schema + "\" does not exist");
+			pg::Throw(ERRCODE_UNDEFINED_SCHEMA, "schema \"" + p.detach_schema + "\" does not exist");
 		if (!s.BoolAt(0, 1))
-			Fail(ERRCODE_INSUFFICIENT_PRIVILEGE,
-			     "the owner of " + rel.qualified + " cannot create in schema \"" + p.detach_schema + "\"");
+			pg::Throw(ERRCODE_INSUFFICIENT_PRIVILEGE,
+			          "the owner of " + rel.qualified + " cannot create in schema \"" + p.detach_schema + "\"");
 	}
 
 	if (a.premake)
 		p.premake = *a.premake;
 	if (p.premake < 0 || p.premake > 120)
-		Fail(ERRCODE_INVALID_PARAMETER_VALUE,
-		     "premake must be between 0 and 120 months, not " + std::to_string(p.premake));
+		pg::Throw(ERRCODE_INVALID_PARAMETER_VALUE,
+		          "premake must be between 0 and 120 months, not " + std::to_string(p.premake));
 	if (a.batch_size)
 		p.batch_size = *a.batch_size;
 	if (p.batch_size <= 0)
-		Fail(ERRCODE_INVALID_PARAMETER_VALUE, "batch_size must be positive, not " + std::to_string(p.batch_size));
+		pg::Throw(ERRCODE_INVALID_PARAMETER_VALUE, "batch_size must be positive, not " + std::to_string(p.batch_size));
 	if (a.run_every)
 		p.run_every = ValidateAge("run_every", *a.run_every, kMaxRunEveryYears);
 	else if (!old)
@@ -217,7 +214,8 @@ SetPolicy(const PolicyArgs &a) {
 	if (!p.timezone.empty()) {
 		const std::string problem = pg::PgCall([&] { return pg::TimeZoneProblem(p.timezone.c_str()); });
 		if (!problem.empty())
-			Fail(ERRCODE_INVALID_PARAMETER_VALUE, "time zone \"" + p.timezone + "\" is not a time zone name", problem);
+			pg::Throw(ERRCODE_INVALID_PARAMETER_VALUE, "time zone \"" + p.timezone + "\" is not a time zone name",
+			          problem);
 	}
 	if (a.enabled)
 		p.enabled = *a.enabled;
@@ -346,10 +344,10 @@ PolicyCutoff(const Policy &p, pg::KeyKind kind, const std::string &tz) {
 	 * zone jump) cannot make a run delete current rows.
 	 */
 	if (p.retain != "0" && c.instant >= pg::NowInstant())
-		Fail(ERRCODE_INVALID_PARAMETER_VALUE,
-		     "the cutoff of " + pg::GetRelation(p.relid).qualified + " (" + c.text +
-		         ") is not before now; nothing was removed",
-		     "retain \"" + p.retain + "\" ends after now on this date.", "Set a retain with no negative part.");
+		pg::Throw(ERRCODE_INVALID_PARAMETER_VALUE,
+		          "the cutoff of " + pg::GetRelation(p.relid).qualified + " (" + c.text +
+		              ") is not before now; nothing was removed",
+		          "retain \"" + p.retain + "\" ends after now on this date.", "Set a retain with no negative part.");
 	return c;
 }
 
