@@ -11,6 +11,9 @@
 #            against test/isolation/expected/*.out (concurrency cases)
 #   cluster  test/cluster/*.sh: scripts that drive real clusters (locks,
 #            crashes, workers, replication, backups)
+#   citus    test/citus/*.sh: a coordinator and two worker nodes, when Citus
+#            is installed for the server; otherwise "SKIPPED" and why (Citus
+#            is not a Debian package: README, "Citus")
 # Each suite ends with "N passed, N failed"; so does the whole run, and the
 # exit status is non-zero on any failure.
 #
@@ -52,7 +55,7 @@ done
 if [ -z "$PG_MAJOR" ] && [ -z "$INSTALLED" ] && [ ${#SUITES[@]} -eq 0 ] && [ -z "${UPKEEP_IN_PGROOT:-}" ]; then
 	exec "$ROOT/scripts/lib/matrix.sh"
 fi
-[ ${#SUITES[@]} -gt 0 ] || SUITES=(unit regress isolation pgtap cluster)
+[ ${#SUITES[@]} -gt 0 ] || SUITES=(unit regress isolation pgtap cluster citus)
 
 if [ -n "$PG_MAJOR" ]; then
 	. "$ROOT/scripts/lib/pgroot.sh"
@@ -216,10 +219,10 @@ suite_pgtap() {
 	record pgtap "$pass" "$fail"
 }
 
-suite_cluster() {
-	echo "== cluster (real clusters: locks, crashes, worker, replication, backups)"
-	local pass=0 fail=0 t out
-	for t in "$ROOT"/test/cluster/[0-9]*.sh; do
+# script_suite NAME DIR: runs every DIR/NN_*.sh (TAP-like, "# N passed, N failed" last) and counts
+script_suite() {
+	local name=$1 dir=$2 pass=0 fail=0 t out
+	for t in "$ROOT/$dir"/[0-9]*.sh; do
 		[ -e "$t" ] || continue
 		echo "-> $(basename "$t")"
 		local t0=$SECONDS
@@ -232,7 +235,25 @@ suite_cluster() {
 			echo "$out" | grep -qE "^not ok " || fail=$((fail + 1))
 		fi
 	done
-	record cluster "$pass" "$fail"
+	record "$name" "$pass" "$fail"
+}
+
+suite_cluster() {
+	echo "== cluster (real clusters: locks, crashes, worker, replication, backups)"
+	script_suite cluster test/cluster
+}
+
+# Citus is not a Debian package: the suite runs where it is installed for this server, and says
+# clearly that it was skipped everywhere else (README, "Citus").
+suite_citus() {
+	echo "== citus (a coordinator and two worker nodes on loopback)"
+	if [ ! -f "$("$PG_CONFIG" --pkglibdir)/citus.so" ]; then
+		echo "-- citus: SKIPPED - Citus is not installed for this PostgreSQL ($("$PG_CONFIG" --pkglibdir)/citus.so" \
+			"is absent; Citus is not a Debian package). README \"Citus\" says how to run this suite."
+		SUITE_RESULT[citus]="SKIPPED (Citus not installed)"
+		return
+	fi
+	script_suite citus test/citus
 }
 
 for s in "${SUITES[@]}"; do
@@ -243,6 +264,7 @@ for s in "${SUITES[@]}"; do
 	isolation) suite_isolation ;;
 	pgtap) suite_pgtap ;;
 	cluster) suite_cluster ;;
+	citus) suite_citus ;;
 	*) echo "unknown suite $s"; TOTAL_FAIL=$((TOTAL_FAIL + 1)) ;;
 	esac
 done

@@ -20,7 +20,9 @@ ALTER EXTENSION pg_upkeep SET SCHEMA elsewhere;
 DROP SCHEMA elsewhere;
 
 -- every function pins search_path (the procedure run_maintenance cannot carry a SET
--- clause, since it commits; it pins search_path itself for every batch)
+-- clause, since it commits; it pins search_path itself for every batch), except the
+-- per-row functions of the fingerprint aggregate and row_hash: they run no SQL and
+-- resolve no name, and a SET clause would save and restore settings for every row
 SELECT p.oid::regprocedure AS function, p.proconfig
   FROM pg_catalog.pg_proc p
  WHERE p.pronamespace = 'upkeep'::regnamespace

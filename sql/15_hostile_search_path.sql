@@ -104,7 +104,7 @@ SELECT pg_catalog.count(*) > 0 AS installed FROM hostile_check.members_fresh;
 SET search_path = public, pg_catalog;
 DROP EXTENSION pg_upkeep;
 CREATE EXTENSION pg_upkeep VERSION '0.1.0';
-ALTER EXTENSION pg_upkeep UPDATE TO '0.2.0';
+ALTER EXTENSION pg_upkeep UPDATE;  -- through every upgrade script to the default version
 SET search_path = pg_catalog, pg_temp;
 SELECT e.extversion FROM pg_extension e WHERE e.extname = 'pg_upkeep';
 SELECT pg_catalog.pg_describe_object(n.classid, n.objid, n.objsubid) AS object,

@@ -74,7 +74,7 @@ for v in $LANES; do
 	echo
 	echo "======== PostgreSQL $v (${RC[$v]}) ========"
 	# the summaries, and whatever failed
-	grep -E "^== |^   [a-z]+: [0-9]+ passed|^[0-9]+ passed, [0-9]+ failed$|^# [0-9]+ passed|not ok|failed$" "$LOGS/$v.log" |
+	grep -E "^== |^   [a-z]+: [0-9]+ passed|^   [a-z]+: SKIPPED|^[0-9]+ passed, [0-9]+ failed$|^# [0-9]+ passed|not ok|failed$" "$LOGS/$v.log" |
 		grep -vE "^   # [0-9]+ passed, 0 failed$"
 	p=$(grep -E "^[0-9]+ passed, [0-9]+ failed$" "$LOGS/$v.suites.log" 2>/dev/null | tail -n 1 | cut -d' ' -f1)
 	f=$(grep -E "^[0-9]+ passed, [0-9]+ failed$" "$LOGS/$v.suites.log" 2>/dev/null | tail -n 1 | cut -d' ' -f3)

@@ -22,6 +22,7 @@ extern "C" {
 #include <optional>
 #include <string>
 
+#include "upkeep/maint/fingerprint_agg.hpp"
 #include "upkeep/maint/sql_api.hpp"
 #include "upkeep/pg/error_bridge.hpp"
 #include "upkeep/pg/selftest.hpp"
@@ -264,6 +265,37 @@ upkeep_table_fingerprint(PG_FUNCTION_ARGS) {
 		upkeep::pg::PgCall([&] { PutRow(rsinfo, 2, texts, ints, "it"); });
 	});
 	return (Datum)0;
+}
+
+/* upkeep.fingerprint_agg(record): its support functions (see upkeep/maint/fingerprint_agg.hpp) */
+PG_FUNCTION_INFO_V1(upkeep_fingerprint_accum);
+Datum
+upkeep_fingerprint_accum(PG_FUNCTION_ARGS) {
+	return upkeep::pg::CppBoundary("upkeep.fingerprint_agg", [&] { return upkeep::maint::FingerprintAccum(fcinfo); });
+}
+
+PG_FUNCTION_INFO_V1(upkeep_fingerprint_combine);
+Datum
+upkeep_fingerprint_combine(PG_FUNCTION_ARGS) {
+	return upkeep::pg::CppBoundary("upkeep.fingerprint_agg", [&] { return upkeep::maint::FingerprintCombine(fcinfo); });
+}
+
+PG_FUNCTION_INFO_V1(upkeep_fingerprint_final);
+Datum
+upkeep_fingerprint_final(PG_FUNCTION_ARGS) {
+	return upkeep::pg::CppBoundary("upkeep.fingerprint_agg", [&] { return upkeep::maint::FingerprintFinal(fcinfo); });
+}
+
+PG_FUNCTION_INFO_V1(upkeep_row_hash);
+Datum
+upkeep_row_hash(PG_FUNCTION_ARGS) {
+	return upkeep::pg::CppBoundary("upkeep.row_hash", [&] { return upkeep::maint::RowHashNumeric(fcinfo); });
+}
+
+PG_FUNCTION_INFO_V1(upkeep_fingerprint_rows);
+Datum
+upkeep_fingerprint_rows(PG_FUNCTION_ARGS) {
+	return upkeep::pg::CppBoundary("upkeep.fingerprint_rows", [&] { return upkeep::maint::FingerprintRows(fcinfo); });
 }
 
 PG_FUNCTION_INFO_V1(upkeep_snapshot_fingerprints);

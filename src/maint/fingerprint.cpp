@@ -5,14 +5,17 @@
  * under one PgCall per relation: its only C++ state (the hasher and the
  * running sum) lives in the caller's frame, above the longjmp landing.
  */
+#include <stdexcept>
 #include <vector>
 
 #include "upkeep/maint/fingerprint.hpp"
 #include "upkeep/pg/catalog.hpp"
+#include "upkeep/pg/citus.hpp"
 #include "upkeep/pg/error_bridge.hpp"
 #include "upkeep/pg/fault_point.hpp"
 #include "upkeep/pg/owner_context.hpp"
 #include "upkeep/pg/row_hash.hpp"
+#include "upkeep/pg/spi.hpp"
 
 extern "C" {
 #include "access/table.h"
@@ -97,6 +100,34 @@ Leaves(const pg::RelInfo &info) {
 	return leaves;
 }
 
+/*
+ * The fingerprint of a table whose rows live in Citus shards: one query,
+ * count(*) and sum(upkeep.row_hash(t)), which Citus runs on every shard (one
+ * placement each) inside its distributed transaction and sums on the
+ * coordinator.  The numeric sum is exact; modulo 2^128 it is the sum of the
+ * row hashes, the same value a local scan of the same rows gives.  Each node
+ * hashes text-output columns under the pinned settings whatever its own.
+ */
+TableFingerprint
+FingerprintOnShards(const pg::RelInfo &info) {
+	pg::SpiConnect();
+	pg::SpiResult r =
+	    pg::SpiExec("SELECT pg_catalog.count(*), "
+	                "COALESCE(pg_catalog.sum(upkeep.row_hash(t)), 0::pg_catalog.numeric)::pg_catalog.text FROM " +
+	                    info.qualified + " t",
+	                {}, pg::SpiMode::ReadOnly);
+	pg::SpiFinish();
+	TableFingerprint result;
+	result.rows = r.Int(0, 0);
+	try {
+		result.hex = core::Hash128::FromDecimalModulo(r.At(0, 1)).Hex();
+	} catch (const std::invalid_argument &e) {
+		pg::Throw(ERRCODE_DATA_EXCEPTION, "unexpected sum of row hashes from the shards of " + info.qualified,
+		          e.what());
+	}
+	return result;
+}
+
 } // namespace
 
 std::optional<std::string>
@@ -144,6 +175,9 @@ FingerprintTable(Oid relid) {
 		          "A fingerprint over rows you cannot see would reveal them; run it as the owner or a role with "
 		          "BYPASSRLS.");
 	}
+
+	if (pg::RowsOnShards(pg::CitusTableKind(relid)))
+		return FingerprintOnShards(info);
 
 	/* the column order of the table itself; leaves are matched by name */
 	const auto cols = pg::GetColumns(relid);

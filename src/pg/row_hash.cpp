@@ -252,16 +252,37 @@ RowHasher::HashRow(const Datum *values, const bool *nulls) {
 	return enc_.Finish();
 }
 
+namespace {
+const char *const kFingerprintSettings[][2] = {{"DateStyle", "ISO, YMD"},
+                                               {"IntervalStyle", "postgres"},
+                                               {"TimeZone", "UTC"},
+                                               {"extra_float_digits", "1"},
+                                               {"bytea_output", "hex"}};
+} // namespace
+
+bool
+RowHasher::UsesTextOutput() const {
+	for (const Col &c : cols_)
+		if (c.kind == kTextOut)
+			return true;
+	return false;
+}
+
+bool
+FingerprintSettingsInForce() {
+	for (auto &s : kFingerprintSettings) {
+		const char *now = GetConfigOption(s[0], true, false);
+		if (now == NULL || strcmp(now, s[1]) != 0)
+			return false;
+	}
+	return true;
+}
+
 int
 PinFingerprintSettings() {
 	return PgCall([] {
 		int nest = NewGUCNestLevel();
-		const char *settings[][2] = {{"DateStyle", "ISO, YMD"},
-		                             {"IntervalStyle", "postgres"},
-		                             {"TimeZone", "UTC"},
-		                             {"extra_float_digits", "1"},
-		                             {"bytea_output", "hex"}};
-		for (auto &s : settings)
+		for (auto &s : kFingerprintSettings)
 			(void)set_config_option(s[0], s[1], PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 		return nest;
 	});

@@ -36,7 +36,9 @@ sql "CREATE ROLE ops; CREATE ROLE upgrader SUPERUSER" >/dev/null
 A "CREATE EXTENSION pg_upkeep VERSION '0.1.0'" >/dev/null
 is "$(A "SELECT extversion FROM pg_extension WHERE extname = 'pg_upkeep'")" 0.1.0 "0.1.0 installed"
 sql -d fresh "CREATE EXTENSION pg_upkeep" >/dev/null
-is "$(sql -d fresh "SELECT extversion FROM pg_extension WHERE extname = 'pg_upkeep'")" 0.2.0 "a fresh install is 0.2.0"
+# the version of this checkout (pg_upkeep.control); the update goes through every upgrade script to it
+V=$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" "$UPKEEP_ROOT/pg_upkeep.control")
+is "$(sql -d fresh "SELECT extversion FROM pg_extension WHERE extname = 'pg_upkeep'")" "$V" "a fresh install is $V"
 
 # tables of every action; months relative to today
 A "CREATE SCHEMA old_parts;
@@ -161,7 +163,7 @@ UPDATE_MS=$(($(now_ms) - START))
 T_AFTER=$(A "SELECT clock_timestamp()")
 is "$UPDATE_OUT" "" "ALTER EXTENSION pg_upkeep UPDATE (run by another superuser) succeeds without a word"
 lt "$UPDATE_MS" 10000 "the update does not wait for the worker's run (${UPDATE_MS} ms)"
-is "$(A "SELECT extversion FROM pg_extension WHERE extname = 'pg_upkeep'")" 0.2.0 "app is at 0.2.0"
+is "$(A "SELECT extversion FROM pg_extension WHERE extname = 'pg_upkeep'")" "$V" "app is at $V"
 is "$(A "SELECT status FROM upkeep.run_log WHERE relid = 'busy'::regclass ORDER BY id DESC LIMIT 1")" running \
 	"the worker's run was still going when the update committed"
 

@@ -49,6 +49,13 @@ struct Hash128 {
 	std::string Hex() const;
 	/* Parses Hex(); throws std::invalid_argument. */
 	static Hash128 FromHex(const std::string &hex);
+	/* The value as an unsigned decimal number (a numeric that sums exactly). */
+	std::string Decimal() const;
+	/*
+	 * A non-negative decimal integer modulo 2^128: a sum of Decimal() values
+	 * maps back to the sum of the hashes.  Throws std::invalid_argument.
+	 */
+	static Hash128 FromDecimalModulo(const std::string &digits);
 };
 
 /* Builds the canonical encoding of one row, then hashes it. Reusable across rows. */
@@ -145,6 +152,16 @@ class Fingerprint {
 	Hex() const {
 		return sum_.Hex();
 	}
+
+	/*
+	 * The state of the fingerprint aggregate as bytes: the sum's low and high
+	 * words and the row count, each 8 bytes little-endian, whatever the
+	 * machine -- states travel between nodes (Citus) and parallel workers.
+	 */
+	static constexpr size_t kStateBytes = 24;
+	void ToState(unsigned char *out) const;
+	/* Parses ToState's bytes. */
+	static Fingerprint FromState(const unsigned char *in);
 
   private:
 	Hash128 sum_;

@@ -47,6 +47,8 @@ class RowHasher {
 	Columns() const {
 		return cols_.size();
 	}
+	/* True when some column is hashed by its text output, which the fingerprint settings must govern. */
+	bool UsesTextOutput() const;
 
 	enum Kind : uint8_t { kFixedInt, kFloat4, kFloat8, kVarlena, kFloat4Array, kFloat8Array, kName, kTextOut };
 	struct Col {
@@ -64,6 +66,8 @@ class RowHasher {
 /* Opens a GUC nest level pinning the settings text output depends on; returns it for AtEOXact_GUC. */
 int PinFingerprintSettings();
 void UnpinFingerprintSettings(int nest_level);
+/* True when every setting PinFingerprintSettings pins has its pinned value now.  C-style. */
+bool FingerprintSettingsInForce();
 
 /*
  * Runs `fn` with the fingerprint settings pinned and unpins them when it

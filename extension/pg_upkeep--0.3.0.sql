@@ -1,6 +1,7 @@
 /*
- * pg_upkeep 0.2.0 install script (a fresh install; extension/pg_upkeep--0.1.0--0.2.0.sql
- * brings an installed 0.1.0 to the same state).
+ * pg_upkeep 0.3.0 install script (a fresh install; extension/pg_upkeep--0.1.0--0.2.0.sql
+ * and extension/pg_upkeep--0.2.0--0.3.0.sql bring an installed 0.1.0 or 0.2.0 to the
+ * same state).
  *
  * Hardening against other roles of the database: the schema is created here with a
  * plain CREATE SCHEMA, so the extension owns it and nobody else can plant
@@ -423,3 +424,78 @@ GRANT EXECUTE ON FUNCTION upkeep.snapshot_fingerprints() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION upkeep.verify_backup_integrity() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION upkeep.archive_table(pg_catalog.regclass, pg_catalog.regclass, pg_catalog.interval,
   pg_catalog.name, pg_catalog.int4) TO PUBLIC;
+
+------------------------------------------------------------------------------
+-- 0.3.0: the fingerprint as a combinable, parallel-safe aggregate
+------------------------------------------------------------------------------
+
+-- upkeep.fingerprint_agg(t) over a table's whole-row value gives the same
+-- fingerprint as upkeep.table_fingerprint(): the same canonical row encoding,
+-- the row hashes summed modulo 2^128.  Sums combine exactly, so parallel query
+-- splits a big table across workers and Citus pushes it down to every shard.
+-- The state is 24 bytes (sum low, sum high, rows; little-endian); its type is
+-- bytea rather than internal because Citus ships partial states between nodes
+-- only for aggregates whose state has a real type.
+CREATE FUNCTION upkeep.fingerprint_accum(state pg_catalog.bytea, r pg_catalog.record)
+RETURNS pg_catalog.bytea
+LANGUAGE c STABLE CALLED ON NULL INPUT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'upkeep_fingerprint_accum';
+
+CREATE FUNCTION upkeep.fingerprint_combine(a pg_catalog.bytea, b pg_catalog.bytea)
+RETURNS pg_catalog.bytea
+LANGUAGE c IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'upkeep_fingerprint_combine';
+
+CREATE FUNCTION upkeep.fingerprint_final(state pg_catalog.bytea)
+RETURNS pg_catalog.text
+LANGUAGE c IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'upkeep_fingerprint_final';
+
+CREATE FUNCTION upkeep.fingerprint_rows_final(state pg_catalog.bytea)
+RETURNS pg_catalog.int8
+LANGUAGE c IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'upkeep_fingerprint_rows';
+
+CREATE AGGREGATE upkeep.fingerprint_agg(pg_catalog.record) (
+  SFUNC = upkeep.fingerprint_accum,
+  STYPE = pg_catalog.bytea,
+  COMBINEFUNC = upkeep.fingerprint_combine,
+  FINALFUNC = upkeep.fingerprint_final,
+  PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE upkeep.fingerprint_agg(pg_catalog.record) IS
+  'table_fingerprint() as an aggregate over whole rows: SELECT upkeep.fingerprint_agg(t) FROM tbl t (parallel-safe, combinable)';
+
+-- The rows the same aggregate counted (a fingerprint is a row count and a hash;
+-- both from one pass when asked together, the state is shared).
+CREATE AGGREGATE upkeep.fingerprint_rows(pg_catalog.record) (
+  SFUNC = upkeep.fingerprint_accum,
+  STYPE = pg_catalog.bytea,
+  COMBINEFUNC = upkeep.fingerprint_combine,
+  FINALFUNC = upkeep.fingerprint_rows_final,
+  PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE upkeep.fingerprint_rows(pg_catalog.record) IS
+  'The row count of fingerprint_agg over the same rows';
+
+-- Hashing whole rows reveals nothing the caller cannot already SELECT (row-level
+-- security and column privileges apply to the query that feeds it).
+GRANT EXECUTE ON FUNCTION upkeep.fingerprint_accum(pg_catalog.bytea, pg_catalog.record) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION upkeep.fingerprint_combine(pg_catalog.bytea, pg_catalog.bytea) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION upkeep.fingerprint_final(pg_catalog.bytea) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION upkeep.fingerprint_rows_final(pg_catalog.bytea) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION upkeep.fingerprint_agg(pg_catalog.record) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION upkeep.fingerprint_rows(pg_catalog.record) TO PUBLIC;
+
+-- One row's hash as a number in [0, 2^128): pg_catalog.sum() of it, modulo
+-- 2^128, is the fingerprint.  table_fingerprint() uses it on Citus tables:
+-- Citus pushes count(*) and sum() down to every shard, while it pushes a
+-- custom aggregate down only when its argument types match exactly (a
+-- shard's row type is not `record`).
+CREATE FUNCTION upkeep.row_hash(r pg_catalog.record)
+RETURNS pg_catalog.numeric
+LANGUAGE c STABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'upkeep_row_hash';
+COMMENT ON FUNCTION upkeep.row_hash(pg_catalog.record) IS
+  'One row''s fingerprint hash as a number: sum(upkeep.row_hash(t)) modulo 2^128 is the table''s fingerprint';
+GRANT EXECUTE ON FUNCTION upkeep.row_hash(pg_catalog.record) TO PUBLIC;

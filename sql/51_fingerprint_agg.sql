@@ -1,0 +1,58 @@
+-- upkeep.fingerprint_agg(record) and upkeep.row_hash(record): the same fingerprint as
+-- table_fingerprint() whatever the plan (serial, parallel workers), the session's
+-- settings, the column order of partitions, and the sum of row hashes modulo 2^128.
+SET client_min_messages = warning;
+CREATE TABLE fa (id int8, at timestamptz, note text, span interval, arr int4[], n numeric, tags text[]);
+INSERT INTO fa SELECT g, '2026-01-01'::timestamptz + g * interval '1 minute', pg_catalog.repeat('x', g % 40),
+       g * interval '1 second', ARRAY[g, g + 1], g / 7.0, ARRAY['t' || g % 5]
+  FROM pg_catalog.generate_series(1, 20000) g;
+INSERT INTO fa VALUES (NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+CREATE TEMP TABLE want AS SELECT * FROM upkeep.table_fingerprint('fa');
+SELECT row_count FROM want;
+
+-- serial
+SET max_parallel_workers_per_gather = 0;
+SELECT upkeep.fingerprint_rows(f) = w.row_count AS rows_match, upkeep.fingerprint_agg(f) = w.fingerprint AS hash_match
+  FROM fa f, want w GROUP BY w.row_count, w.fingerprint;
+-- other settings for text-output columns (interval, arrays): still the same
+SET DateStyle = 'German'; SET IntervalStyle = 'sql_standard'; SET TimeZone = 'Asia/Kathmandu'; SET extra_float_digits = 3;
+SELECT upkeep.fingerprint_agg(f) = (SELECT fingerprint FROM want) AS same_under_other_settings FROM fa f;
+-- the sum of row hashes modulo 2^128 is the fingerprint (as a number)
+SELECT (SELECT pg_catalog.sum(upkeep.row_hash(f)) FROM fa f) OPERATOR(pg_catalog.%) (2::numeric OPERATOR(pg_catalog.^) 128)
+       = (SELECT pg_catalog.sum((pg_catalog.get_byte(pg_catalog.decode(w.fingerprint, 'hex'), i)::numeric)
+                                OPERATOR(pg_catalog.*) (256::numeric OPERATOR(pg_catalog.^) (15 - i)))
+            FROM want w, pg_catalog.generate_series(0, 15) i) AS row_hash_sum_is_the_fingerprint;
+RESET DateStyle; RESET IntervalStyle; RESET TimeZone; RESET extra_float_digits;
+
+-- parallel: partial aggregates in workers, combined in the leader
+SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+EXPLAIN (COSTS OFF) SELECT upkeep.fingerprint_agg(f) FROM fa f;
+SELECT upkeep.fingerprint_rows(f) = w.row_count AS rows_match, upkeep.fingerprint_agg(f) = w.fingerprint AS hash_match
+  FROM fa f, want w GROUP BY w.row_count, w.fingerprint;
+RESET max_parallel_workers_per_gather; RESET parallel_setup_cost; RESET parallel_tuple_cost; RESET min_parallel_table_scan_size;
+
+-- a partitioned table whose partitions have other column orders: rows in the parent's row type
+CREATE TABLE fp (at date NOT NULL, v text, n int) PARTITION BY RANGE (at);
+CREATE TABLE fp1 PARTITION OF fp FOR VALUES FROM ('2026-01-01') TO ('2026-02-01');
+CREATE TABLE fp2 (n int, v text, at date NOT NULL);
+ALTER TABLE fp ATTACH PARTITION fp2 FOR VALUES FROM ('2026-02-01') TO ('2026-03-01');
+INSERT INTO fp VALUES ('2026-01-05', 'a', 1), ('2026-02-05', 'b', 2), ('2026-02-06', NULL, NULL);
+SELECT upkeep.fingerprint_agg(x) = (SELECT fingerprint FROM upkeep.table_fingerprint('fp')) AS partitioned_match,
+       upkeep.fingerprint_rows(x) AS rows
+  FROM fp x;
+-- a dropped column is not part of the row
+ALTER TABLE fp DROP COLUMN n; ALTER TABLE fp ADD COLUMN n int;
+UPDATE fp SET n = 5 WHERE v = 'b';
+SELECT upkeep.fingerprint_agg(x) = (SELECT fingerprint FROM upkeep.table_fingerprint('fp')) AS after_drop_match FROM fp x;
+
+-- no rows: all zeros, as table_fingerprint of an empty table
+SELECT upkeep.fingerprint_agg(f), upkeep.fingerprint_rows(f) FROM fa f WHERE false;
+-- a one-row change changes it
+UPDATE fa SET note = 'changed' WHERE id = 7;
+SELECT upkeep.fingerprint_agg(f) <> (SELECT fingerprint FROM want) AS change_seen FROM fa f;
+
+-- the support functions refuse to be called outside the aggregate; a foreign state is refused
+SELECT upkeep.fingerprint_accum(NULL, ROW(1));
+SELECT upkeep.fingerprint_combine('\x00'::bytea, '\x00'::bytea);
+RESET client_min_messages;
