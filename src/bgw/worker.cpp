@@ -39,6 +39,7 @@
 #include "upkeep/maint/engine.hpp"
 #include "upkeep/maint/run_log.hpp"
 #include "upkeep/pg/catalog.hpp"
+#include "upkeep/pg/citus.hpp"
 #include "upkeep/pg/error_bridge.hpp"
 #include "upkeep/pg/extension.hpp"
 #include "upkeep/pg/fault_point.hpp"
@@ -495,6 +496,22 @@ MaintainDuePolicies(bool first, Followups *follow) {
 	pg::FaultPoint("worker-cycle");
 	if (first)
 		maint::MarkInterruptedRuns(); /* runs left 'running' by a crash do not block anything */
+	/*
+	 * On a Citus worker node nothing runs: policies and runs belong to the
+	 * coordinator (a run here would change distributed tables everywhere and
+	 * be recorded only here).  Said once per worker process.
+	 */
+	if (pg::OnCitusWorkerNode()) {
+		static bool said = false;
+		if (!said)
+			pg::PgCall([] {
+				ereport(LOG, (errmsg("pg_upkeep worker: this database is on a Citus worker node; it runs no "
+				                     "policies (maintenance of a Citus cluster runs on the coordinator)")));
+			});
+		said = true;
+		pg::SpiFinish();
+		return;
+	}
 	const std::vector<DuePolicy> due = DuePolicies();
 	if (!due.empty()) {
 		const int64_t started = pg::PgCall([] { return (int64_t)GetCurrentTimestamp(); });

@@ -7,6 +7,7 @@
 #include "upkeep/maint/archive.hpp"
 #include "upkeep/maint/partitions.hpp"
 #include "upkeep/maint/sql_api.hpp"
+#include "upkeep/pg/citus.hpp"
 #include "upkeep/pg/catalog.hpp"
 #include "upkeep/pg/error_bridge.hpp"
 #include "upkeep/pg/report.hpp"
@@ -20,6 +21,13 @@ RequirePrimary(const char *what) {
 		std::string msg = std::string(what) + " cannot run on a hot standby";
 		pg::Throw(ERRCODE_READ_ONLY_SQL_TRANSACTION, msg, nullptr,
 		          "Run maintenance on the primary; after a promotion it works here without a restart.");
+	}
+	if (pg::OnCitusWorkerNode()) {
+		std::string msg = std::string(what) + " cannot run on a Citus worker node";
+		pg::Throw(ERRCODE_FEATURE_NOT_SUPPORTED, msg,
+		          "Policies and runs of a Citus cluster belong to the coordinator: a run here would change "
+		          "distributed tables on every node and be recorded only in this node's run_log.",
+		          "Run it on the coordinator.");
 	}
 }
 
