@@ -9,6 +9,7 @@
 
 #include "upkeep/maint/run_log.hpp"
 #include "upkeep/maint/table_run.hpp"
+#include "upkeep/pg/citus.hpp"
 #include "upkeep/pg/error_bridge.hpp"
 #include "upkeep/pg/fault_point.hpp"
 #include "upkeep/pg/guc.hpp"
@@ -361,7 +362,24 @@ TableRun::Guard(const std::string &label, const std::function<void()> &fn, std::
 int64_t
 TableRun::Direct(const std::string &label, const std::function<void()> &body, std::optional<core::Action> action) {
 	BeginAction(label, action);
-	body();
+	if (pg::CitusInstalled()) {
+		/*
+		 * Citus opens a transaction block on a worker node for a read only
+		 * inside a block or a subtransaction, and only a block carries the
+		 * lock budget (pg/citus.hpp): the work goes in a subtransaction, which
+		 * an error rolls back before it reaches the caller as it would have.
+		 */
+		auto unit = pg::BeginSubtransaction();
+		try {
+			body();
+		} catch (...) {
+			pg::RollbackSubtransaction(unit);
+			throw;
+		}
+		pg::CommitSubtransaction(unit);
+	} else {
+		body();
+	}
 	if (log_id_ != 0 && !worked_)
 		LogDrop(log_id_); /* nothing to move: no trace in run_log */
 	else if (log_id_ != 0)

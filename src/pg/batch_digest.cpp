@@ -11,6 +11,8 @@
 #include <new>
 
 #include "upkeep/pg/batch_digest.hpp"
+#include "upkeep/pg/citus.hpp"
+#include "upkeep/pg/owner_context.hpp"
 #include "upkeep/pg/error_bridge.hpp"
 #include "upkeep/pg/row_hash.hpp"
 
@@ -204,6 +206,7 @@ ExecAndDigest(const std::string &sql, const std::vector<SpiValue> &args, const D
 	r.fp = &fp;
 	r.other_count = -1;
 	r.ntrack = static_cast<int>(spec.range_columns.size());
+	BoundLockWaitsOnNodes(EffectiveLockTimeoutMs()); /* Citus: the lock budget on every node, too */
 	const int rc = PgCall([&] {
 		/* under the (sub)transaction: an error mid-batch frees it with the rollback */
 		r.keep_cxt = AllocSetContextCreate(CurTransactionContext, "pg_upkeep batch digest", ALLOCSET_SMALL_SIZES);

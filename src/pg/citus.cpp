@@ -10,19 +10,26 @@
 #include "upkeep/pg/spi.hpp"
 
 extern "C" {
+#include "access/xact.h"
 #include "commands/extension.h"
+#include "storage/proc.h"
+#include "utils/guc.h"
 }
 
 namespace upkeep::pg {
 
-namespace {
-
+/* Looked up once per transaction: the check runs before every statement we send. */
 bool
 CitusInstalled() {
-	return PgCall([] { return OidIsValid(get_extension_oid("citus", true)); });
+	static LocalTransactionId checked_lxid = InvalidLocalTransactionId;
+	static bool installed = false;
+	const LocalTransactionId lxid = PgCall([] { return MyProc->lxid; });
+	if (lxid != checked_lxid || lxid == InvalidLocalTransactionId) {
+		installed = PgCall([] { return OidIsValid(get_extension_oid("citus", true)); });
+		checked_lxid = lxid;
+	}
+	return installed;
 }
-
-} // namespace
 
 CitusTable
 CitusTableKind(Oid relid) {
@@ -54,6 +61,41 @@ OnCitusWorkerNode() {
 	                      SpiMode::ReadOnly);
 	SpiFinish();
 	return !r.rows.empty() && r.BoolAt(0, 0);
+}
+
+void
+BoundLockWaitsOnNodes(int lock_timeout_ms) {
+	/* what was last sent, in which (sub)transaction of which local transaction */
+	static LocalTransactionId sent_lxid = InvalidLocalTransactionId;
+	static SubTransactionId sent_subxid = InvalidSubTransactionId;
+	static int sent_ms = -1;
+	if (lock_timeout_ms <= 0 || !CitusInstalled())
+		return;
+	const LocalTransactionId lxid = PgCall([] { return MyProc->lxid; });
+	const SubTransactionId subxid = PgCall([] { return GetCurrentSubTransactionId(); });
+	if (lxid == sent_lxid && subxid == sent_subxid && lock_timeout_ms == sent_ms)
+		return;
+	static bool sending = false; /* the DO below is itself a statement */
+	if (sending)
+		return;
+	sending = true;
+	struct Done {
+		~Done() { sending = false; }
+	} done;
+	const int level = OpenGucLevel();
+	PgCall([] {
+		(void)set_config_option("citus.propagate_set_commands", "local", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+		                        true, 0, false);
+	});
+	SpiConnect();
+	SpiExec("DO $upkeep_lock_budget$BEGIN SET LOCAL lock_timeout = " + std::to_string(lock_timeout_ms) +
+	            "; END$upkeep_lock_budget$",
+	        {}, SpiMode::Write);
+	SpiFinish();
+	CloseGucLevel(level);
+	sent_lxid = lxid;
+	sent_subxid = subxid;
+	sent_ms = lock_timeout_ms;
 }
 
 } // namespace upkeep::pg

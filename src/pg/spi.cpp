@@ -11,6 +11,8 @@
 #include "upkeep/pg/fault_point.hpp"
 #include "upkeep/pg/guc.hpp"
 #include "upkeep/pg/spi.hpp"
+#include "upkeep/pg/citus.hpp"
+#include "upkeep/pg/owner_context.hpp"
 
 extern "C" {
 #include "access/xact.h"
@@ -435,6 +437,7 @@ SpiExecuteRaw(const char *sql, const std::vector<SpiValue> &args, bool read_only
 
 std::vector<SpiIntRow>
 SpiQueryInts(const std::string &sql, const std::vector<SpiValue> &args, bool read_only) {
+	BoundLockWaitsOnNodes(EffectiveLockTimeoutMs());
 	std::vector<SpiIntRow> rows;
 	int rc = PgCall(
 	    [&] { return QueryIntsInto(sql.c_str(), static_cast<int>(args.size()), args.data(), read_only, &rows); });
@@ -448,6 +451,7 @@ SpiQueryInts(const std::string &sql, const std::vector<SpiValue> &args, bool rea
 
 SpiResult
 SpiExec(const std::string &sql, const std::vector<SpiValue> &args, SpiMode mode, long limit) {
+	BoundLockWaitsOnNodes(EffectiveLockTimeoutMs()); /* Citus: the lock budget on every node, too */
 	const bool read_only = mode == SpiMode::ReadOnly;
 	const bool fetch = mode != SpiMode::Write;
 	SpiResult result;
