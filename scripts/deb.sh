@@ -29,11 +29,9 @@ while [ $# -gt 0 ]; do
 done
 mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd)
 
-tree_to() { # copy the checkout (sources only) into DIR
-	tar -C "$ROOT" --exclude=.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' --exclude=./build \
-		--exclude=./results --exclude=./tmp_check --exclude=./log --exclude=./dist --exclude=regression.diffs \
-		--exclude=regression.out -cf - . | tar -C "$1" -xf -
-}
+# the checkout's sources, as scripts/lib/pgroot.sh copies them, and never the packages made before (dist/)
+DEB_EXCLUDE=(--exclude=./dist)
+tree_to() { pgroot_copy_tree "$ROOT" "$1" "${DEB_EXCLUDE[@]}"; } # copy the checkout (sources only) into DIR
 
 . "$ROOT/scripts/lib/pgroot.sh"
 pgroot_suite "$PG_MAJOR" >/dev/null || { echo "PostgreSQL $PG_MAJOR: not supported (15, 17, 18)" >&2; exit 2; }
@@ -42,11 +40,8 @@ if [ -n "$(pgroot_suite "$PG_MAJOR")" ] && [ -z "${UPKEEP_IN_PGROOT:-}" ]; then
 	echo "== PostgreSQL $PG_MAJOR in the $(pgroot_suite "$PG_MAJOR") root"
 	pgroot_lock "$PG_MAJOR" # one run per root: they share its packages and installed extension
 	PGROOT=$(pgroot_ensure "$PG_MAJOR") || exit 1
-	mkdir -p "$PGROOT/build"
-	SRC=$(mktemp -d "$PGROOT/build/upkeep-src.XXXXXX") && chmod 755 "$SRC" || exit 1
-	trap 'rm -rf --one-file-system "$SRC"' EXIT
-	trap 'exit 130' INT TERM HUP
-	tree_to "$SRC" || exit 1
+	pgroot_stage "$PGROOT" "$ROOT" "${DEB_EXCLUDE[@]}" || exit 1
+	SRC=$PGROOT_SRC
 	mkdir "$SRC/dist"
 	pgroot_exec "$PG_MAJOR" env UPKEEP_IN_PGROOT="$PG_MAJOR" "/${SRC#"$PGROOT"/}/scripts/deb.sh" --pg "$PG_MAJOR" \
 		"$ACTION" --out "/${SRC#"$PGROOT"/}/dist"

@@ -64,13 +64,8 @@ if [ -n "$PG_MAJOR" ]; then
 		echo "== PostgreSQL $PG_MAJOR in the $(pgroot_suite "$PG_MAJOR") root"
 		pgroot_lock "$PG_MAJOR" # one run per root: they share its packages and installed extension
 		PGROOT=$(pgroot_ensure "$PG_MAJOR") || exit 1
-		mkdir -p "$PGROOT/build"
-		SRC=$(mktemp -d "$PGROOT/build/upkeep-src.XXXXXX") && chmod 755 "$SRC" || exit 1
-		trap 'rm -rf --one-file-system "$SRC"' EXIT
-		trap 'exit 130' INT TERM HUP
-		tar -C "$ROOT" --exclude=.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' --exclude=./build \
-			--exclude=./results --exclude=./tmp_check --exclude=./log --exclude=regression.diffs \
-			--exclude=regression.out -cf - . | tar -C "$SRC" -xf - || exit 1
+		pgroot_stage "$PGROOT" "$ROOT" || exit 1
+		SRC=$PGROOT_SRC
 		pgroot_exec "$PG_MAJOR" env PGBIN="/usr/lib/postgresql/$PG_MAJOR/bin" \
 			PG_CONFIG="/usr/lib/postgresql/$PG_MAJOR/bin/pg_config" UPKEEP_IN_PGROOT="$PG_MAJOR" \
 			UPKEEP_SOAK_SECONDS="${UPKEEP_SOAK_SECONDS:-60}" ${KEEP_WORK:+KEEP_WORK="$KEEP_WORK"} \

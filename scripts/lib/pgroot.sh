@@ -16,6 +16,11 @@
 #                                 /dev/shm mounted for the duration and unmounted on every exit
 #   pgroot_lock MAJOR             take the root's lock for this shell (one run per root at a time;
 #                                 take it before pgroot_ensure, which may add packages)
+#   pgroot_stage ROOTDIR FROM [tar options...]
+#                                 copy the checkout FROM into a fresh directory under ROOTDIR/build,
+#                                 named in PGROOT_SRC and removed when the shell exits
+#   pgroot_copy_tree FROM TO [tar options...]
+#                                 copy the checkout's sources (no .git, build output or test results)
 #
 # Roots live outside the checkout, in $UPKEEP_ROOTS (default
 # /var/cache/pg-upkeep-roots/<suite>), and are reused.  A root is made in a
@@ -100,6 +105,33 @@ pgroot_lock() {
 pgroot_exec() {
 	local v=$1; shift
 	_pgroot_ns "$(pgroot_dir "$v")" "$@"
+}
+
+# pgroot_copy_tree FROM TO [tar options...]: the sources of the checkout FROM
+# copied into the directory TO, without .git, build output (objects, shared
+# libraries, bitcode, build/) or test results; further options (--exclude=...)
+# are the caller's own.
+pgroot_copy_tree() {
+	local from=$1 to=$2
+	shift 2
+	tar -C "$from" --exclude=.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' --exclude=./build \
+		--exclude=./results --exclude=./tmp_check --exclude=./log --exclude=regression.diffs \
+		--exclude=regression.out "$@" -cf - . | tar -C "$to" -xf -
+}
+
+# pgroot_stage ROOTDIR FROM [tar options...]: a copy of the checkout FROM
+# (pgroot_copy_tree, with the options given) in a fresh directory under
+# ROOTDIR/build, whose path it sets in PGROOT_SRC (inside the root:
+# /${PGROOT_SRC#"$ROOTDIR"/}).  Not in a subshell: it sets this shell's EXIT
+# trap to remove that directory, and its INT, TERM and HUP traps to exit.
+pgroot_stage() {
+	local rootdir=$1 from=$2
+	shift 2
+	mkdir -p "$rootdir/build"
+	PGROOT_SRC=$(mktemp -d "$rootdir/build/upkeep-src.XXXXXX") && chmod 755 "$PGROOT_SRC" || return 1
+	trap 'rm -rf --one-file-system "$PGROOT_SRC"' EXIT
+	trap 'exit 130' INT TERM HUP
+	pgroot_copy_tree "$from" "$PGROOT_SRC" "$@"
 }
 
 # pgroot_ensure MAJOR: the root's path on stdout; progress on stderr.

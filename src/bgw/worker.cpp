@@ -36,6 +36,7 @@
 
 #include "upkeep/bgw/shmem.hpp"
 #include "upkeep/bgw/worker.hpp"
+#include "upkeep/core/backoff.hpp"
 #include "upkeep/maint/engine.hpp"
 #include "upkeep/maint/run_log.hpp"
 #include "upkeep/pg/catalog.hpp"
@@ -454,6 +455,7 @@ RecordSchedule(const std::vector<DuePolicy> &due, const std::vector<maint::Outco
 			if (o.relid == relid)
 				status = core::Worse(status, o.status);
 		pg::AsExtensionOwner([&] {
+			/* a first failure waits one naptime (RetryFactor(0)), the next ones the back-off of core/backoff.hpp */
 			pg::SpiExec("INSERT INTO upkeep.policy_state AS s "
 			            "  (relid, last_started, last_finished, last_status, failures, next_due) "
 			            "SELECT $1, $3, pg_catalog.clock_timestamp(), $2, "
@@ -471,8 +473,10 @@ RecordSchedule(const std::vector<DuePolicy> &due, const std::vector<maint::Outco
 			            "    THEN pg_catalog.clock_timestamp() OPERATOR(pg_catalog.+) LEAST((SELECT p.run_every "
 			            "      FROM upkeep.policy p WHERE p.relid::pg_catalog.oid OPERATOR(pg_catalog.=) $1), "
 			            "      pg_catalog.make_interval(secs => $4 "
-			            "      OPERATOR(pg_catalog.*) pg_catalog.power(2, LEAST(s.failures, 20)))) "
-			            "    ELSE EXCLUDED.next_due END",
+			            "      OPERATOR(pg_catalog.*) " +
+			                core::RetryFactorSql("s.failures") +
+			                ")) "
+			                "    ELSE EXCLUDED.next_due END",
 			            {pg::SpiValue::Oid_(relid), pg::SpiValue::Text(core::StatusText(status)),
 			             pg::SpiValue::TimestampTz(started), pg::SpiValue::Int4(pg::g_naptime_s)},
 			            pg::SpiMode::Write);
@@ -553,8 +557,10 @@ RecordFollowup(int64_t run_id, Oid relid, const std::string &table, const std::s
 				    "  next_due = CASE WHEN s.next_due IS NULL THEN NULL ELSE LEAST(s.next_due, "
 				    "    pg_catalog.clock_timestamp() OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => $3 "
 				    "    OPERATOR(pg_catalog.*) CASE WHEN $2 OPERATOR(pg_catalog.=) 'failed' "
-				    "      THEN pg_catalog.power(2, LEAST(s.failures, 20)) ELSE 1 END)) END "
-				    "WHERE s.relid OPERATOR(pg_catalog.=) $1",
+				    "      THEN " +
+				        core::RetryFactorSql("s.failures") +
+				        " ELSE 1 END)) END "
+				        "WHERE s.relid OPERATOR(pg_catalog.=) $1",
 				    {pg::SpiValue::Oid_(relid), pg::SpiValue::Text(core::StatusText(status)),
 				     pg::SpiValue::Int4(pg::g_naptime_s)},
 				    pg::SpiMode::Write);

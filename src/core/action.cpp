@@ -11,11 +11,10 @@ namespace {
 
 /* In the order of the enum. */
 constexpr ActionInfo kActions[] = {
-    /* action           name       label      parts  sets   summary manifest vacuum */
-    {Action::Delete, "delete", "DELETE", false, false, false, false, true},
-    {Action::Archive, "archive", "ARCHIVE", false, true, false, true, true},
-    {Action::Drop, "drop", "DROP", true, false, true, false, false},
-    {Action::Detach, "detach", "DETACH", true, false, true, false, false},
+    ActionInfo(Action::Delete, "delete", "DELETE").VacuumAfterRows(),
+    ActionInfo(Action::Archive, "archive", "ARCHIVE").PartitionsOfSets().KeepsManifest().VacuumAfterRows(),
+    ActionInfo(Action::Drop, "drop", "DROP").PartitionsOnly().KeepsSetSummary(),
+    ActionInfo(Action::Detach, "detach", "DETACH").PartitionsOnly().KeepsSetSummary(),
 };
 
 constexpr const char *kStatuses[] = {"ok", "skipped", "failed", "dry run"};

@@ -57,15 +57,22 @@ extern "C" {
 
 namespace upkeep::maint {
 
+namespace {
+
+/*
+ * The archive action; `checked`: what archive_table() already checked on the
+ * way down (null for a policy run, which checks it here, once).
+ */
 void
-RunArchiveAction(TableRun &run) {
+ArchiveAction(TableRun &run, const ArchiveChecked *checked) {
 	const Policy &p = run.GetPolicy();
 	const pg::RelInfo &source = run.Rel();
-	Oid base = InvalidOid;
-	const pg::KeyKind kind = TimeColumnKind(source.oid, p.time_column, &base);
+	const pg::KeyKind kind = checked ? checked->time_kind : TimeColumnKind(source.oid, p.time_column, nullptr);
 	const Cutoff cutoff = PolicyCutoff(p, kind, PolicyTimeZone(p));
 	bool created = false;
-	const Oid archive = ResolveArchive(source, p.archive_to, !run.DryRun(), &created);
+	const Oid archive = checked && checked->archive != InvalidOid
+	                        ? checked->archive
+	                        : ResolveArchive(source, p.archive_to, !run.DryRun(), &created);
 	if (archive == InvalidOid) {
 		/* dry run before the default archive exists: report what would move */
 		run.Note("would create " + pg::QuoteQualified(source.nspname, DefaultArchiveName(source)) +
@@ -79,9 +86,21 @@ RunArchiveAction(TableRun &run) {
 	run.Note("cutoff " + cutoff.text);
 	const int64_t run_id = run.RunId();
 	if (source.relkind == RELKIND_PARTITIONED_TABLE)
-		ArchivePartitions(run, plan, cutoff, run_id);
+		ArchivePartitions(run, plan, cutoff, run_id, checked && checked->source_key ? &*checked->source_key : nullptr);
 	else
 		ArchiveRows(run, plan, p.time_column, cutoff, p.batch_size, run_id);
+}
+
+} // namespace
+
+void
+RunArchiveAction(TableRun &run) {
+	ArchiveAction(run, nullptr);
+}
+
+void
+RunArchiveAction(TableRun &run, const ArchiveChecked &checked) {
+	ArchiveAction(run, &checked);
 }
 
 } // namespace upkeep::maint

@@ -90,8 +90,9 @@ ProveBounds(TableRun &run, const PartitionedTable &src, const pg::ChildPartition
 
 /* Whole partitions: DETACH from the source, add archived_at (metadata only), ATTACH to the archive. */
 void
-ArchivePartitions(TableRun &run, ArchivePlan &plan, const Cutoff &cutoff, int64_t run_id) {
-	const PartitionedTable src = RequireMonthlyPartitionable(plan.source);
+ArchivePartitions(TableRun &run, ArchivePlan &plan, const Cutoff &cutoff, int64_t run_id,
+                  const PartitionedTable *source_key) {
+	const PartitionedTable src = source_key ? *source_key : RequireMonthlyPartitionable(plan.source);
 	if (plan.archive.relkind != RELKIND_PARTITIONED_TABLE)
 		pg::Throw(ERRCODE_WRONG_OBJECT_TYPE,
 		          "archive " + plan.archive.qualified + " of partitioned " + plan.source.qualified +

@@ -42,6 +42,7 @@ ArchiveTable(const pg::RelInfo &source, Oid archive_oid, const std::string &olde
 		pg::Throw(ERRCODE_INVALID_PARAMETER_VALUE, "batch_size must be positive, not " + std::to_string(batch_size));
 
 	Policy p;
+	ArchiveChecked checked; /* what the run then need not check again */
 	p.relid = source.oid;
 	p.action = core::Action::Archive;
 	p.retain = ValidateAge("older_than", older_than, kMaxRetainYears);
@@ -49,13 +50,16 @@ ArchiveTable(const pg::RelInfo &source, Oid archive_oid, const std::string &olde
 	p.archive_to = archive_oid;
 	if (!time_column.empty())
 		p.time_column = time_column;
-	else if (source.relkind == RELKIND_PARTITIONED_TABLE)
-		p.time_column = RequireMonthlyPartitionable(source).key.column;
-	else
+	else if (source.relkind == RELKIND_PARTITIONED_TABLE) {
+		checked.source_key = RequireMonthlyPartitionable(source);
+		p.time_column = checked.source_key->key.column;
+	} else
 		pg::Throw(ERRCODE_NULL_VALUE_NOT_ALLOWED, "time_column is required for table " + source.qualified);
-	(void)TimeColumnKind(source.oid, p.time_column, nullptr);
-	if (archive_oid != InvalidOid)
+	checked.time_kind = TimeColumnKind(source.oid, p.time_column, nullptr);
+	if (archive_oid != InvalidOid) {
 		ValidateArchiveTarget(source, archive_oid);
+		checked.archive = archive_oid;
+	}
 
 	const RunOptions opt = RunOptions::ArchiveTable();
 	std::vector<Outcome> out;
@@ -72,7 +76,7 @@ ArchiveTable(const pg::RelInfo &source, Oid archive_oid, const std::string &olde
 	pg::OwnerPathRun owner_paths; /* the owner's search_path looked up once, not per batch */
 	TableRun run(opt, p, source, run_id, run_by, &out);
 	return run.Direct(
-	    label, [&] { RunArchiveAction(run); }, p.action);
+	    label, [&] { RunArchiveAction(run, checked); }, p.action);
 }
 
 } // namespace upkeep::maint

@@ -158,7 +158,9 @@ RunMaintenance(const RunOptions &opt) {
 		auto rel = RunnableTable(p, opt, caller, caller_is_super);
 		if (!rel)
 			continue;
-		if (!pg::TryLockTable(rel->oid, per_batch)) {
+		/* per-batch runs hold it at session level across their commits: released when the table's work ends */
+		pg::TableRunLock table_lock(rel->oid, per_batch);
+		if (!table_lock.Held()) {
 			Outcome o{rel->oid,
 			          rel->qualified,
 			          RetentionLabel(p),
@@ -180,57 +182,50 @@ RunMaintenance(const RunOptions &opt) {
 			continue;
 		}
 		TableRun run(opt, p, *rel, run_id, run_by, &out);
-		try {
-			/*
-			 * Everything for this table in its unit: whatever fails -- set-up,
-			 * an action, the summary, a commit -- rolls back this table's
-			 * unfinished work only, is logged, and the next table runs.
-			 */
-			(void)run.Guard(
-			    RetentionLabel(p),
-			    [&] {
-				    pg::FaultPoint("table-setup");
-				    if (SteadyStateOutcomes(p, opt, *rel, &out))
-					    return; /* a partition set with nothing to do, known without reading its bounds */
-				    const bool partitioned = rel->relkind == RELKIND_PARTITIONED_TABLE;
-				    bool premade = true;
-				    if (opt.premake && partitioned)
-					    premade = run.Action("PREMAKE (" + std::to_string(p.premake) + " months ahead)",
-					                         [&] { RunPremake(run); });
-				    const bool ok = run.Action(
-				        RetentionLabel(p),
-				        [&] {
-					        switch (p.action) {
-					        case core::Action::Delete:
-						        RunDeleteAction(run);
-						        break;
-					        case core::Action::Archive:
-						        RunArchiveAction(run);
-						        break;
-					        case core::Action::Drop:
-					        case core::Action::Detach:
-						        RunPartitionExpiry(run);
-						        break;
-					        }
-				        },
-				        p.action);
-				    /* delete and archive take rows away: statistics to refresh (drop and detach leave them valid) */
-				    if (ok && !opt.dry_run && run.Rows() > 0 && !core::Describe(p.action).partitions_only)
-					    touched.push_back({rel->oid, run.Rel().qualified, rel->owner});
-				    if (premade && ok && KeepsShape(p, *rel) && !opt.dry_run && per_batch) {
-					    /* an optimisation: if it cannot be had, the next run reads the set in full */
-					    (void)pg::TrySubtransaction([&] { RememberShape(p, run.Rel()); });
-					    run.CommitPoint(); /* releases the parent's lock RememberShape took */
-				    }
-			    },
-			    p.action);
-		} catch (...) {
-			if (per_batch)
-				pg::UnlockTable(rel->oid);
-			throw;
-		}
-		if (per_batch)
-			pg::UnlockTable(rel->oid);
+		/*
+		 * Everything for this table in its unit: whatever fails -- set-up,
+		 * an action, the summary, a commit -- rolls back this table's
+		 * unfinished work only, is logged, and the next table runs.
+		 */
+		(void)run.Guard(
+		    RetentionLabel(p),
+		    [&] {
+			    pg::FaultPoint("table-setup");
+			    if (SteadyStateOutcomes(p, opt, *rel, &out))
+				    return; /* a partition set with nothing to do, known without reading its bounds */
+			    const bool partitioned = rel->relkind == RELKIND_PARTITIONED_TABLE;
+			    bool premade = true;
+			    if (opt.premake && partitioned)
+				    premade = run.Action("PREMAKE (" + std::to_string(p.premake) + " months ahead)",
+				                         [&] { RunPremake(run); });
+			    const bool ok = run.Action(
+			        RetentionLabel(p),
+			        [&] {
+				        switch (p.action) {
+				        case core::Action::Delete:
+					        RunDeleteAction(run);
+					        break;
+				        case core::Action::Archive:
+					        RunArchiveAction(run);
+					        break;
+				        case core::Action::Drop:
+				        case core::Action::Detach:
+					        RunPartitionExpiry(run);
+					        break;
+				        }
+			        },
+			        p.action);
+			    /* delete and archive take rows away: statistics to refresh (drop and detach leave them valid) */
+			    if (ok && !opt.dry_run && run.Rows() > 0 && !core::Describe(p.action).partitions_only)
+				    touched.push_back({rel->oid, run.Rel().qualified, rel->owner});
+			    if (premade && ok && KeepsShape(p, *rel) && !opt.dry_run && per_batch) {
+				    /* an optimisation: if it cannot be had, the next run reads the set in full */
+				    (void)pg::TrySubtransaction([&] { RememberShape(p, run.Rel()); });
+				    run.CommitPoint(); /* releases the parent's lock RememberShape took */
+			    }
+		    },
+		    p.action);
+		table_lock.Release(); /* an exception leaving the table's work releases it too: ~TableRunLock */
 	}
 
 	/* fresh statistics for the tables that lost rows (dropped partitions leave the others' stats valid) */

@@ -64,6 +64,24 @@ UnlockTable(Oid relid) {
 }
 
 void
+TableRunLock::Release() {
+	if (!held_ || !session_)
+		return;
+	held_ = false; /* released or not, the destructor does not try again: a failure is the caller's error now */
+	UnlockTable(relid_);
+}
+
+TableRunLock::~TableRunLock() {
+	if (!held_ || !session_)
+		return;
+	try {
+		UnlockTable(relid_);
+	} catch (...) {
+		/* never out of a destructor; the lock stays listed for ReleaseStaleTableLocks */
+	}
+}
+
+void
 LockRelationById(Oid relid, int mode) {
 	PgCall([&] { LockRelationOid(relid, (LOCKMODE)mode); });
 }

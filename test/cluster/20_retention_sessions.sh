@@ -31,6 +31,15 @@ is "$(sql "SELECT rows FROM upkeep.run_log WHERE table_name = 'public.big' ORDER
 	"run_log's row count equals the rows that really went"
 is "$(sql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = x'55504B50'::bigint::oid")" 0 \
 	"no table lock is left behind by the cancelled run"
+# the same session after its CALL was cancelled: a per-batch run holds the table's lock at session level,
+# which no abort releases -- the run itself must have let it go on its way out, or every other run
+# (the worker's, pg_cron's) would skip the table until this session ends
+out=$(psql_at "$PORT" -At -v ON_ERROR_STOP=0 -c "SET statement_timeout = '250ms'" -c "CALL upkeep.run_maintenance()" \
+	-c "RESET statement_timeout" -c "SELECT 'held=' || count(*) FROM pg_locks WHERE locktype = 'advisory' \
+	AND classid = x'55504B50'::bigint::oid AND pid = pg_backend_pid()" 2>&1)
+check "a second CALL is cancelled too" grep -q "statement timeout" <<<"$out"
+held=$(sed -n 's/^held=//p' <<<"$out")
+is "$held" 0 "the cancelled CALL's own session holds no table lock afterwards"
 is "$(sql_state "CALL upkeep.run_maintenance()")" ok "the next run finishes the job"
 is "$(sql "SELECT count(*) FROM big WHERE at < now() - interval '30 days'")" 0 "no expired row is left"
 

@@ -75,6 +75,35 @@ TEST(Action, SummariesAndManifests) {
 	EXPECT_FALSE(Describe(Action::Delete).keeps_manifest);
 }
 
+TEST(Action, EveryPropertyOfTheTable) {
+	/* the descriptor table as it was written with positional booleans: parts, sets, summary, manifest, vacuum */
+	struct Row {
+		Action a;
+		bool parts, sets, summary, manifest, vacuum;
+	};
+	const Row rows[] = {
+	    {Action::Delete, false, false, false, false, true},
+	    {Action::Archive, false, true, false, true, true},
+	    {Action::Drop, true, false, true, false, false},
+	    {Action::Detach, true, false, true, false, false},
+	};
+	for (const Row &r : rows) {
+		const ActionInfo &i = Describe(r.a);
+		EXPECT_EQ(i.partitions_only, r.parts) << i.name;
+		EXPECT_EQ(i.partitions_of_sets, r.sets) << i.name;
+		EXPECT_EQ(i.keeps_set_summary, r.summary) << i.name;
+		EXPECT_EQ(i.keeps_manifest, r.manifest) << i.name;
+		EXPECT_EQ(i.vacuum_after_rows, r.vacuum) << i.name;
+	}
+	/* a property not set is false */
+	constexpr ActionInfo bare(Action::Delete, "x", "X");
+	static_assert(!bare.partitions_only && !bare.partitions_of_sets && !bare.keeps_set_summary &&
+	                  !bare.keeps_manifest && !bare.vacuum_after_rows,
+	              "unset properties are false");
+	static_assert(bare.KeepsManifest().keeps_manifest && !bare.KeepsManifest().vacuum_after_rows,
+	              "a setter sets its property only");
+}
+
 TEST(Status, WordsRoundTrip) {
 	EXPECT_STREQ(StatusText(Status::Ok), "ok");
 	EXPECT_STREQ(StatusText(Status::Skipped), "skipped");

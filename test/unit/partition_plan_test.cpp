@@ -4,14 +4,13 @@
  * Expiry never takes the newest partition and takes a partition only when
  * all of it is before the cutoff; premake's window runs from the oldest
  * retained month (not before the cutoff's) or now to the newest partition
- * or now + premake.  And the launcher's back-off doubles up to its ceiling.
+ * or now + premake.
  */
 #include <gtest/gtest.h>
 
 #include <climits>
 #include <vector>
 
-#include "upkeep/core/backoff.hpp"
 #include "upkeep/core/partition_plan.hpp"
 
 using namespace upkeep::core;
@@ -56,14 +55,4 @@ TEST(PremakeWindow, ToTheNewestPartitionWhenLater) {
 	EXPECT_EQ(PremakeWindow({2026, 11}, 3, {2026, 8}, kept).last, (YearMonth{2027, 2}));
 	EXPECT_EQ(PremakeWindow({2026, 11}, 0, {2026, 8}, {}).last, (YearMonth{2026, 11}));
 	EXPECT_EQ(PremakeWindow({2026, 12}, 1, {2026, 8}, {}).last, (YearMonth{2027, 1}));
-}
-
-TEST(Backoff, DoublesUpToTheCeiling) {
-	EXPECT_EQ(Backoff(1000, 0), 1000);
-	EXPECT_EQ(Backoff(1000, 1), 2000);
-	EXPECT_EQ(Backoff(1000, 3), 8000);
-	EXPECT_EQ(Backoff(10000, 4), 160000);
-	EXPECT_EQ(Backoff(10000, 5), kMaxBackoffMs);
-	EXPECT_EQ(Backoff(1000, 1000000), kMaxBackoffMs); /* no overflow however long the trouble lasts */
-	EXPECT_EQ(Backoff(kMaxBackoffMs * 2, 0), kMaxBackoffMs);
 }

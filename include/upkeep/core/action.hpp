@@ -24,20 +24,58 @@ enum class Action { Delete, Archive, Drop, Detach };
 /* What a piece of work acts on: rows (DELETE, INSERT ... SELECT) or whole partitions (DDL). */
 enum class Grain { Rows, Partitions };
 
+/*
+ * An action's descriptor.  Written with named properties, each false unless
+ * set:
+ *     ActionInfo(Action::Drop, "drop", "DROP").PartitionsOnly().KeepsSetSummary()
+ */
 struct ActionInfo {
 	Action action;
 	const char *name;  /* the policy's word: "delete" */
 	const char *label; /* the label's verb in run_log and results: "DELETE" */
 	/* only on whole partitions of a range-partitioned set (drop, detach) */
-	bool partitions_only;
+	bool partitions_only = false;
 	/* on a partitioned set it moves whole partitions, on a plain table rows (archive) */
-	bool partitions_of_sets;
+	bool partitions_of_sets = false;
 	/* keeps the stored summary of the partition set, so a run with nothing to do skips reading it (steady_state) */
-	bool keeps_set_summary;
+	bool keeps_set_summary = false;
 	/* keeps a manifest per batch moved (archive) */
-	bool keeps_manifest;
+	bool keeps_manifest = false;
 	/* row work of this action leaves dead rows a VACUUM should reclaim */
-	bool vacuum_after_rows;
+	bool vacuum_after_rows = false;
+
+	constexpr ActionInfo(Action a, const char *word, const char *verb) : action(a), name(word), label(verb) {}
+
+	constexpr ActionInfo
+	PartitionsOnly() const {
+		ActionInfo i = *this;
+		i.partitions_only = true;
+		return i;
+	}
+	constexpr ActionInfo
+	PartitionsOfSets() const {
+		ActionInfo i = *this;
+		i.partitions_of_sets = true;
+		return i;
+	}
+	constexpr ActionInfo
+	KeepsSetSummary() const {
+		ActionInfo i = *this;
+		i.keeps_set_summary = true;
+		return i;
+	}
+	constexpr ActionInfo
+	KeepsManifest() const {
+		ActionInfo i = *this;
+		i.keeps_manifest = true;
+		return i;
+	}
+	constexpr ActionInfo
+	VacuumAfterRows() const {
+		ActionInfo i = *this;
+		i.vacuum_after_rows = true;
+		return i;
+	}
 };
 
 /* The descriptor of an action. */

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "upkeep/core/fingerprint.hpp"
+#include "upkeep/maint/partitions.hpp"
 #include "upkeep/maint/policy.hpp"
 #include "upkeep/maint/table_run.hpp"
 #include "upkeep/pg/catalog.hpp"
@@ -27,6 +28,25 @@ struct ArchivePlan {
 	bool same_types = false;          /* every moved column has the same type and typmod in the archive */
 	bool archive_rewrites = false;    /* the archive has BEFORE INSERT row triggers (or rules) */
 };
+
+/*
+ * What archive_table() checked on its arguments before it took the table's
+ * run lock (so that a refusal comes before any lock or run_id), handed to
+ * the run so that it does not check the same thing again.  A policy run has
+ * no such checks behind it and makes them itself, once (RunArchiveAction(run)).
+ * What can change under a run between its batches -- the table followed by
+ * OID, its owner, its policy, the archive's lock and name -- is still
+ * re-checked at each batch (TableRun::Recheck, RefreshArchive).
+ */
+struct ArchiveChecked {
+	pg::KeyKind time_kind = pg::KeyKind::Date;  /* TimeColumnKind of the time column */
+	Oid archive = InvalidOid;                   /* the target ValidateArchiveTarget accepted; InvalidOid: none given,
+	                                               <source>_archive is resolved (and validated) in the run */
+	std::optional<PartitionedTable> source_key; /* RequireMonthlyPartitionable(source), when it was called */
+};
+
+/* archive_table()'s run: RunArchiveAction without the checks `checked` holds. */
+void RunArchiveAction(TableRun &run, const ArchiveChecked &checked);
 
 /* The plan of a move from `source` into `archive_oid`. */
 ArchivePlan PlanArchive(const pg::RelInfo &source, Oid archive_oid);
@@ -52,7 +72,13 @@ void RecordManifest(int64_t run_id, const ArchivePlan &plan, const std::string &
 /* Row batches: one atomic move statement per batch, checked, digested and recorded. */
 void ArchiveRows(TableRun &run, ArchivePlan &plan, const std::string &time_column, const Cutoff &cutoff, int batch_size,
                  int64_t run_id);
-/* Whole partitions: DETACH from the source, add archived_at (metadata only), ATTACH to the archive. */
-void ArchivePartitions(TableRun &run, ArchivePlan &plan, const Cutoff &cutoff, int64_t run_id);
+/*
+ * Whole partitions: DETACH from the source, add archived_at (metadata only),
+ * ATTACH to the archive.  `source_key`: the source's partition key as
+ * RequireMonthlyPartitionable returned it on the way down, or null (checked
+ * here).
+ */
+void ArchivePartitions(TableRun &run, ArchivePlan &plan, const Cutoff &cutoff, int64_t run_id,
+                       const PartitionedTable *source_key);
 
 } // namespace upkeep::maint

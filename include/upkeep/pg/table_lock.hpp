@@ -55,4 +55,46 @@ void UnlockTable(Oid relid);
 /* Releases session-scoped table locks this backend still holds, e.g. after a cancelled CALL. Returns how many. */
 int ReleaseStaleTableLocks();
 
+/*
+ * A table's run lock for the span of one table's work: TryLockTable when
+ * made; Held() says whether it was had.  A session-scoped lock is released
+ * by Release() on the normal path (a failure to release is an error, as
+ * any) and by the destructor when the scope is left by an exception.  A
+ * transaction-scoped lock is never released here: its transaction's end,
+ * commit or abort, releases it.
+ *
+ * Why the destructor calls PostgreSQL even while an exception unwinds (the
+ * rule is that destructors do not): a session-scoped advisory lock is not
+ * released by the abort of the (sub)transaction an error broke, only by an
+ * explicit release or the end of the session.  Left held, every other run
+ * on the table (the worker's, pg_cron's) would be skipped until this
+ * session's next per-batch run (ReleaseStaleTableLocks) or its end.  The
+ * release is safe to make there: LockRelease needs no transaction, reads
+ * no catalog and never waits or checks for interrupts; it runs under
+ * PgCall, so a PostgreSQL error cannot longjmp out of the destructor; and
+ * the error it might throw is swallowed (an exception leaving a destructor
+ * during unwinding is std::terminate), which leaves the lock in the list
+ * ReleaseStaleTableLocks clears.  This is what the hand-written
+ * catch-release-rethrow did before, in one place.
+ */
+class TableRunLock {
+  public:
+	TableRunLock(Oid relid, bool session) : relid_(relid), session_(session), held_(TryLockTable(relid, session)) {}
+	~TableRunLock();
+	TableRunLock(const TableRunLock &) = delete;
+	TableRunLock &operator=(const TableRunLock &) = delete;
+
+	bool
+	Held() const {
+		return held_;
+	}
+	/* The normal end of the table's work: a session-scoped lock is released now (errors propagate). */
+	void Release();
+
+  private:
+	Oid relid_;
+	bool session_;
+	bool held_;
+};
+
 } // namespace upkeep::pg
