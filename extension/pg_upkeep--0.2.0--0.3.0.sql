@@ -83,6 +83,56 @@ COMMENT ON FUNCTION upkeep.row_hash(pg_catalog.record) IS
   'One row''s fingerprint hash as a number: sum(upkeep.row_hash(t)) modulo 2^128 is the table''s fingerprint';
 GRANT EXECUTE ON FUNCTION upkeep.row_hash(pg_catalog.record) TO PUBLIC;
 
+-- The size of a managed table: pg_total_relation_size, or for a Citus table whose
+-- rows are in shards, their size (citus_total_relation_size); the coordinator's own
+-- relation is an empty shell.
+CREATE FUNCTION upkeep._table_size(tbl pg_catalog.regclass)
+RETURNS pg_catalog.int8
+LANGUAGE c STABLE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'upkeep_table_size';
+
+REVOKE ALL ON FUNCTION upkeep._table_size(pg_catalog.regclass) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION upkeep._table_size(pg_catalog.regclass) TO PUBLIC;
+
+-- upkeep.status shows that size (same columns: views built on it keep working)
+CREATE OR REPLACE VIEW upkeep.status WITH (security_invoker = true) AS
+SELECT p.relid                                                   AS table_name,
+       p.action,
+       p.retain,
+       p.enabled,
+       pg_catalog.pg_size_pretty(upkeep._table_size(p.relid))         AS table_size,
+       s.cutoff,
+       s.expired_estimate                                        AS rows_past_cutoff,
+       s.partitions,
+       s.premade,
+       s.default_rows                                            AS rows_in_default,
+       last.finished_at                                          AS last_run,
+       last.status                                               AS last_result,
+       last.rows                                                 AS last_rows,
+       last.message                                              AS last_message,
+       cur.action                                                AS running_action,
+       cur.started_at                                            AS running_since,
+       cur.batches                                               AS running_batches,
+       cur.rows                                                  AS running_rows,
+       COALESCE(st.next_due,
+                last.started_at OPERATOR(pg_catalog.+) p.run_every,
+                pg_catalog.now())                                AS next_run_due
+  FROM upkeep.policy p
+  LEFT JOIN LATERAL upkeep._policy_status(p.relid) s ON true
+  LEFT JOIN LATERAL (SELECT l.finished_at, l.started_at, l.status, l.rows, l.message
+                       FROM upkeep.run_log l
+                      WHERE l.relid OPERATOR(pg_catalog.=) p.relid::pg_catalog.oid
+                        AND l.status OPERATOR(pg_catalog.<>) 'running'
+                      ORDER BY l.id DESC LIMIT 1) last ON true
+  LEFT JOIN LATERAL (SELECT l.action, l.started_at, l.batches, l.rows
+                       FROM upkeep.run_log l
+                      WHERE l.relid OPERATOR(pg_catalog.=) p.relid::pg_catalog.oid
+                        AND l.status OPERATOR(pg_catalog.=) 'running'
+                      ORDER BY l.id DESC LIMIT 1) cur ON true
+  LEFT JOIN upkeep.policy_state st ON st.relid OPERATOR(pg_catalog.=) p.relid::pg_catalog.oid;
+
+
 -- The new routines belong to the role that owns the extension's other routines
 -- (the installer), not to whichever superuser ran ALTER EXTENSION UPDATE: a
 -- fresh install and an updated one must not differ.
@@ -100,7 +150,7 @@ BEGIN
        AND p.pronamespace OPERATOR(pg_catalog.=) 'upkeep'::pg_catalog.regnamespace
        AND p.proname OPERATOR(pg_catalog.=) ANY (ARRAY['fingerprint_accum', 'fingerprint_combine', 'fingerprint_final',
                                                        'fingerprint_rows_final', 'fingerprint_agg', 'fingerprint_rows',
-                                                       'row_hash']::pg_catalog.name[])
+                                                       'row_hash', '_table_size']::pg_catalog.name[])
        AND p.proowner OPERATOR(pg_catalog.<>) o.proowner
   LOOP
     EXECUTE r.stmt;

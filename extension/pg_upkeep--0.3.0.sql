@@ -335,12 +335,21 @@ AS 'MODULE_PATHNAME', 'upkeep_policy_status';
 
 -- One row per policy the caller may see (row-level security of upkeep.policy
 -- applies: security_invoker).  Estimates only; nothing is scanned.
+-- The size of a managed table: pg_total_relation_size, or for a Citus table whose
+-- rows are in shards, their size (citus_total_relation_size); the coordinator's own
+-- relation is an empty shell.
+CREATE FUNCTION upkeep._table_size(tbl pg_catalog.regclass)
+RETURNS pg_catalog.int8
+LANGUAGE c STABLE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'upkeep_table_size';
+
 CREATE VIEW upkeep.status WITH (security_invoker = true) AS
 SELECT p.relid                                                   AS table_name,
        p.action,
        p.retain,
        p.enabled,
-       pg_catalog.pg_size_pretty(pg_catalog.pg_total_relation_size(p.relid)) AS table_size,
+       pg_catalog.pg_size_pretty(upkeep._table_size(p.relid))         AS table_size,
        s.cutoff,
        s.expired_estimate                                        AS rows_past_cutoff,
        s.partitions,
@@ -419,6 +428,7 @@ GRANT EXECUTE ON FUNCTION upkeep.drop_policy(pg_catalog.regclass) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION upkeep.cleanup_old_data(pg_catalog.bool, pg_catalog.regclass) TO PUBLIC;
 GRANT EXECUTE ON PROCEDURE upkeep.run_maintenance(pg_catalog.bool, pg_catalog.regclass) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION upkeep._policy_status(pg_catalog.regclass) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION upkeep._table_size(pg_catalog.regclass) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION upkeep.table_fingerprint(pg_catalog.regclass) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION upkeep.snapshot_fingerprints() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION upkeep.verify_backup_integrity() TO PUBLIC;

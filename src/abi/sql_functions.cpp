@@ -230,6 +230,21 @@ upkeep_archive_table(PG_FUNCTION_ARGS) {
 	PG_RETURN_INT64(moved);
 }
 
+PG_FUNCTION_INFO_V1(upkeep_table_size);
+Datum
+upkeep_table_size(PG_FUNCTION_ARGS) {
+	Oid relid = PG_GETARG_OID(0); /* STRICT */
+	bool found = false;
+	int64 bytes = upkeep::pg::CppBoundary("upkeep._table_size", [&]() -> int64 {
+		auto b = upkeep::maint::TableSizeEntry(relid);
+		found = b.has_value();
+		return b.value_or(0);
+	});
+	if (!found)
+		PG_RETURN_NULL();
+	PG_RETURN_INT64(bytes);
+}
+
 PG_FUNCTION_INFO_V1(upkeep_policy_status);
 Datum
 upkeep_policy_status(PG_FUNCTION_ARGS) {

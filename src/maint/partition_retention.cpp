@@ -18,6 +18,7 @@
 #include "upkeep/maint/partitions.hpp"
 #include "upkeep/maint/pending_detach.hpp"
 #include "upkeep/maint/table_run.hpp"
+#include "upkeep/pg/citus.hpp"
 #include "upkeep/pg/error_bridge.hpp"
 #include "upkeep/pg/fault_point.hpp"
 #include "upkeep/pg/report.hpp"
@@ -42,6 +43,13 @@ namespace {
  */
 int64_t
 PartitionRows(const pg::ChildPartition &c) {
+	/*
+	 * A distributed partition's rows are in its shards, the coordinator has
+	 * neither them nor their statistics: counted there (Citus runs the count
+	 * on every shard at once).
+	 */
+	if (pg::RowsOnShards(pg::CitusTableKind(c.oid)))
+		return *pg::SpiQueryInts("SELECT pg_catalog.count(*) FROM " + c.qualified).at(0).at(0);
 	const auto r = pg::SpiQueryInts(
 	    "SELECT c.reltuples::pg_catalog.int8, c.relpages::pg_catalog.int8, (pg_catalog.pg_relation_size(c.oid) "
 	    "OPERATOR(pg_catalog./) pg_catalog.current_setting('block_size')::pg_catalog.int8) "

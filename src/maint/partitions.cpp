@@ -36,6 +36,7 @@
 #include "upkeep/core/naming.hpp"
 #include "upkeep/core/partition_plan.hpp"
 #include "upkeep/maint/partitions.hpp"
+#include "upkeep/pg/citus.hpp"
 #include "upkeep/maint/policy.hpp"
 #include "upkeep/pg/error_bridge.hpp"
 #include "upkeep/pg/extension.hpp"
@@ -181,7 +182,25 @@ AttachMovingDefaultRows(const PartitionedTable &t, const pg::ChildPartition &def
 	                    cols + ") INSERT INTO " + child_sql + " (" + cols + ") SELECT " + cols + " FROM moved",
 	                {}, pg::SpiMode::Write);
 	pg::FaultPoint("partition-between-create-attach");
+	/*
+	 * On a distributed parent Citus distributes the attached table, copying
+	 * its rows to the shards, and leaves the coordinator's local copy on disk
+	 * (invisible, never freed), with notices telling the user to empty it:
+	 * Citus's own function empties it here, and its notices are not shown.
+	 */
+	if (!pg::RowsOnShards(pg::CitusTableKind(t.rel.oid))) {
+		pg::SpiExec("ALTER TABLE " + t.rel.qualified + " ATTACH PARTITION " + child_sql + " " + bounds);
+		return static_cast<int64_t>(moved.processed);
+	}
+	const int level = pg::OpenGucLevel();
+	pg::PgCall([] {
+		(void)set_config_option("client_min_messages", "warning", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true,
+		                        0, false);
+	});
 	pg::SpiExec("ALTER TABLE " + t.rel.qualified + " ATTACH PARTITION " + child_sql + " " + bounds);
+	pg::SpiExec("SELECT pg_catalog.truncate_local_data_after_distributing_table($1)",
+	            {pg::SpiValue::RegClass(pg::RelationByName(t.rel.nspoid, child_name))}, pg::SpiMode::Write);
+	pg::CloseGucLevel(level);
 	return static_cast<int64_t>(moved.processed);
 }
 

@@ -118,6 +118,14 @@ CreateMonthlyPartitionEntry(Oid parent, int32_t pg_date) {
 	return child;
 }
 
+std::optional<int64_t>
+TableSizeEntry(Oid relid) {
+	pg::SpiConnect();
+	std::optional<int64_t> bytes = TableBytes(relid);
+	pg::SpiFinish();
+	return bytes;
+}
+
 std::optional<PolicyStatus>
 PolicyStatusEntry(Oid relid) {
 	pg::SpiConnect();

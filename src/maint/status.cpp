@@ -6,6 +6,7 @@
 #include "upkeep/maint/partitions.hpp"
 #include "upkeep/maint/policy.hpp"
 #include "upkeep/maint/status.hpp"
+#include "upkeep/pg/citus.hpp"
 #include "upkeep/pg/error_bridge.hpp"
 #include "upkeep/pg/owner_context.hpp"
 #include "upkeep/pg/spi.hpp"
@@ -88,6 +89,19 @@ GetPolicyStatus(Oid relid) {
 		throw *failure;
 	/* any other failure (say, a lock on the table's catalog entry): no estimate, shown as NULL */
 	return st;
+}
+
+std::optional<int64_t>
+TableBytes(Oid relid) {
+	if (!pg::LookupRelation(relid))
+		return std::nullopt;
+	const bool shards = pg::RowsOnShards(pg::CitusTableKind(relid));
+	auto r = pg::SpiQueryInts(shards ? "SELECT pg_catalog.citus_total_relation_size($1)"
+	                                 : "SELECT pg_catalog.pg_total_relation_size($1)",
+	                          {pg::SpiValue::RegClass(relid)});
+	if (r.empty() || !r[0][0])
+		return std::nullopt;
+	return *r[0][0];
 }
 
 } // namespace upkeep::maint

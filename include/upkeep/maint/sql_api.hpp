@@ -42,6 +42,8 @@ Oid CreateMonthlyPartitionEntry(Oid parent, int32_t pg_date);
 
 /* _policy_status(): nullopt when the table has no policy. */
 std::optional<PolicyStatus> PolicyStatusEntry(Oid relid);
+/* upkeep._table_size(): bytes of the table and its indexes and TOAST, over its shards on Citus (NULL: gone). */
+std::optional<int64_t> TableSizeEntry(Oid relid);
 
 /* table_fingerprint(), snapshot_fingerprints(), verify_backup_integrity(). */
 TableFingerprint TableFingerprintEntry(Oid relid);

@@ -28,4 +28,11 @@ struct PolicyStatus {
 /* nullopt when the table has no policy or the caller may not act on it. */
 std::optional<PolicyStatus> GetPolicyStatus(Oid relid);
 
+/*
+ * pg_total_relation_size(relid), or, for a Citus table whose rows are in
+ * shards, citus_total_relation_size(relid): the coordinator's own relation
+ * is an empty shell.  nullopt when the table is gone.
+ */
+std::optional<int64_t> TableBytes(Oid relid);
+
 } // namespace upkeep::maint
