@@ -16,6 +16,7 @@
 #include "upkeep/maint/table_run.hpp"
 #include "upkeep/maint/verify.hpp"
 #include "upkeep/pg/batch_digest.hpp"
+#include "upkeep/pg/citus.hpp"
 #include "upkeep/pg/error_bridge.hpp"
 #include "upkeep/pg/extension.hpp"
 #include "upkeep/pg/fault_point.hpp"
@@ -46,8 +47,25 @@ CreateDefaultArchive(const pg::RelInfo &source) {
 		const pg::PartitionKey key = pg::GetPartitionKey(source.oid);
 		sql += " PARTITION BY RANGE (" + pg::QuoteIdent(key.column) + ")";
 	}
+	const pg::CitusTable citus = pg::CitusTableKind(source.oid);
 	pg::AsOwner(source.owner, [&] {
 		pg::SpiExec(sql, {}, pg::SpiMode::Write);
+		/*
+		 * A Citus source's archive is distributed like it: co-located (its
+		 * shards beside the source's, so rows move shard to shard and never
+		 * through the coordinator; partitions move between co-located tables)
+		 * or, for a reference table, a reference table.
+		 */
+		if (citus == pg::CitusTable::kDistributed)
+			pg::SpiExec("SELECT pg_catalog.create_distributed_table($1, "
+			            "pg_catalog.column_to_column_name(p.logicalrelid, p.partkey), colocate_with => $2) "
+			            "FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid OPERATOR(pg_catalog.=) $3",
+			            {pg::SpiValue::RegClass(pg::RelationByName(source.nspoid, name)),
+			             pg::SpiValue::Text(source.qualified), pg::SpiValue::RegClass(source.oid)},
+			            pg::SpiMode::WriteReturning);
+		else if (citus == pg::CitusTable::kReference)
+			pg::SpiExec("SELECT pg_catalog.create_reference_table($1)",
+			            {pg::SpiValue::RegClass(pg::RelationByName(source.nspoid, name))}, pg::SpiMode::WriteReturning);
 		pg::SpiExec("COMMENT ON TABLE " + qualified + " IS " +
 		                pg::SpiExec("SELECT pg_catalog.quote_literal($1)",
 		                            {pg::SpiValue::Text("pg_upkeep archive of " + source.qualified)},
