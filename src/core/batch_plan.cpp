@@ -76,6 +76,12 @@ ChooseBatchMethod(const TableFacts &f, std::optional<BatchMethod> forced, std::s
 		*why = "time slices without an index (partitioned, no time index, no integer primary key)";
 		return BatchMethod::TimeSlice;
 	}
+	if (f.is_distributed) {
+		/* every shard scans its own rows for each slice, side by side; an index makes each slice cheap */
+		*why = "time slices without an index (distributed, no time index, no integer primary key: each batch "
+		       "scans every shard; an index on the time column makes batches cheap)";
+		return BatchMethod::TimeSlice;
+	}
 	throw std::invalid_argument(
 	    "no safe batching for this table: it needs an index on the time column or a single-column integer primary key");
 }

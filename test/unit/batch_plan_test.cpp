@@ -29,7 +29,10 @@ TEST(BatchPlan, MethodChoice) {
 	/* distributed tables never use ctid */
 	TableFacts dist;
 	dist.is_distributed = true;
-	EXPECT_THROW(ChooseBatchMethod(dist, std::nullopt, &why), std::invalid_argument);
+	EXPECT_EQ(ChooseBatchMethod(dist, std::nullopt, &why), BatchMethod::TimeSlice); /* shard-local scans per slice */
+	EXPECT_NE(why.find("distributed"), std::string::npos);
+	TableFacts neither; /* a plain table is never without a method (ctid) */
+	EXPECT_EQ(ChooseBatchMethod(neither, std::nullopt, &why), BatchMethod::CtidRange);
 	dist.has_integer_pk = true;
 	EXPECT_EQ(ChooseBatchMethod(dist, BatchMethod::CtidRange, &why), BatchMethod::PkRange);
 	/* a forced method is used where it is usable */
