@@ -55,11 +55,7 @@ ScanRelation(Relation rel, pg::RowHasher *hasher, core::Fingerprint *fp) {
 	    AllocSetContextCreate(CurrentMemoryContext, "upkeep fingerprint row", ALLOCSET_DEFAULT_SIZES);
 	uint64 n = 0;
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
-		slot_getallattrs(slot);
-		MemoryContext outer = MemoryContextSwitchTo(row_cxt);
-		fp->Add(hasher->HashRow(slot->tts_values, slot->tts_isnull));
-		MemoryContextSwitchTo(outer);
-		MemoryContextReset(row_cxt);
+		fp->Add(hasher->HashSlot(slot, row_cxt));
 		if ((++n & 0x3FF) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}

@@ -149,8 +149,8 @@ HashComposite(RowTypeHasher *h, HeapTupleHeader th, core::Fingerprint *fp) {
 	ItemPointerSetInvalid(&tuple.t_self);
 	tuple.t_tableOid = InvalidOid;
 	tuple.t_data = th;
-	heap_deform_tuple(&tuple, h->desc, h->values, h->nulls);
-	fp->Add(h->hasher->HashRow(h->values, h->nulls));
+	/* the executor resets the per-row context the aggregate runs in */
+	fp->Add(h->hasher->HashTuple(&tuple, h->desc, h->values, h->nulls, NULL));
 }
 
 } // namespace

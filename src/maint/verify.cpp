@@ -143,13 +143,8 @@ HashArchiveRows(const pg::RelInfo &archive, const std::vector<std::string> &colu
 			MemoryContext row_cxt =
 			    AllocSetContextCreate(CurrentMemoryContext, "upkeep archive row", ALLOCSET_DEFAULT_SIZES);
 			for (uint64 r = 0; r < n; r++) {
-				heap_deform_tuple(tt->vals[r], tt->tupdesc, values, isnull);
-				int64 key = isnull[0] ? PG_INT64_MIN : DatumGetInt64(values[0]);
-				MemoryContext outer = MemoryContextSwitchTo(row_cxt);
-				const core::Hash128 h = hasher.HashRow(values, isnull);
-				MemoryContextSwitchTo(outer);
-				MemoryContextReset(row_cxt);
-				groups[key].Add(h);
+				const core::Hash128 h = hasher.HashTuple(tt->vals[r], tt->tupdesc, values, isnull, row_cxt);
+				groups[isnull[0] ? PG_INT64_MIN : DatumGetInt64(values[0])].Add(h);
 			}
 			MemoryContextDelete(row_cxt);
 			pfree(values);

@@ -128,6 +128,7 @@ ReceiverStartup(DestReceiver *self, int operation, TupleDesc typeinfo) {
 bool
 ReceiverSlot(TupleTableSlot *slot, DestReceiver *self) {
 	DigestReceiver *r = (DigestReceiver *)self;
+	/* in the row's context throughout (the trackers keep what they keep in keep_cxt); reset below */
 	MemoryContext old = MemoryContextSwitchTo(r->row_cxt);
 	slot_getallattrs(slot);
 	const Datum *values = slot->tts_values;
@@ -138,7 +139,7 @@ ReceiverSlot(TupleTableSlot *slot, DestReceiver *self) {
 		/* the executor called us: a C++ exception must not unwind its frames; become an ERROR after the catch */
 		bool oom = false;
 		try {
-			r->fp->Add((*r->hasher)->HashRow(values, isnull));
+			r->fp->Add((*r->hasher)->HashValues(values, isnull, NULL));
 		} catch (...) {
 			oom = true;
 		}

@@ -10,11 +10,13 @@
 #include "upkeep/pg/row_hash.hpp"
 
 extern "C" {
+#include "access/htup_details.h"
 #include "access/transam.h"
 #include "catalog/pg_type.h"
 #include "utils/array.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 }
 
 namespace upkeep::pg {
@@ -259,6 +261,29 @@ const char *const kFingerprintSettings[][2] = {{"DateStyle", "ISO, YMD"},
                                                {"extra_float_digits", "1"},
                                                {"bytea_output", "hex"}};
 } // namespace
+
+core::Hash128
+RowHasher::HashValues(const Datum *values, const bool *nulls, MemoryContext scratch) {
+	if (scratch == NULL)
+		return HashRow(values, nulls);
+	MemoryContext outer = MemoryContextSwitchTo(scratch);
+	const core::Hash128 h = HashRow(values, nulls);
+	MemoryContextSwitchTo(outer);
+	MemoryContextReset(scratch);
+	return h;
+}
+
+core::Hash128
+RowHasher::HashSlot(TupleTableSlot *slot, MemoryContext scratch) {
+	slot_getallattrs(slot);
+	return HashValues(slot->tts_values, slot->tts_isnull, scratch);
+}
+
+core::Hash128
+RowHasher::HashTuple(HeapTuple tuple, TupleDesc desc, Datum *values, bool *nulls, MemoryContext scratch) {
+	heap_deform_tuple(tuple, desc, values, nulls);
+	return HashValues(values, nulls, scratch);
+}
 
 bool
 RowHasher::UsesTextOutput() const {

@@ -29,7 +29,9 @@
 
 extern "C" {
 #include "postgres.h"
+#include "access/htup.h"
 #include "access/tupdesc.h"
+#include "executor/tuptable.h"
 #include "fmgr.h"
 }
 
@@ -42,6 +44,18 @@ class RowHasher {
 
 	/* Hash of one row given deformed values.  C-style body: may ereport (detoast, output functions). */
 	core::Hash128 HashRow(const Datum *values, const bool *nulls);
+
+	/*
+	 * The one deform-and-hash step of every row pg_upkeep hashes (table
+	 * scans, archive batches, archive checks, the aggregate): the row's
+	 * values, then its hash, with what hashing allocates (detoasted copies,
+	 * output text) in `scratch`, reset after the row so that nothing adds up
+	 * over a table; NULL: in the current context, which the caller resets
+	 * (an aggregate's per-row context).  C-style bodies.
+	 */
+	core::Hash128 HashSlot(TupleTableSlot *slot, MemoryContext scratch);
+	core::Hash128 HashTuple(HeapTuple tuple, TupleDesc desc, Datum *values, bool *nulls, MemoryContext scratch);
+	core::Hash128 HashValues(const Datum *values, const bool *nulls, MemoryContext scratch);
 
 	size_t
 	Columns() const {
