@@ -204,7 +204,13 @@ SpiConnect(bool nonatomic) {
 void
 SpiFinish() {
 	int rc = PgCall([] {
-		DropOwnSnapshot();
+		/*
+		 * Only the non-atomic connection that made its own snapshot gives it
+		 * up: a connection opened inside it (a nested, atomic one) finishing
+		 * must not take the outer one's snapshot away.
+		 */
+		if (SPI_inside_nonatomic_context())
+			DropOwnSnapshot();
 		if (SPI_inside_nonatomic_context() && g_nonatomic_pin > 0) {
 			AtEOXact_GUC(true, g_nonatomic_pin);
 			g_nonatomic_pin = 0;
