@@ -15,10 +15,11 @@
 -- upkeep.fingerprint_agg(t) over a table's whole-row value gives the same
 -- fingerprint as upkeep.table_fingerprint(): the same canonical row encoding,
 -- the row hashes summed modulo 2^128.  Sums combine exactly, so parallel query
--- splits a big table across workers and Citus pushes it down to every shard.
+-- splits a big table across workers.
 -- The state is 24 bytes (sum low, sum high, rows; little-endian); its type is
--- bytea rather than internal because Citus ships partial states between nodes
--- only for aggregates whose state has a real type.
+-- bytea (its bytes travel between parallel workers as they are).  Citus does not
+-- push it down (it checks a custom aggregate's argument type exactly): on Citus
+-- tables table_fingerprint() sums upkeep.row_hash() instead.
 CREATE FUNCTION upkeep.fingerprint_accum(state pg_catalog.bytea, r pg_catalog.record)
 RETURNS pg_catalog.bytea
 LANGUAGE c STABLE CALLED ON NULL INPUT PARALLEL SAFE
@@ -61,14 +62,6 @@ CREATE AGGREGATE upkeep.fingerprint_rows(pg_catalog.record) (
 COMMENT ON AGGREGATE upkeep.fingerprint_rows(pg_catalog.record) IS
   'The row count of fingerprint_agg over the same rows';
 
--- Hashing whole rows reveals nothing the caller cannot already SELECT (row-level
--- security and column privileges apply to the query that feeds it).
-GRANT EXECUTE ON FUNCTION upkeep.fingerprint_accum(pg_catalog.bytea, pg_catalog.record) TO PUBLIC;
-GRANT EXECUTE ON FUNCTION upkeep.fingerprint_combine(pg_catalog.bytea, pg_catalog.bytea) TO PUBLIC;
-GRANT EXECUTE ON FUNCTION upkeep.fingerprint_final(pg_catalog.bytea) TO PUBLIC;
-GRANT EXECUTE ON FUNCTION upkeep.fingerprint_rows_final(pg_catalog.bytea) TO PUBLIC;
-GRANT EXECUTE ON FUNCTION upkeep.fingerprint_agg(pg_catalog.record) TO PUBLIC;
-GRANT EXECUTE ON FUNCTION upkeep.fingerprint_rows(pg_catalog.record) TO PUBLIC;
 
 -- One row's hash as a number in [0, 2^128): pg_catalog.sum() of it, modulo
 -- 2^128, is the fingerprint.  table_fingerprint() uses it on Citus tables:
@@ -81,7 +74,6 @@ LANGUAGE c STABLE STRICT PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'upkeep_row_hash';
 COMMENT ON FUNCTION upkeep.row_hash(pg_catalog.record) IS
   'One row''s fingerprint hash as a number: sum(upkeep.row_hash(t)) modulo 2^128 is the table''s fingerprint';
-GRANT EXECUTE ON FUNCTION upkeep.row_hash(pg_catalog.record) TO PUBLIC;
 
 -- The size of a managed table: pg_total_relation_size, or for a Citus table whose
 -- rows are in shards, their size (citus_total_relation_size); the coordinator's own
@@ -92,8 +84,6 @@ LANGUAGE c STABLE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'upkeep_table_size';
 
-REVOKE ALL ON FUNCTION upkeep._table_size(pg_catalog.regclass) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION upkeep._table_size(pg_catalog.regclass) TO PUBLIC;
 
 -- upkeep.status shows that size (same columns: views built on it keep working)
 CREATE OR REPLACE VIEW upkeep.status WITH (security_invoker = true) AS
@@ -157,3 +147,17 @@ BEGIN
   END LOOP;
 END
 $owner$;
+
+-- The extension's own privileges, as in the install script, granted after the owner
+-- is set (pg_init_privs records them with their grantor: a fresh install's owner).
+-- Hashing whole rows reveals nothing the caller cannot already SELECT (row-level
+-- security and column privileges apply to the query that feeds it).
+GRANT EXECUTE ON FUNCTION upkeep.fingerprint_accum(pg_catalog.bytea, pg_catalog.record) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION upkeep.fingerprint_combine(pg_catalog.bytea, pg_catalog.bytea) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION upkeep.fingerprint_final(pg_catalog.bytea) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION upkeep.fingerprint_rows_final(pg_catalog.bytea) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION upkeep.fingerprint_agg(pg_catalog.record) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION upkeep.fingerprint_rows(pg_catalog.record) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION upkeep.row_hash(pg_catalog.record) TO PUBLIC;
+REVOKE ALL ON FUNCTION upkeep._table_size(pg_catalog.regclass) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION upkeep._table_size(pg_catalog.regclass) TO PUBLIC;

@@ -333,8 +333,6 @@ LANGUAGE c VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'upkeep_policy_status';
 
--- One row per policy the caller may see (row-level security of upkeep.policy
--- applies: security_invoker).  Estimates only; nothing is scanned.
 -- The size of a managed table: pg_total_relation_size, or for a Citus table whose
 -- rows are in shards, their size (citus_total_relation_size); the coordinator's own
 -- relation is an empty shell.
@@ -344,6 +342,9 @@ LANGUAGE c STABLE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'upkeep_table_size';
 
+-- One row per policy the caller may see (row-level security of upkeep.policy
+-- applies: security_invoker).  Estimates only; no table is scanned (on Citus the
+-- size comes from every node).
 CREATE VIEW upkeep.status WITH (security_invoker = true) AS
 SELECT p.relid                                                   AS table_name,
        p.action,
@@ -442,10 +443,11 @@ GRANT EXECUTE ON FUNCTION upkeep.archive_table(pg_catalog.regclass, pg_catalog.r
 -- upkeep.fingerprint_agg(t) over a table's whole-row value gives the same
 -- fingerprint as upkeep.table_fingerprint(): the same canonical row encoding,
 -- the row hashes summed modulo 2^128.  Sums combine exactly, so parallel query
--- splits a big table across workers and Citus pushes it down to every shard.
+-- splits a big table across workers.
 -- The state is 24 bytes (sum low, sum high, rows; little-endian); its type is
--- bytea rather than internal because Citus ships partial states between nodes
--- only for aggregates whose state has a real type.
+-- bytea (its bytes travel between parallel workers as they are).  Citus does not
+-- push it down (it checks a custom aggregate's argument type exactly): on Citus
+-- tables table_fingerprint() sums upkeep.row_hash() instead.
 CREATE FUNCTION upkeep.fingerprint_accum(state pg_catalog.bytea, r pg_catalog.record)
 RETURNS pg_catalog.bytea
 LANGUAGE c STABLE CALLED ON NULL INPUT PARALLEL SAFE

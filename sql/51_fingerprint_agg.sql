@@ -52,7 +52,34 @@ SELECT upkeep.fingerprint_agg(f), upkeep.fingerprint_rows(f) FROM fa f WHERE fal
 UPDATE fa SET note = 'changed' WHERE id = 7;
 SELECT upkeep.fingerprint_agg(f) <> (SELECT fingerprint FROM want) AS change_seen FROM fa f;
 
+-- reg* columns print through search_path: pinned too, so any session's path gives the same hash
+CREATE TABLE fr (id int, rel regclass, typ regtype);
+INSERT INTO fr VALUES (1, 'fa', 'int4'), (2, 'pg_class', 'text'), (3, NULL, NULL);
+CREATE TEMP TABLE want_fr AS SELECT * FROM upkeep.table_fingerprint('fr');
+SET search_path = pg_catalog;
+SELECT upkeep.fingerprint_agg(f) = (SELECT fingerprint FROM want_fr) AS same_with_another_search_path FROM public.fr f;
+RESET search_path;
+
+-- a setting changed between two calls in one transaction changes nothing (the settings are checked
+-- for every row, not once per call site)
+DO $$
+DECLARE
+  r record;
+  a numeric;
+  b numeric;
+BEGIN
+  SELECT * INTO r FROM public.fa WHERE id = 3;
+  -- first call with every pinned setting in force (nothing to pin), then one of them changed
+  SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL IntervalStyle = 'postgres'; SET LOCAL TimeZone = 'UTC';
+  SET LOCAL extra_float_digits = 1; SET LOCAL bytea_output = 'hex'; SET LOCAL search_path = pg_catalog, pg_temp;
+  a := upkeep.row_hash(r);
+  SET LOCAL IntervalStyle = 'sql_standard';
+  b := upkeep.row_hash(r);
+  RAISE WARNING 'row_hash the same across a change of IntervalStyle: %', a = b;
+END $$;
+
 -- the support functions refuse to be called outside the aggregate; a foreign state is refused
 SELECT upkeep.fingerprint_accum(NULL, ROW(1));
 SELECT upkeep.fingerprint_combine('\x00'::bytea, '\x00'::bytea);
+SELECT upkeep.fingerprint_final('\x00'::bytea);
 RESET client_min_messages;

@@ -54,12 +54,16 @@ CreateDefaultArchive(const pg::RelInfo &source) {
 		 * A Citus source's archive is distributed like it: co-located (its
 		 * shards beside the source's, so rows move shard to shard and never
 		 * through the coordinator; partitions move between co-located tables)
-		 * or, for a reference table, a reference table.
+		 * or, for a reference table, a reference table.  Hash-distributed
+		 * sources only: in a distributed schema (schema-based sharding) Citus
+		 * has already distributed the new table when it was created.
 		 */
 		if (citus == pg::CitusTable::kDistributed)
 			pg::SpiExec("SELECT pg_catalog.create_distributed_table($1, "
 			            "pg_catalog.column_to_column_name(p.logicalrelid, p.partkey), colocate_with => $2) "
-			            "FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid OPERATOR(pg_catalog.=) $3",
+			            "FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid OPERATOR(pg_catalog.=) $3 "
+			            "AND p.partmethod OPERATOR(pg_catalog.=) 'h' AND NOT EXISTS (SELECT FROM "
+			            "pg_catalog.pg_dist_partition a WHERE a.logicalrelid OPERATOR(pg_catalog.=) $1)",
 			            {pg::SpiValue::RegClass(pg::RelationByName(source.nspoid, name)),
 			             pg::SpiValue::Text(source.qualified), pg::SpiValue::RegClass(source.oid)},
 			            pg::SpiMode::WriteReturning);

@@ -7,6 +7,7 @@
 
 #include "upkeep/maint/expired_batches.hpp"
 #include "upkeep/maint/table_run.hpp"
+#include "upkeep/pg/citus.hpp"
 #include "upkeep/pg/error_bridge.hpp"
 #include "upkeep/pg/fault_point.hpp"
 #include "upkeep/pg/guc.hpp"
@@ -41,16 +42,12 @@ GatherTableFacts(const pg::RelInfo &rel, const std::string &time_column) {
 	    "   AND a.attnum OPERATOR(pg_catalog.=) i.indkey[0] "
 	    " WHERE i.indrelid OPERATOR(pg_catalog.=) $1 AND i.indisprimary AND i.indnkeyatts OPERATOR(pg_catalog.=) 1 "
 	    "   AND a.atttypid OPERATOR(pg_catalog.=) ANY (ARRAY['pg_catalog.int2'::pg_catalog.regtype, "
-	    "       'pg_catalog.int4'::pg_catalog.regtype, 'pg_catalog.int8'::pg_catalog.regtype]::pg_catalog.oid[])), "
-	    "pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL",
+	    "       'pg_catalog.int4'::pg_catalog.regtype, 'pg_catalog.int8'::pg_catalog.regtype]::pg_catalog.oid[]))",
 	    {pg::SpiValue::Oid_(rel.oid), pg::SpiValue::Name(time_column)}, pg::SpiMode::ReadOnly);
 	f.has_time_index = r.BoolAt(0, 0);
 	f.has_integer_pk = r.BoolAt(0, 1);
-	if (r.BoolAt(0, 2))
-		f.is_distributed = pg::SpiExec("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid "
-		                               "OPERATOR(pg_catalog.=) $1)",
-		                               {pg::SpiValue::RegClass(rel.oid)}, pg::SpiMode::ReadOnly)
-		                       .BoolAt(0, 0);
+	/* rows in shards: ctid is no row identity (a Citus local table's rows are here, ctid works) */
+	f.is_distributed = pg::RowsOnShards(pg::CitusTableKind(rel.oid));
 	return f;
 }
 

@@ -98,7 +98,8 @@ Leaves(const pg::RelInfo &info) {
 
 /*
  * The fingerprint of a table whose rows live in Citus shards: one query,
- * count(*) and sum(upkeep.row_hash(t)), which Citus runs on every shard (one
+ * count(*) and sum(upkeep.row_hash(t.*)) -- t.*: a column named t would win over
+ * the bare alias -- which Citus runs on every shard (one
  * placement each) inside its distributed transaction and sums on the
  * coordinator.  The numeric sum is exact; modulo 2^128 it is the sum of the
  * row hashes, the same value a local scan of the same rows gives.  Each node
@@ -109,7 +110,7 @@ FingerprintOnShards(const pg::RelInfo &info) {
 	pg::SpiConnect();
 	pg::SpiResult r =
 	    pg::SpiExec("SELECT pg_catalog.count(*), "
-	                "COALESCE(pg_catalog.sum(upkeep.row_hash(t)), 0::pg_catalog.numeric)::pg_catalog.text FROM " +
+	                "COALESCE(pg_catalog.sum(upkeep.row_hash(t.*)), 0::pg_catalog.numeric)::pg_catalog.text FROM " +
 	                    info.qualified + " t",
 	                {}, pg::SpiMode::ReadOnly);
 	pg::SpiFinish();

@@ -31,7 +31,7 @@ struct RowTypeHasher {
 	int32 typmod;
 	TupleDesc desc;
 	pg::RowHasher *hasher;
-	bool pin_each_row;
+	bool text_output; /* some column is hashed by its text output: the settings must be pinned for it */
 	Datum *values;
 	bool *nulls;
 };
@@ -76,6 +76,17 @@ HasherFor(FunctionCallInfo fcinfo, Oid typid, int32 typmod) {
 	}
 	delete h->hasher; /* a different row type at the same call site (a record-typed input) */
 	h->hasher = nullptr;
+	pg::PgCall([&] {
+		if (h->desc != nullptr)
+			FreeTupleDesc(h->desc);
+		if (h->values != nullptr)
+			pfree(h->values);
+		if (h->nulls != nullptr)
+			pfree(h->nulls);
+		h->desc = nullptr;
+		h->values = nullptr;
+		h->nulls = nullptr;
+	});
 	h->typid = typid;
 	h->typmod = typmod;
 	h->desc = pg::PgCall([&] { return CopyRowType(typid, typmod, cxt); });
@@ -92,7 +103,7 @@ HasherFor(FunctionCallInfo fcinfo, Oid typid, int32 typmod) {
 		throw;
 	}
 	MemoryContextSwitchTo(old);
-	h->pin_each_row = h->hasher->UsesTextOutput() && !pg::PgCall([] { return pg::FingerprintSettingsInForce(); });
+	h->text_output = h->hasher->UsesTextOutput();
 	const int natts = h->desc->natts;
 	h->values = pg::PgCall([&] { return static_cast<Datum *>(MemoryContextAlloc(cxt, sizeof(Datum) * natts)); });
 	h->nulls = pg::PgCall([&] { return static_cast<bool *>(MemoryContextAlloc(cxt, sizeof(bool) * natts)); });
@@ -153,6 +164,20 @@ HashComposite(RowTypeHasher *h, HeapTupleHeader th, core::Fingerprint *fp) {
 	fp->Add(h->hasher->HashTuple(&tuple, h->desc, h->values, h->nulls, NULL));
 }
 
+/*
+ * One row, with the fingerprint settings pinned for it when a text-output
+ * column needs them and they are not in force now (checked per row: a
+ * call site's cache can outlive a change of settings, say in a PL/pgSQL
+ * expression evaluated across statements).
+ */
+void
+HashOneRow(RowTypeHasher *h, HeapTupleHeader th, core::Fingerprint *fp) {
+	if (h->text_output && !pg::PgCall([] { return pg::FingerprintSettingsInForce(); }))
+		pg::WithFingerprintSettings([&] { pg::PgCall([&] { HashComposite(h, th, fp); }); });
+	else
+		pg::PgCall([&] { HashComposite(h, th, fp); });
+}
+
 } // namespace
 
 Datum
@@ -164,11 +189,7 @@ FingerprintAccum(FunctionCallInfo fcinfo) {
 	HeapTupleHeader th = pg::PgCall([&] { return PG_GETARG_HEAPTUPLEHEADER(1); });
 	RowTypeHasher *h = HasherFor(fcinfo, HeapTupleHeaderGetTypeId(th), HeapTupleHeaderGetTypMod(th));
 	core::Fingerprint fp = ReadState(state);
-	if (h->pin_each_row) {
-		pg::WithFingerprintSettings([&] { pg::PgCall([&] { HashComposite(h, th, &fp); }); });
-	} else {
-		pg::PgCall([&] { HashComposite(h, th, &fp); });
-	}
+	HashOneRow(h, th, &fp);
 	fp.ToState(reinterpret_cast<unsigned char *>(VARDATA(state)));
 	return PointerGetDatum(state);
 }
@@ -203,11 +224,7 @@ RowHashNumeric(FunctionCallInfo fcinfo) {
 	HeapTupleHeader th = pg::PgCall([&] { return PG_GETARG_HEAPTUPLEHEADER(0); });
 	RowTypeHasher *h = HasherFor(fcinfo, HeapTupleHeaderGetTypeId(th), HeapTupleHeaderGetTypMod(th));
 	core::Fingerprint fp;
-	if (h->pin_each_row) {
-		pg::WithFingerprintSettings([&] { pg::PgCall([&] { HashComposite(h, th, &fp); }); });
-	} else {
-		pg::PgCall([&] { HashComposite(h, th, &fp); });
-	}
+	HashOneRow(h, th, &fp);
 	const std::string digits = fp.Sum().Decimal();
 	return pg::PgCall([&] {
 		return DirectFunctionCall3(numeric_in, CStringGetDatum(digits.c_str()), ObjectIdGetDatum(InvalidOid),

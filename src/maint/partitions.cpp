@@ -194,8 +194,8 @@ AttachMovingDefaultRows(const PartitionedTable &t, const pg::ChildPartition &def
 	}
 	const int level = pg::OpenGucLevel();
 	pg::PgCall([] {
-		(void)set_config_option("client_min_messages", "warning", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true,
-		                        0, false);
+		(void)set_config_option("client_min_messages", "warning", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+		                        false);
 	});
 	pg::SpiExec("ALTER TABLE " + t.rel.qualified + " ATTACH PARTITION " + child_sql + " " + bounds);
 	pg::SpiExec("SELECT pg_catalog.truncate_local_data_after_distributing_table($1)",

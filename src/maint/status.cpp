@@ -95,13 +95,20 @@ std::optional<int64_t>
 TableBytes(Oid relid) {
 	if (!pg::LookupRelation(relid))
 		return std::nullopt;
-	const bool shards = pg::RowsOnShards(pg::CitusTableKind(relid));
-	auto r = pg::SpiQueryInts(shards ? "SELECT pg_catalog.citus_total_relation_size($1)"
-	                                 : "SELECT pg_catalog.pg_total_relation_size($1)",
-	                          {pg::SpiValue::RegClass(relid)});
-	if (r.empty() || !r[0][0])
-		return std::nullopt;
-	return *r[0][0];
+	if (!pg::RowsOnShards(pg::CitusTableKind(relid))) {
+		auto r = pg::SpiQueryInts("SELECT pg_catalog.pg_total_relation_size($1)", {pg::SpiValue::RegClass(relid)});
+		return r.empty() || !r[0][0] ? std::optional<int64_t>() : std::optional<int64_t>(*r[0][0]);
+	}
+	/* every node answers for its shards: one that cannot makes this size unknown (NULL), not the view fail */
+	std::optional<int64_t> bytes;
+	auto failure = pg::TrySubtransaction([&] {
+		auto r = pg::SpiQueryInts("SELECT pg_catalog.citus_total_relation_size($1)", {pg::SpiValue::RegClass(relid)});
+		if (!r.empty() && r[0][0])
+			bytes = *r[0][0];
+	});
+	if (failure && failure->SqlErrCode() == ERRCODE_QUERY_CANCELED)
+		throw *failure;
+	return bytes;
 }
 
 } // namespace upkeep::maint

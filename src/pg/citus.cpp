@@ -13,8 +13,11 @@ extern "C" {
 #include "access/xact.h"
 #include "commands/extension.h"
 #include "storage/proc.h"
+#include "storage/lock.h"
 #include "utils/guc.h"
 }
+
+#include "upkeep/pg/compat.hpp"
 
 namespace upkeep::pg {
 
@@ -23,7 +26,7 @@ bool
 CitusInstalled() {
 	static LocalTransactionId checked_lxid = InvalidLocalTransactionId;
 	static bool installed = false;
-	const LocalTransactionId lxid = PgCall([] { return MyProc->lxid; });
+	const LocalTransactionId lxid = PgCall([] { return compat::CurrentLocalXid(); });
 	if (lxid != checked_lxid || lxid == InvalidLocalTransactionId) {
 		installed = PgCall([] { return OidIsValid(get_extension_oid("citus", true)); });
 		checked_lxid = lxid;
@@ -71,7 +74,7 @@ BoundLockWaitsOnNodes(int lock_timeout_ms) {
 	static int sent_ms = -1;
 	if (lock_timeout_ms <= 0 || !CitusInstalled())
 		return;
-	const LocalTransactionId lxid = PgCall([] { return MyProc->lxid; });
+	const LocalTransactionId lxid = PgCall([] { return compat::CurrentLocalXid(); });
 	const SubTransactionId subxid = PgCall([] { return GetCurrentSubTransactionId(); });
 	if (lxid == sent_lxid && subxid == sent_subxid && lock_timeout_ms == sent_ms)
 		return;
@@ -86,6 +89,14 @@ BoundLockWaitsOnNodes(int lock_timeout_ms) {
 	PgCall([] {
 		(void)set_config_option("citus.propagate_set_commands", "local", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 		                        true, 0, false);
+		/*
+		 * This session's own lock_timeout saved at the level: the SET LOCAL
+		 * below would otherwise outlive the level and stay the caller's for
+		 * the rest of the transaction.  What Citus sent to the nodes stays.
+		 */
+		char now[32];
+		snprintf(now, sizeof(now), "%d", LockTimeout);
+		(void)set_config_option("lock_timeout", now, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	});
 	SpiConnect();
 	SpiExec("DO $upkeep_lock_budget$BEGIN SET LOCAL lock_timeout = " + std::to_string(lock_timeout_ms) +

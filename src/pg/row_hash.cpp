@@ -259,7 +259,9 @@ const char *const kFingerprintSettings[][2] = {{"DateStyle", "ISO, YMD"},
                                                {"IntervalStyle", "postgres"},
                                                {"TimeZone", "UTC"},
                                                {"extra_float_digits", "1"},
-                                               {"bytea_output", "hex"}};
+                                               {"bytea_output", "hex"},
+                                               /* the text of regclass, regtype, regproc ... names schemas by it */
+                                               {"search_path", "pg_catalog, pg_temp"}};
 } // namespace
 
 core::Hash128

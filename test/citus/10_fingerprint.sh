@@ -37,6 +37,15 @@ done
 is "$(C "SELECT row_count || ' ' || fingerprint FROM upkeep.table_fingerprint('events')")" "$want" \
 	"worker nodes with another DateStyle/IntervalStyle: the same fingerprint"
 
+# a column named like the query's row alias (t) is a column, not the row: the fingerprint is still the row's
+C "CREATE TABLE odd (id int8 NOT NULL, t text, v int)" >/dev/null
+C "SELECT create_distributed_table('odd', 'id')" >/dev/null
+C "INSERT INTO odd SELECT g, 'x' || g, g FROM generate_series(1, 1000) g" >/dev/null
+C "CREATE TABLE odd_plain AS SELECT * FROM odd" >/dev/null
+is "$(C "SELECT row_count || ' ' || fingerprint FROM upkeep.table_fingerprint('odd')")" \
+	"$(C "SELECT row_count || ' ' || fingerprint FROM upkeep.table_fingerprint('odd_plain')")" \
+	"a distributed table with a column named t: the same fingerprint as its plain copy"
+
 # reference table
 C "CREATE TABLE ref (k int PRIMARY KEY, v text)" >/dev/null
 C "SELECT create_reference_table('ref')" >/dev/null

@@ -85,6 +85,11 @@ is "${r#* }" 55P03 "with lock_not_available (55P03)"
 unlock_all
 is "$(C "SELECT count(*) FROM ev")" 2000 "no row was moved"
 
+# the budget sent to the nodes does not stay this session's own lock_timeout afterwards
+is "$(psql_at "$PORT_coord" -d postgres -At -c "BEGIN" -c "SELECT count(*) FROM upkeep.status" \
+	-c "SELECT count(*) FROM upkeep.table_fingerprint('ev')" -c "SHOW lock_timeout" -c "COMMIT" | tail -n 1)" 0 \
+	"the caller's lock_timeout is unchanged after status and table_fingerprint in its transaction"
+
 # without the lock everything goes through
 C "SELECT count(*) FROM upkeep.cleanup_old_data(tbl => 'ev')" >/dev/null
 is "$(C "SELECT count(*) FROM ev WHERE at < now() - interval '30 days'")" 0 "after the lock is gone retention deletes the expired rows"

@@ -219,8 +219,12 @@ SELECT 'config_dump', c.oid::regclass::text, COALESCE(e.extcondition[i], '')
 SELECT 'schema', n.nspname, pg_get_userbyid(n.nspowner), pg_temp.acl(n.nspacl), obj_description(n.oid, 'pg_namespace')
   FROM pg_namespace n WHERE n.nspname = 'upkeep';
 SELECT 'routine', p.oid::regprocedure::text, p.prokind, pg_get_userbyid(p.proowner), pg_temp.acl(p.proacl),
-       obj_description(p.oid, 'pg_proc'), pg_get_functiondef(p.oid)
+       obj_description(p.oid, 'pg_proc'), CASE WHEN p.prokind = 'a' THEN NULL ELSE pg_get_functiondef(p.oid) END
   FROM pg_proc p WHERE p.pronamespace = 'upkeep'::regnamespace ORDER BY 2;
+SELECT 'aggregate', a.aggfnoid::regprocedure::text, a.aggkind, a.aggtransfn::regprocedure::text,
+       a.aggcombinefn::regprocedure::text, a.aggfinalfn::regprocedure::text, a.aggserialfn, a.aggdeserialfn,
+       a.aggtranstype::regtype, a.aggfinalmodify, a.agginitval, p.proparallel
+  FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid WHERE p.pronamespace = 'upkeep'::regnamespace ORDER BY 2;
 SELECT 'relation', c.relname, c.relkind, c.relpersistence, pg_get_userbyid(c.relowner), c.relrowsecurity,
        c.relforcerowsecurity, c.reloptions, pg_temp.acl(c.relacl), obj_description(c.oid, 'pg_class')
   FROM pg_class c WHERE c.relnamespace = 'upkeep'::regnamespace ORDER BY 2;
@@ -265,8 +269,15 @@ describe app "$T_WORK/catalog-updated"
 describe fresh "$T_WORK/catalog-fresh"
 check "the catalog description ran (members, routines, columns ...)" \
 	test "$(grep -c '^member|' "$T_WORK/catalog-fresh")" -ge 20
-for kind in member extension config_dump schema routine relation column constraint index rls_policy view sequence \
-	event_trigger type init_privs comment depends_on; do
+# every query ran (one failing query ends the psql run: the kinds after it would all compare as empty)
+for f in catalog-updated catalog-fresh; do
+	grep -q 'ERROR' "$T_WORK/$f" && { not_ok "the catalog description of $f failed"; grep ERROR "$T_WORK/$f" | head -3 | sed 's/^/#   /'; }
+done
+for kind in member routine aggregate relation column constraint index view sequence init_privs comment depends_on; do
+	check "the fresh catalog lists some $kind" grep -q "^$kind|" "$T_WORK/catalog-fresh"
+done
+for kind in member extension config_dump schema routine aggregate relation column constraint index rls_policy view \
+	sequence event_trigger type init_privs comment depends_on; do
 	got=$(grep "^$kind|" "$T_WORK/catalog-updated")
 	want=$(grep "^$kind|" "$T_WORK/catalog-fresh")
 	if [ "$got" == "$want" ]; then

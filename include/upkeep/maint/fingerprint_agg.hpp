@@ -5,9 +5,10 @@
  * aggregate.  Every row is hashed with the same canonical encoding
  * (pg/row_hash.hpp) and the row hashes are summed modulo 2^128, so partial
  * states combine exactly: PostgreSQL's parallel query runs it in several
- * workers and combines, and Citus pushes it down to every shard and combines
- * on the coordinator.  The state is a 24-byte bytea (not `internal`: Citus
- * ships states between nodes only for aggregates with a real state type).
+ * workers and combines.  The state is a 24-byte bytea.  Citus does not push
+ * it down (it checks a custom aggregate's argument type exactly, and a
+ * shard's row type is not `record`): row_hash() below is the distributed
+ * form.
  *
  * Text-output columns are hashed under the pinned fingerprint settings: when
  * they are not in force (a parallel worker of a plain query, a Citus worker

@@ -32,6 +32,7 @@ extern "C" {
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "storage/lock.h"
+#include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/guc_tables.h"
 }
@@ -74,6 +75,16 @@ DatabaseOwnerCheck(Oid dboid, Oid roleid) {
 	return object_ownercheck(DatabaseRelationId, dboid, roleid);
 #else
 	return pg_database_ownercheck(dboid, roleid);
+#endif
+}
+
+/* This backend's local transaction id (17 moved it into PGPROC.vxid). */
+inline LocalTransactionId
+CurrentLocalXid() {
+#if PG_VERSION_NUM >= 170000
+	return MyProc->vxid.lxid;
+#else
+	return MyProc->lxid;
 #endif
 }
 

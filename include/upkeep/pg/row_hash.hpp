@@ -15,8 +15,8 @@
  *   - name: its characters;
  *   - everything else (other arrays, enums, composites, ranges, intervals, user
  *     types): the type's text output under pinned DateStyle, IntervalStyle,
- *     TimeZone, extra_float_digits and bytea_output -- their binary forms
- *     carry OIDs that differ between databases.
+ *     TimeZone, extra_float_digits, bytea_output and search_path (reg*
+ *     types) -- their binary forms carry OIDs that differ between databases.
  * Call the hashing functions inside PgCall (they may ereport) and with
  * PinFingerprintSettings() in force.
  */
