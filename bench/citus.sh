@@ -27,6 +27,9 @@
 #     (local on the coordinator, or distributed co-located with t: whichever
 #     upkeep's auto-created archive turned out to be, printed), with the same
 #     columns (source columns, archived_at, the primary key).
+# Times are the server round trips of the measured statements (psql's \timing),
+# without psql's start and connection.  Remote commands: the "issuing" lines of
+# citus.log_remote_commands, one extra pass per arm on fresh data.
 # Citus is not a Debian package: without citus.so in $PG_CONFIG --pkglibdir the
 # script prints "SKIPPED: Citus not installed" and exits 0.  The nodes run
 # with fsync and synchronous_commit on, shared_buffers 256MB each (three
@@ -64,13 +67,28 @@ cf() {
 		{ grep -v issuing "$B_WORK/err" >&2; return 1; }
 	[ "${2:-}" != log ] || grep -c "issuing" "$B_WORK/err"
 }
-# msof COMMAND...: wall-clock ms of a command run in this shell (variables it sets survive)
-msof() {
-	local t0 t1
-	t0=$(date +%s%N)
-	"$@" >/dev/null
-	t1=$(date +%s%N)
-	echo $(((t1 - t0) / 1000000)) >"$B_WORK/ms"
+# cql SQL: one statement with Citus's remote command log on; prints the number of commands issued
+cql() {
+	psql_at "$PORT_coord" -d postgres -At -v ON_ERROR_STOP=1 -c "SET citus.log_remote_commands = on" \
+		-c "SET client_min_messages = log" -c "$1" >/dev/null 2>"$B_WORK/err" || { grep -v issuing "$B_WORK/err" >&2; return 1; }
+	grep -c "issuing" "$B_WORK/err"
+}
+# lastlog ACTION-PREFIX: ms of the newest run_log entry whose action starts so
+lastlog() { C "SELECT coalesce((SELECT (extract(epoch FROM finished_at - started_at) * 1000)::int FROM upkeep.run_log
+	WHERE action LIKE '$1%' ORDER BY id DESC LIMIT 1)::text, 'n/a')"; }
+# tms SQL... / tmsf FILE: run statements (each a -c) / a script in one session on the coordinator and
+# write to $B_WORK/ms the server round trips they took (psql's \timing, summed): psql's start and
+# connection (100-200 ms here, more than some arms) stay out of the figures
+tsum() { awk '/^Time: / { t += $2 } END { printf "%d", t + 0.5 }' >"$B_WORK/ms"; }
+tms() {
+	local args=(-c '\timing on')
+	for s in "$@"; do args+=(-c "$s"); done
+	psql_at "$PORT_coord" -d postgres -At -v ON_ERROR_STOP=1 "${args[@]}" 2>"$B_WORK/err" | tsum ||
+		{ cat "$B_WORK/err" >&2; return 1; }
+}
+tmsf() {
+	psql_at "$PORT_coord" -d postgres -At -v ON_ERROR_STOP=1 -c '\timing on' -f "$1" 2>"$B_WORK/err" | tsum ||
+		{ cat "$B_WORK/err" >&2; return 1; }
 }
 
 # ---------------------------------------------------------------- a. partitions
@@ -114,7 +132,7 @@ for r in $(seq 1 "$RUNS"); do
 		pfx="p${r}_$arm"
 		mkparents "$pfx"
 		partsql "$arm" "$pfx" >"$B_WORK/p.sql"
-		msof cf "$B_WORK/p.sql"
+		tmsf "$B_WORK/p.sql"
 		eval "PM_${arm}+=($(cat "$B_WORK/ms"))"
 		line="$line $arm $(cat "$B_WORK/ms") ms"
 	done
@@ -147,33 +165,42 @@ load() {
 rate() { awk -v n="$1" -v t="$2" 'BEGIN { if (t == 0) print "inf"; else printf "%.0f", n / (t / 1000) }'; }
 
 echo "== b. retention: $ROWS rows, $EXPIRED_PCT % expired, distributed by id, index on at"
-declare -a R_plain R_func R_call
+declare -a R_plain R_pan R_func R_fdel R_call R_cdel
 for r in $(seq 1 "$RUNS"); do
 	load
-	msof cq "DELETE FROM t WHERE at < $CUT"
+	tms "DELETE FROM t WHERE at < $CUT"
 	R_plain+=("$(cat "$B_WORK/ms")")
 	left=$(C "SELECT count(*) FROM t")
 	[ "$left" = $((ROWS - EXP)) ] || echo "WARNING: plain left $left rows"
+	tms "ANALYZE t" # what upkeep does after deleting; reported apart
+	R_pan+=("$(cat "$B_WORK/ms")")
 	load
 	cq "SELECT relid FROM upkeep.set_policy('t', 'at', '$RETAIN_S seconds')"
-	msof cq "SELECT sum(rows_affected) FROM upkeep.cleanup_old_data(tbl => 't')"
-	R_func+=("$(cat "$B_WORK/ms")")
+	tms "SELECT sum(rows_affected) FROM upkeep.cleanup_old_data(tbl => 't')"
+	R_func+=("$(cat "$B_WORK/ms")"); R_fdel+=("$(lastlog DELETE)")
 	left=$(C "SELECT count(*) FROM t")
 	[ "$left" = $((ROWS - EXP)) ] || echo "WARNING: cleanup_old_data left $left rows, expected $((ROWS - EXP))"
 	load
 	cq "SELECT relid FROM upkeep.set_policy('t', 'at', '$RETAIN_S seconds')"
-	msof cq "CALL upkeep.run_maintenance(tbl => 't')"
-	R_call+=("$(cat "$B_WORK/ms")")
+	tms "CALL upkeep.run_maintenance(tbl => 't')"
+	R_call+=("$(cat "$B_WORK/ms")"); R_cdel+=("$(lastlog DELETE)")
 	left=$(C "SELECT count(*) FROM t")
 	[ "$left" = $((ROWS - EXP)) ] || echo "WARNING: run_maintenance left $left rows, expected $((ROWS - EXP))"
-	echo "run $r: $EXP rows: plain DELETE ${R_plain[-1]} ms, cleanup_old_data ${R_func[-1]} ms, run_maintenance ${R_call[-1]} ms"
+	echo "run $r: $EXP rows: plain DELETE ${R_plain[-1]} ms (+ ANALYZE ${R_pan[-1]} ms), cleanup_old_data ${R_func[-1]} ms (deleting ${R_fdel[-1]} ms), run_maintenance ${R_call[-1]} ms (deleting ${R_cdel[-1]} ms)"
 done
-rp=$(median "${R_plain[@]}"); rf=$(median "${R_func[@]}"); rc=$(median "${R_call[@]}")
-deleting=$(C "SELECT (extract(epoch FROM finished_at - started_at) * 1000)::int FROM upkeep.run_log WHERE action LIKE 'DELETE%' ORDER BY id DESC LIMIT 1" 2>/dev/null || echo "n/a")
-printf 'plain DELETE        : %6s ms  %9s rows/s\n' "$rp" "$(rate "$EXP" "$rp")"
-printf 'cleanup_old_data()  : %6s ms  %9s rows/s  %sx the plain DELETE (target >= 0.7)\n' "$rf" "$(rate "$EXP" "$rf")" "$(ratio "$rp" "$rf")"
-printf 'CALL run_maintenance: %6s ms  %9s rows/s  %sx the plain DELETE  (last run_log DELETE entry: %s ms)\n' "$rc" "$(rate "$EXP" "$rc")" "$(ratio "$rp" "$rc")" "$deleting"
-SUM_B="retention $EXP rows: plain $rp ms, cleanup_old_data $rf ms ($(ratio "$rp" "$rf")x rows/s), run_maintenance $rc ms ($(ratio "$rp" "$rc")x)"
+# remote commands, on fresh data once more
+load; RC_plain=$(cql "DELETE FROM t WHERE at < $CUT")
+load; cq "SELECT relid FROM upkeep.set_policy('t', 'at', '$RETAIN_S seconds')"
+RC_func=$(cql "SELECT sum(rows_affected) FROM upkeep.cleanup_old_data(tbl => 't')")
+RB=$(C "SELECT batches FROM upkeep.run_log WHERE action LIKE 'DELETE%' ORDER BY id DESC LIMIT 1")
+rp=$(median "${R_plain[@]}"); rpa=$(median "${R_pan[@]}"); rf=$(median "${R_func[@]}"); rc=$(median "${R_call[@]}")
+rfd=$(median "${R_fdel[@]}"); rcd=$(median "${R_cdel[@]}")
+printf 'plain DELETE        : %6s ms  %9s rows/s  (ANALYZE t afterwards: %s ms)  remote commands %s\n' "$rp" "$(rate "$EXP" "$rp")" "$rpa" "$RC_plain"
+printf 'cleanup_old_data()  : %6s ms  %9s rows/s  %sx the plain DELETE (target >= 0.7), %sx DELETE + ANALYZE; deleting only (run_log) %s ms = %sx  remote commands %s (%s batches)\n' \
+	"$rf" "$(rate "$EXP" "$rf")" "$(ratio "$rp" "$rf")" "$(ratio "$((rp + rpa))" "$rf")" "$rfd" "$(ratio "$rp" "$rfd")" "$RC_func" "$RB"
+printf 'CALL run_maintenance: %6s ms  %9s rows/s  %sx the plain DELETE, %sx DELETE + ANALYZE; deleting only (run_log) %s ms = %sx\n' \
+	"$rc" "$(rate "$EXP" "$rc")" "$(ratio "$rp" "$rc")" "$(ratio "$((rp + rpa))" "$rc")" "$rcd" "$(ratio "$rp" "$rcd")"
+SUM_B="retention $EXP rows: plain DELETE $rp ms (+ANALYZE $rpa), cleanup_old_data $rf ms ($(ratio "$rp" "$rf")x rows/s; deleting only $rfd ms, $(ratio "$rp" "$rfd")x), run_maintenance $rc ms ($(ratio "$rp" "$rc")x; deleting only $(ratio "$rp" "$rcd")x); remote commands $RC_func vs $RC_plain"
 
 echo "== c. archive: $ROWS rows, $EXPIRED_PCT % expired, into an archive"
 declare -a A_plain A_up
@@ -187,7 +214,7 @@ kind() { # kind of t_archive: local / distributed (colocated?) / reference / cit
 }
 for r in $(seq 1 "$RUNS"); do
 	load
-	msof cq "SELECT upkeep.archive_table('t', older_than => '$RETAIN_S seconds', time_column => 'at')"
+	tms "SELECT upkeep.archive_table('t', older_than => '$RETAIN_S seconds', time_column => 'at')"
 	A_up+=("$(cat "$B_WORK/ms")")
 	KIND=$(kind)
 	got=$(C "SELECT (SELECT count(*) FROM t_archive) || ' ' || (SELECT count(*) FROM t)")
@@ -200,17 +227,27 @@ for r in $(seq 1 "$RUNS"); do
 	"citus local") cq "SELECT citus_add_local_table_to_metadata('t_archive')" ;;
 	esac
 	[ "$(kind)" = "$KIND" ] || echo "WARNING: hand-written archive is $(kind), upkeep's is $KIND"
-	msof cq "WITH d AS (DELETE FROM t WHERE at < $CUT RETURNING *)
+	tms "WITH d AS (DELETE FROM t WHERE at < $CUT RETURNING *)
 	         INSERT INTO t_archive (id, at, payload, amount) SELECT id, at, payload, amount FROM d"
 	A_plain+=("$(cat "$B_WORK/ms")")
 	got=$(C "SELECT (SELECT count(*) FROM t_archive) || ' ' || (SELECT count(*) FROM t)")
 	[ "$got" = "$EXP $((ROWS - EXP))" ] || echo "WARNING: plain archive/source rows $got, expected $EXP $((ROWS - EXP))"
 	echo "run $r: $EXP rows: plain CTE ${A_plain[-1]} ms, archive_table ${A_up[-1]} ms"
 done
+load; RCA_up=$(cql "SELECT upkeep.archive_table('t', older_than => '$RETAIN_S seconds', time_column => 'at')")
+load
+cq "CREATE TABLE t_archive (LIKE t, archived_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (id))"
+case $KIND in
+distributed*) cq "SELECT create_distributed_table('t_archive', 'id', colocate_with => 't')" ;;
+reference) cq "SELECT create_reference_table('t_archive')" ;;
+"citus local") cq "SELECT citus_add_local_table_to_metadata('t_archive')" ;;
+esac
+RCA_plain=$(cql "WITH d AS (DELETE FROM t WHERE at < $CUT RETURNING *)
+	INSERT INTO t_archive (id, at, payload, amount) SELECT id, at, payload, amount FROM d")
 ap=$(median "${A_plain[@]}"); au=$(median "${A_up[@]}")
 echo "archive table (both arms): $KIND"
-printf 'plain CTE       : %6s ms  %9s rows/s\n' "$ap" "$(rate "$EXP" "$ap")"
-printf 'archive_table() : %6s ms  %9s rows/s  %sx the plain CTE\n' "$au" "$(rate "$EXP" "$au")" "$(ratio "$ap" "$au")"
-SUM_C="archive ($KIND) $EXP rows: plain $ap ms, archive_table $au ms ($(ratio "$ap" "$au")x rows/s)"
+printf 'plain CTE       : %6s ms  %9s rows/s  remote commands %s\n' "$ap" "$(rate "$EXP" "$ap")" "$RCA_plain"
+printf 'archive_table() : %6s ms  %9s rows/s  %sx the plain CTE  remote commands %s\n' "$au" "$(rate "$EXP" "$au")" "$(ratio "$ap" "$au")" "$RCA_up"
+SUM_C="archive ($KIND) $EXP rows: plain $ap ms, archive_table $au ms ($(ratio "$ap" "$au")x rows/s); remote commands $RCA_up vs $RCA_plain"
 
 echo "SUMMARY citus: $SUM_A; $SUM_B; $SUM_C"
