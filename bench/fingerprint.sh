@@ -7,7 +7,8 @@
 #   sum(hashtext(t::text))                   a common hand-rolled checksum
 #   md5(string_agg(t::text, '' ORDER BY id)) the usual "dump and hash"
 #   upkeep.fingerprint_agg(t)                the same fingerprint as a combinable aggregate
-# Prints MB/s (table size / time) and the ratios.  Parallel query is off for
+# Times are server round trips (psql's \timing), without psql's start; the
+# arms' runs are interleaved.  Prints MB/s (table size / time) and the ratios.  Parallel query is off for
 # these arms so each is single-process.  Then count(*) and fingerprint_agg(t)
 # again with PAR_WORKERS (2) parallel workers each (max_parallel_workers_per_gather,
 # the parallel plan forced for both: parallel_setup_cost = parallel_tuple_cost =
@@ -30,21 +31,24 @@ echo "table: $ROWS rows, $MB MB heap+toast, $TOASTED compressed/toasted values"
 # warm the cache
 q -c "SELECT count(*) FROM t" >/dev/null; q -c "SELECT * FROM upkeep.table_fingerprint('t')" >/dev/null
 
-declare -A T
-for arm in count fingerprint agg hashtext md5; do
-	runs=()
-	for _ in $(seq 1 "$RUNS"); do
+declare -A T R
+ARMS=(count fingerprint agg hashtext md5)
+for _ in $(seq 1 "$RUNS"); do # runs interleaved: a load change on the shared box hits every arm
+	for arm in "${ARMS[@]}"; do
 		case $arm in
-		count) runs+=("$(ms q -c "SELECT count(*) FROM t")") ;;
-		fingerprint) runs+=("$(ms q -c "SELECT * FROM upkeep.table_fingerprint('t')")") ;;
-		agg) runs+=("$(ms q -c "SELECT upkeep.fingerprint_agg(t) FROM t")") ;;
-		hashtext) runs+=("$(ms q -c "SELECT sum(hashtext(t::text)) FROM t")") ;;
-		md5) runs+=("$(ms q -c "SELECT md5(string_agg(t::text, '' ORDER BY id)) FROM t")") ;;
+		count) R[$arm]+=" $(sms -c "SELECT count(*) FROM t")" ;;
+		fingerprint) R[$arm]+=" $(sms -c "SELECT * FROM upkeep.table_fingerprint('t')")" ;;
+		agg) R[$arm]+=" $(sms -c "SELECT upkeep.fingerprint_agg(t) FROM t")" ;;
+		hashtext) R[$arm]+=" $(sms -c "SELECT sum(hashtext(t::text)) FROM t")" ;;
+		md5) R[$arm]+=" $(sms -c "SELECT md5(string_agg(t::text, '' ORDER BY id)) FROM t")" ;;
 		esac
 	done
-	T[$arm]=$(median "${runs[@]}")
-	printf '%-12s median %6s ms  %8s MB/s   (runs: %s)\n' "$arm" "${T[$arm]}" \
-		"$(awk -v m="$MB" -v t="${T[$arm]}" 'BEGIN { printf "%.0f", m / (t / 1000) }')" "${runs[*]}"
+done
+for arm in "${ARMS[@]}"; do
+	# shellcheck disable=SC2086
+	T[$arm]=$(median ${R[$arm]})
+	printf '%-12s median %6s ms  %8s MB/s   (runs:%s)\n' "$arm" "${T[$arm]}" \
+		"$(awk -v m="$MB" -v t="${T[$arm]}" 'BEGIN { printf "%.0f", m / (t / 1000) }')" "${R[$arm]}"
 done
 echo "fingerprint vs count(*): $(ratio "${T[count]}" "${T[fingerprint]}")x the scan-bound speed (target >= 0.5)"
 echo "fingerprint_agg vs count(*), 0 workers: $(ratio "${T[count]}" "${T[agg]}")x the speed of count(*)"
@@ -63,11 +67,15 @@ for arm in pcount pagg; do
 	gather=$(echo "$plan" | grep -c "Gather" || true)
 	echo "$arm plan: Gather nodes $gather, workers planned ${planned:-0}, launched ${launched:-0}; $(echo "$plan" | grep -E "Aggregate|Scan" | sed 's/^ *//; s/->  //' | paste -sd '|' -)"
 	[ "${planned:-0}" = "$PAR_WORKERS" ] || echo "WARNING: $arm planned ${planned:-0} workers, not $PAR_WORKERS"
-	runs=()
-	for _ in $(seq 1 "$RUNS"); do runs+=("$(ms q -c "$PAR ${PQ[$arm]}")"); done
-	T[$arm]=$(median "${runs[@]}")
-	printf '%-12s median %6s ms  %8s MB/s   (runs: %s; %s workers)\n' "$arm" "${T[$arm]}" \
-		"$(awk -v m="$MB" -v t="${T[$arm]}" 'BEGIN { printf "%.0f", m / (t / 1000) }')" "${runs[*]}" "$PAR_WORKERS"
+done
+for _ in $(seq 1 "$RUNS"); do
+	for arm in pcount pagg; do R[$arm]+=" $(sms -c "$PAR" -c "${PQ[$arm]}")"; done
+done
+for arm in pcount pagg; do
+	# shellcheck disable=SC2086
+	T[$arm]=$(median ${R[$arm]})
+	printf '%-12s median %6s ms  %8s MB/s   (runs:%s; %s workers)\n' "$arm" "${T[$arm]}" \
+		"$(awk -v m="$MB" -v t="${T[$arm]}" 'BEGIN { printf "%.0f", m / (t / 1000) }')" "${R[$arm]}" "$PAR_WORKERS"
 done
 echo "parallel fingerprint_agg equals table_fingerprint: $same"
 echo "fingerprint_agg vs count(*), $PAR_WORKERS workers each: $(ratio "${T[pcount]}" "${T[pagg]}")x the speed of count(*) (target >= 0.5)"
