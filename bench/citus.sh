@@ -93,7 +93,6 @@ tmsf() {
 
 # ---------------------------------------------------------------- a. partitions
 echo "== a. partitions: $SETS distributed partitioned tables x 12 monthly partitions"
-N_SET=0
 # mkparents PREFIX: SETS distributed partitioned tables PREFIX_1..N, nothing attached
 mkparents() {
 	local i stmts=()
@@ -119,6 +118,8 @@ partsql() {
 	done
 }
 declare -A PM PCMD
+PM_plain=()
+PM_upkeep=()
 for arm in plain upkeep; do
 	mkparents "cnt_$arm"
 	partsql "$arm" "cnt_$arm" >"$B_WORK/p.sql"
@@ -133,7 +134,7 @@ for r in $(seq 1 "$RUNS"); do
 		mkparents "$pfx"
 		partsql "$arm" "$pfx" >"$B_WORK/p.sql"
 		tmsf "$B_WORK/p.sql"
-		eval "PM_${arm}+=($(cat "$B_WORK/ms"))"
+		if [ "$arm" = plain ]; then PM_plain+=("$(cat "$B_WORK/ms")"); else PM_upkeep+=("$(cat "$B_WORK/ms")"); fi
 		line="$line $arm $(cat "$B_WORK/ms") ms"
 	done
 	echo "$line"
