@@ -37,6 +37,12 @@ ms() {
 	echo $(((t1 - t0) / 1000000))
 }
 
+# sms ARGS...: server round-trip milliseconds of the statements given as psql -c arguments
+# (psql's \timing, summed), without psql's start and connection (100-200 ms on a busy 2-core box)
+sms() {
+	psql_at "$B_PORT" -d postgres -At -v ON_ERROR_STOP=1 -c '\timing on' "$@" | awk '/^Time: / { t += $2 } END { printf "%d", t + 0.5 }'
+}
+
 # median N...
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 # ratio A B: A/B with 2 decimals
