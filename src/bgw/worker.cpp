@@ -542,11 +542,11 @@ MaintainDuePolicies(bool first, Followups *follow) {
  */
 void
 RecordFollowup(int64_t run_id, Oid relid, const std::string &table, const std::string &action, core::Status status,
-               const std::string &message) {
+               const std::string &message, int64_t rows = 0) {
 	char failure[256];
 	const bool ok = InTransaction(true, failure, sizeof(failure), [&] {
 		pg::SpiConnect();
-		maint::LogOutcome(run_id, relid, table, action, status, message, "worker");
+		maint::LogOutcome(run_id, relid, table, action, status, message, "worker", rows);
 		if (status != core::Status::Ok)
 			pg::AsExtensionOwner([&] {
 				pg::SpiExec(
@@ -667,8 +667,10 @@ RunFollowups(Followups &follow) {
 			status = core::Status::Failed;
 			message = d.partition_sql + ": " + Describe(e);
 		}
+		/* the rows the partition held when the run handed it over (counted on the shards on Citus) */
 		RecordFollowup(follow.run_id, d.parent, d.parent_sql,
-		               std::string(core::Describe(core::Action::Detach).label) + " CONCURRENTLY", status, message);
+		               std::string(core::Describe(core::Action::Detach).label) + " CONCURRENTLY", status, message,
+		               status == core::Status::Ok ? d.rows : 0);
 	}
 	for (const auto &v : follow.vacuum) {
 		core::Status status = core::Status::Ok;

@@ -13,6 +13,7 @@
 #include "upkeep/maint/run_log.hpp"
 #include "upkeep/maint/steady_state.hpp"
 #include "upkeep/maint/table_run.hpp"
+#include "upkeep/pg/citus.hpp"
 #include "upkeep/pg/error_bridge.hpp"
 #include "upkeep/pg/fault_point.hpp"
 #include "upkeep/pg/guc.hpp"
@@ -215,8 +216,15 @@ RunMaintenance(const RunOptions &opt) {
 				        }
 			        },
 			        p.action);
-			    /* delete and archive take rows away: statistics to refresh (drop and detach leave them valid) */
-			    if (ok && !opt.dry_run && run.Rows() > 0 && !core::Describe(p.action).partitions_only)
+			    /*
+			     * delete and archive take rows away: statistics to refresh (drop and
+			     * detach leave them valid).  Not for a table in Citus shards: an
+			     * ANALYZE from the coordinator runs on every shard while the run
+			     * waits, and the worker nodes' autovacuum keeps the shards'
+			     * statistics, which are the ones their planners use.
+			     */
+			    if (ok && !opt.dry_run && run.Rows() > 0 && !core::Describe(p.action).partitions_only &&
+			        !pg::RowsOnShards(pg::CitusTableKind(rel->oid)))
 				    touched.push_back({rel->oid, run.Rel().qualified, rel->owner});
 			    if (premade && ok && KeepsShape(p, *rel) && !opt.dry_run && per_batch) {
 				    /* an optimisation: if it cannot be had, the next run reads the set in full */

@@ -82,15 +82,15 @@ LogDrop(int64_t log_id) {
 
 void
 LogOutcome(int64_t run_id, Oid relid, const std::string &table_name, const std::string &action, core::Status status,
-           const std::string &message, const std::string &run_by) {
+           const std::string &message, const std::string &run_by, int64_t rows) {
 	pg::AsExtensionOwner([&] {
 		pg::SpiExec("INSERT INTO upkeep.run_log (run_id, relid, table_name, action, started_at, finished_at, status, "
-		            "message, run_by, pid) VALUES ($1, $2, $3, $4, pg_catalog.clock_timestamp(), "
-		            "pg_catalog.clock_timestamp(), $5, $6, $7, pg_catalog.pg_backend_pid())",
+		            "message, run_by, pid, rows) VALUES ($1, $2, $3, $4, pg_catalog.clock_timestamp(), "
+		            "pg_catalog.clock_timestamp(), $5, $6, $7, pg_catalog.pg_backend_pid(), $8)",
 		            {pg::SpiValue::Int8(run_id), pg::SpiValue::Oid_(relid), pg::SpiValue::Text(table_name),
 		             pg::SpiValue::Text(action), pg::SpiValue::Text(core::StatusText(status)),
 		             message.empty() ? pg::SpiValue::Null(TEXTOID) : pg::SpiValue::Text(message),
-		             pg::SpiValue::Text(run_by)},
+		             pg::SpiValue::Text(run_by), pg::SpiValue::Int8(rows)},
 		            pg::SpiMode::Write);
 	});
 }

@@ -34,7 +34,7 @@ void LogFinish(int64_t log_id, core::Status status, int64_t rows, int batches, c
 void LogDrop(int64_t log_id);
 /* A closed row in one go (skips decided before any work). */
 void LogOutcome(int64_t run_id, Oid relid, const std::string &table_name, const std::string &action,
-                core::Status status, const std::string &message, const std::string &run_by);
+                core::Status status, const std::string &message, const std::string &run_by, int64_t rows = 0);
 
 /*
  * Rows left 'running' by a run that can no longer finish them (its backend
