@@ -213,6 +213,17 @@ kind() { # kind of t_archive: local / distributed (colocated?) / reference / cit
 	        WHEN 'n' THEN CASE WHEN repmodel = 't' THEN 'reference' ELSE 'citus local' END ELSE partmethod::text END
 	      FROM pg_dist_partition WHERE logicalrelid = 't_archive'::regclass), 'local on the coordinator')"
 }
+# the hand-written arm's archive: the same columns and key as upkeep's, and distributed as upkeep's ($KIND)
+plain_archive_table() {
+	cq "CREATE TABLE t_archive (LIKE t, archived_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (id))"
+	case $KIND in
+	distributed*) cq "SELECT create_distributed_table('t_archive', 'id', colocate_with => 't')" ;;
+	reference) cq "SELECT create_reference_table('t_archive')" ;;
+	"citus local") cq "SELECT citus_add_local_table_to_metadata('t_archive')" ;;
+	esac
+}
+PLAIN_ARCHIVE="WITH d AS (DELETE FROM t WHERE at < $CUT RETURNING *)
+	INSERT INTO t_archive (id, at, payload, amount) SELECT id, at, payload, amount FROM d"
 for r in $(seq 1 "$RUNS"); do
 	load
 	tms "SELECT upkeep.archive_table('t', older_than => '$RETAIN_S seconds', time_column => 'at')"
@@ -221,15 +232,9 @@ for r in $(seq 1 "$RUNS"); do
 	got=$(C "SELECT (SELECT count(*) FROM t_archive) || ' ' || (SELECT count(*) FROM t)")
 	[ "$got" = "$EXP $((ROWS - EXP))" ] || echo "WARNING: upkeep archive/source rows $got, expected $EXP $((ROWS - EXP))"
 	load
-	cq "CREATE TABLE t_archive (LIKE t, archived_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (id))"
-	case $KIND in
-	distributed*) cq "SELECT create_distributed_table('t_archive', 'id', colocate_with => 't')" ;;
-	reference) cq "SELECT create_reference_table('t_archive')" ;;
-	"citus local") cq "SELECT citus_add_local_table_to_metadata('t_archive')" ;;
-	esac
+	plain_archive_table
 	[ "$(kind)" = "$KIND" ] || echo "WARNING: hand-written archive is $(kind), upkeep's is $KIND"
-	tms "WITH d AS (DELETE FROM t WHERE at < $CUT RETURNING *)
-	         INSERT INTO t_archive (id, at, payload, amount) SELECT id, at, payload, amount FROM d"
+	tms "$PLAIN_ARCHIVE"
 	A_plain+=("$(cat "$B_WORK/ms")")
 	got=$(C "SELECT (SELECT count(*) FROM t_archive) || ' ' || (SELECT count(*) FROM t)")
 	[ "$got" = "$EXP $((ROWS - EXP))" ] || echo "WARNING: plain archive/source rows $got, expected $EXP $((ROWS - EXP))"
@@ -237,14 +242,8 @@ for r in $(seq 1 "$RUNS"); do
 done
 load; RCA_up=$(cql "SELECT upkeep.archive_table('t', older_than => '$RETAIN_S seconds', time_column => 'at')")
 load
-cq "CREATE TABLE t_archive (LIKE t, archived_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (id))"
-case $KIND in
-distributed*) cq "SELECT create_distributed_table('t_archive', 'id', colocate_with => 't')" ;;
-reference) cq "SELECT create_reference_table('t_archive')" ;;
-"citus local") cq "SELECT citus_add_local_table_to_metadata('t_archive')" ;;
-esac
-RCA_plain=$(cql "WITH d AS (DELETE FROM t WHERE at < $CUT RETURNING *)
-	INSERT INTO t_archive (id, at, payload, amount) SELECT id, at, payload, amount FROM d")
+plain_archive_table
+RCA_plain=$(cql "$PLAIN_ARCHIVE")
 ap=$(median "${A_plain[@]}"); au=$(median "${A_up[@]}")
 echo "archive table (both arms): $KIND"
 printf 'plain CTE       : %6s ms  %9s rows/s  remote commands %s\n' "$ap" "$(rate "$EXP" "$ap")" "$RCA_plain"

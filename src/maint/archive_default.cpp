@@ -48,8 +48,10 @@ CreateDefaultArchive(const pg::RelInfo &source) {
 		sql += " PARTITION BY RANGE (" + pg::QuoteIdent(key.column) + ")";
 	}
 	const pg::CitusTable citus = pg::CitusTableKind(source.oid);
+	Oid made = InvalidOid;
 	pg::AsOwner(source.owner, [&] {
 		pg::SpiExec(sql, {}, pg::SpiMode::Write);
+		made = pg::RelationByName(source.nspoid, name);
 		/*
 		 * A Citus source's archive is distributed like it: co-located (its
 		 * shards beside the source's, so rows move shard to shard and never
@@ -64,12 +66,12 @@ CreateDefaultArchive(const pg::RelInfo &source) {
 			            "FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid OPERATOR(pg_catalog.=) $3 "
 			            "AND p.partmethod OPERATOR(pg_catalog.=) 'h' AND NOT EXISTS (SELECT FROM "
 			            "pg_catalog.pg_dist_partition a WHERE a.logicalrelid OPERATOR(pg_catalog.=) $1)",
-			            {pg::SpiValue::RegClass(pg::RelationByName(source.nspoid, name)),
-			             pg::SpiValue::Text(source.qualified), pg::SpiValue::RegClass(source.oid)},
+			            {pg::SpiValue::RegClass(made), pg::SpiValue::Text(source.qualified),
+			             pg::SpiValue::RegClass(source.oid)},
 			            pg::SpiMode::WriteReturning);
 		else if (citus == pg::CitusTable::kReference)
-			pg::SpiExec("SELECT pg_catalog.create_reference_table($1)",
-			            {pg::SpiValue::RegClass(pg::RelationByName(source.nspoid, name))}, pg::SpiMode::WriteReturning);
+			pg::SpiExec("SELECT pg_catalog.create_reference_table($1)", {pg::SpiValue::RegClass(made)},
+			            pg::SpiMode::WriteReturning);
 		pg::SpiExec("COMMENT ON TABLE " + qualified + " IS " +
 		                pg::SpiExec("SELECT pg_catalog.quote_literal($1)",
 		                            {pg::SpiValue::Text("pg_upkeep archive of " + source.qualified)},
@@ -78,7 +80,7 @@ CreateDefaultArchive(const pg::RelInfo &source) {
 		            {}, pg::SpiMode::Write);
 	});
 	pg::Notice("upkeep: created archive " + qualified + " for " + source.qualified);
-	return pg::RelationByName(source.nspoid, name);
+	return made;
 }
 
 Oid
