@@ -31,12 +31,17 @@ check "the standby streams" wait_until 30 "SELECT EXISTS (SELECT 1 FROM pg_stat_
 check "the standby has caught up" wait_until 60 \
 	"SELECT EXISTS (SELECT 1 FROM pg_stat_replication WHERE replay_lsn >= pg_current_wal_flush_lsn()
 	                   AND (replay_lag IS NULL OR replay_lag < interval '100ms'))"
-# replay paused on the standby: it receives WAL but applies none
-sql -p "$SBPORT" "SELECT pg_wal_replay_pause()" >/dev/null
-psql_at "$PORT" -At -d "dbname=postgres application_name=paced" -c "SET upkeep.max_replica_lag = '300ms'" -c "SET upkeep.batch_pause = '50ms'" \
+# the run starts with the standby replaying; once its first batches have gone (run_log shows the
+# run, the table has lost rows), replay is paused on the standby: it receives WAL but applies none.
+# Pausing only then keeps a loaded machine from leaving the standby behind before any batch went.
+psql_at "$PORT" -At -d "dbname=postgres application_name=paced" -c "SET upkeep.max_replica_lag = '300ms'" -c "SET upkeep.batch_pause = '200ms'" \
 	-c "CALL upkeep.run_maintenance()" >/dev/null 2>&1 &
 caller=$!
 BG_PIDS+=($caller)
+check "the run's first batches go" wait_until 30 \
+	"SELECT (SELECT count(*) FROM logs) < 20000
+	    AND EXISTS (SELECT 1 FROM upkeep.run_log WHERE table_name = 'public.logs' AND status = 'running')"
+sql -p "$SBPORT" "SELECT pg_wal_replay_pause()" >/dev/null
 check "the run pauses: pg_stat_activity shows it waiting for the replica (Extension wait)" wait_until 20 \
 	"SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'paced' AND wait_event_type = 'Extension'
 	                   AND query LIKE 'pg_upkeep: waiting for replicas%')"
