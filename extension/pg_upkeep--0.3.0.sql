@@ -440,15 +440,17 @@ GRANT EXECUTE ON FUNCTION upkeep.archive_table(pg_catalog.regclass, pg_catalog.r
 -- 0.3.0: the fingerprint as a combinable, parallel-safe aggregate
 ------------------------------------------------------------------------------
 
--- upkeep.fingerprint_agg(t) over a table's whole-row value gives the same
--- fingerprint as upkeep.table_fingerprint(): the same canonical row encoding,
--- the row hashes summed modulo 2^128.  Sums combine exactly, so parallel query
--- splits a big table across workers.
+-- upkeep.fingerprint_agg(a, b, c) over a table's columns, or upkeep.fingerprint_agg(t)
+-- over its whole-row value, gives the same fingerprint as upkeep.table_fingerprint():
+-- the same canonical row encoding, the row hashes summed modulo 2^128.  One
+-- argument of a composite type is a whole row; any other arguments are a row's
+-- columns (the fast form: no row value is built per row).  Sums combine exactly,
+-- so parallel query splits a big table across workers.
 -- The state is 24 bytes (sum low, sum high, rows; little-endian); its type is
 -- bytea (its bytes travel between parallel workers as they are).  Citus does not
--- push it down (it checks a custom aggregate's argument type exactly): on Citus
+-- push it down (it checks a custom aggregate's argument types exactly): on Citus
 -- tables table_fingerprint() sums upkeep.row_hash() instead.
-CREATE FUNCTION upkeep.fingerprint_accum(state pg_catalog.bytea, r pg_catalog.record)
+CREATE FUNCTION upkeep.fingerprint_accum(state pg_catalog.bytea, VARIADIC "columns" "any")
 RETURNS pg_catalog.bytea
 LANGUAGE c STABLE CALLED ON NULL INPUT PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'upkeep_fingerprint_accum';
@@ -468,36 +470,36 @@ RETURNS pg_catalog.int8
 LANGUAGE c IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'upkeep_fingerprint_rows';
 
-CREATE AGGREGATE upkeep.fingerprint_agg(pg_catalog.record) (
+CREATE AGGREGATE upkeep.fingerprint_agg(VARIADIC "any") (
   SFUNC = upkeep.fingerprint_accum,
   STYPE = pg_catalog.bytea,
   COMBINEFUNC = upkeep.fingerprint_combine,
   FINALFUNC = upkeep.fingerprint_final,
   PARALLEL = SAFE
 );
-COMMENT ON AGGREGATE upkeep.fingerprint_agg(pg_catalog.record) IS
-  'table_fingerprint() as an aggregate over whole rows: SELECT upkeep.fingerprint_agg(t) FROM tbl t (parallel-safe, combinable)';
+COMMENT ON AGGREGATE upkeep.fingerprint_agg(VARIADIC "any") IS
+  'table_fingerprint() as an aggregate: SELECT upkeep.fingerprint_agg(a, b, c) FROM tbl (every column in order), or fingerprint_agg(t) over whole rows; parallel-safe, combinable';
 
 -- The rows the same aggregate counted (a fingerprint is a row count and a hash;
 -- both from one pass when asked together, the state is shared).
-CREATE AGGREGATE upkeep.fingerprint_rows(pg_catalog.record) (
+CREATE AGGREGATE upkeep.fingerprint_rows(VARIADIC "any") (
   SFUNC = upkeep.fingerprint_accum,
   STYPE = pg_catalog.bytea,
   COMBINEFUNC = upkeep.fingerprint_combine,
   FINALFUNC = upkeep.fingerprint_rows_final,
   PARALLEL = SAFE
 );
-COMMENT ON AGGREGATE upkeep.fingerprint_rows(pg_catalog.record) IS
+COMMENT ON AGGREGATE upkeep.fingerprint_rows(VARIADIC "any") IS
   'The row count of fingerprint_agg over the same rows';
 
 -- Hashing whole rows reveals nothing the caller cannot already SELECT (row-level
 -- security and column privileges apply to the query that feeds it).
-GRANT EXECUTE ON FUNCTION upkeep.fingerprint_accum(pg_catalog.bytea, pg_catalog.record) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION upkeep.fingerprint_accum(pg_catalog.bytea, VARIADIC "any") TO PUBLIC;
 GRANT EXECUTE ON FUNCTION upkeep.fingerprint_combine(pg_catalog.bytea, pg_catalog.bytea) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION upkeep.fingerprint_final(pg_catalog.bytea) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION upkeep.fingerprint_rows_final(pg_catalog.bytea) TO PUBLIC;
-GRANT EXECUTE ON FUNCTION upkeep.fingerprint_agg(pg_catalog.record) TO PUBLIC;
-GRANT EXECUTE ON FUNCTION upkeep.fingerprint_rows(pg_catalog.record) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION upkeep.fingerprint_agg(VARIADIC "any") TO PUBLIC;
+GRANT EXECUTE ON FUNCTION upkeep.fingerprint_rows(VARIADIC "any") TO PUBLIC;
 
 -- One row's hash as a number in [0, 2^128): pg_catalog.sum() of it, modulo
 -- 2^128, is the fingerprint.  table_fingerprint() uses it on Citus tables:

@@ -1,6 +1,7 @@
--- upkeep.fingerprint_agg(record) and upkeep.row_hash(record): the same fingerprint as
+-- upkeep.fingerprint_agg(...) and upkeep.row_hash(record): the same fingerprint as
 -- table_fingerprint() whatever the plan (serial, parallel workers), the session's
--- settings, the column order of partitions, and the sum of row hashes modulo 2^128.
+-- settings, the column order of partitions, and the sum of row hashes modulo 2^128;
+-- over a table's columns (fingerprint_agg(a, b, c)) as over its whole rows (fingerprint_agg(t)).
 SET client_min_messages = warning;
 CREATE TABLE fa (id int8, at timestamptz, note text, span interval, arr int4[], n numeric, tags text[]);
 INSERT INTO fa SELECT g, '2026-01-01'::timestamptz + g * interval '1 minute', pg_catalog.repeat('x', g % 40),
@@ -14,9 +15,27 @@ SELECT row_count FROM want;
 SET max_parallel_workers_per_gather = 0;
 SELECT upkeep.fingerprint_rows(f) = w.row_count AS rows_match, upkeep.fingerprint_agg(f) = w.fingerprint AS hash_match
   FROM fa f, want w GROUP BY w.row_count, w.fingerprint;
+-- the columns form: every column in order, no row value built
+SELECT upkeep.fingerprint_rows(id, at, note, span, arr, n, tags) = w.row_count AS cols_rows_match,
+       upkeep.fingerprint_agg(id, at, note, span, arr, n, tags) = w.fingerprint AS cols_hash_match
+  FROM fa, want w GROUP BY w.row_count, w.fingerprint;
+-- a row whose columns are all NULL is a row (the whole row of a table never is NULL)
+SELECT upkeep.fingerprint_rows(id, note) AS rows_with_all_null_row FROM fa WHERE id IS NULL OR id = 1;
+-- the columns in another order, or one left out: another fingerprint
+SELECT upkeep.fingerprint_agg(at, id, note, span, arr, n, tags) <> (SELECT fingerprint FROM want) AS order_matters,
+       upkeep.fingerprint_agg(id, at, note, span, arr, n) <> (SELECT fingerprint FROM want) AS every_column_counts
+  FROM fa;
+-- one composite column is hashed as a row of its fields: the same as those fields given as columns
+CREATE TYPE fa_pair AS (id int8, note text);
+SELECT upkeep.fingerprint_agg(c) = upkeep.fingerprint_agg((c).id, (c).note) AS composite_is_its_fields
+  FROM (SELECT ROW(id, note)::fa_pair AS c FROM fa) s;
+-- a VARIADIC array is refused: the columns are given themselves
+SELECT upkeep.fingerprint_agg(VARIADIC ARRAY[id, id]) FROM fa;
 -- other settings for text-output columns (interval, arrays): still the same
 SET DateStyle = 'German'; SET IntervalStyle = 'sql_standard'; SET TimeZone = 'Asia/Kathmandu'; SET extra_float_digits = 3;
 SELECT upkeep.fingerprint_agg(f) = (SELECT fingerprint FROM want) AS same_under_other_settings FROM fa f;
+SELECT upkeep.fingerprint_agg(id, at, note, span, arr, n, tags) = (SELECT fingerprint FROM want) AS cols_same_under_other_settings
+  FROM fa;
 -- the sum of row hashes modulo 2^128 is the fingerprint (as a number)
 SELECT (SELECT pg_catalog.sum(upkeep.row_hash(f)) FROM fa f) OPERATOR(pg_catalog.%) (2::numeric OPERATOR(pg_catalog.^) 128)
        = (SELECT pg_catalog.sum((pg_catalog.get_byte(pg_catalog.decode(w.fingerprint, 'hex'), i)::numeric)
@@ -30,6 +49,15 @@ SET max_parallel_workers_per_gather = 2;
 EXPLAIN (COSTS OFF) SELECT upkeep.fingerprint_agg(f) FROM fa f;
 SELECT upkeep.fingerprint_rows(f) = w.row_count AS rows_match, upkeep.fingerprint_agg(f) = w.fingerprint AS hash_match
   FROM fa f, want w GROUP BY w.row_count, w.fingerprint;
+EXPLAIN (COSTS OFF) SELECT upkeep.fingerprint_agg(id, at, note, span, arr, n, tags) FROM fa;
+SELECT upkeep.fingerprint_rows(id, at, note, span, arr, n, tags) = w.row_count AS cols_rows_match,
+       upkeep.fingerprint_agg(id, at, note, span, arr, n, tags) = w.fingerprint AS cols_hash_match
+  FROM fa, want w GROUP BY w.row_count, w.fingerprint;
+-- with other settings in the parallel workers too
+SET IntervalStyle = 'iso_8601'; SET DateStyle = 'SQL, DMY';
+SELECT upkeep.fingerprint_agg(id, at, note, span, arr, n, tags) = (SELECT fingerprint FROM want) AS cols_parallel_other_settings
+  FROM fa;
+RESET IntervalStyle; RESET DateStyle;
 RESET max_parallel_workers_per_gather; RESET parallel_setup_cost; RESET parallel_tuple_cost; RESET min_parallel_table_scan_size;
 
 -- a partitioned table whose partitions have other column orders: rows in the parent's row type
@@ -44,7 +72,9 @@ SELECT upkeep.fingerprint_agg(x) = (SELECT fingerprint FROM upkeep.table_fingerp
 -- a dropped column is not part of the row
 ALTER TABLE fp DROP COLUMN n; ALTER TABLE fp ADD COLUMN n int;
 UPDATE fp SET n = 5 WHERE v = 'b';
-SELECT upkeep.fingerprint_agg(x) = (SELECT fingerprint FROM upkeep.table_fingerprint('fp')) AS after_drop_match FROM fp x;
+SELECT upkeep.fingerprint_agg(x) = (SELECT fingerprint FROM upkeep.table_fingerprint('fp')) AS after_drop_match,
+       upkeep.fingerprint_agg(at, v, n) = (SELECT fingerprint FROM upkeep.table_fingerprint('fp')) AS cols_after_drop_match
+  FROM fp x;
 
 -- no rows: all zeros, as table_fingerprint of an empty table
 SELECT upkeep.fingerprint_agg(f), upkeep.fingerprint_rows(f) FROM fa f WHERE false;
@@ -57,7 +87,9 @@ CREATE TABLE fr (id int, rel regclass, typ regtype);
 INSERT INTO fr VALUES (1, 'fa', 'int4'), (2, 'pg_class', 'text'), (3, NULL, NULL);
 CREATE TEMP TABLE want_fr AS SELECT * FROM upkeep.table_fingerprint('fr');
 SET search_path = pg_catalog;
-SELECT upkeep.fingerprint_agg(f) = (SELECT fingerprint FROM want_fr) AS same_with_another_search_path FROM public.fr f;
+SELECT upkeep.fingerprint_agg(f) = (SELECT fingerprint FROM want_fr) AS same_with_another_search_path,
+       upkeep.fingerprint_agg(id, rel, typ) = (SELECT fingerprint FROM want_fr) AS cols_same_with_another_search_path
+  FROM public.fr f;
 RESET search_path;
 
 -- a setting changed between two calls in one transaction changes nothing (the settings are checked
@@ -80,6 +112,7 @@ END $$;
 
 -- the support functions refuse to be called outside the aggregate; a foreign state is refused
 SELECT upkeep.fingerprint_accum(NULL, ROW(1));
+SELECT upkeep.fingerprint_accum(NULL, 1, 'a'::text);
 SELECT upkeep.fingerprint_combine('\x00'::bytea, '\x00'::bytea);
 SELECT upkeep.fingerprint_final('\x00'::bytea);
 RESET client_min_messages;

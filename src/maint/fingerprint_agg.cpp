@@ -17,7 +17,9 @@
 extern "C" {
 #include "access/htup_details.h"
 #include "access/tupdesc.h"
+#include "funcapi.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/typcache.h"
 }
@@ -27,7 +29,8 @@ namespace upkeep::maint {
 namespace {
 
 struct RowTypeHasher {
-	Oid typid;
+	bool columns; /* the arguments are the row's columns (else: one whole-row value) */
+	Oid typid;    /* whole-row mode: the row type hashed by `hasher` */
 	int32 typmod;
 	TupleDesc desc;
 	pg::RowHasher *hasher;
@@ -64,6 +67,24 @@ NewCache(MemoryContext cxt) {
 	return h;
 }
 
+/* The hasher of h->desc's columns `attnums` and the per-row value arrays, in the cache's context. */
+void
+BuildHasher(RowTypeHasher *h, const std::vector<int> &attnums, MemoryContext cxt) {
+	/* output functions' FmgrInfo (text-output columns) live as long as the cache */
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	try {
+		h->hasher = new pg::RowHasher(h->desc, attnums);
+	} catch (...) {
+		MemoryContextSwitchTo(old);
+		throw;
+	}
+	MemoryContextSwitchTo(old);
+	h->text_output = h->hasher->UsesTextOutput();
+	const int natts = h->desc->natts;
+	h->values = pg::PgCall([&] { return static_cast<Datum *>(MemoryContextAlloc(cxt, sizeof(Datum) * natts)); });
+	h->nulls = pg::PgCall([&] { return static_cast<bool *>(MemoryContextAlloc(cxt, sizeof(bool) * natts)); });
+}
+
 RowTypeHasher *
 HasherFor(FunctionCallInfo fcinfo, Oid typid, int32 typmod) {
 	MemoryContext cxt = fcinfo->flinfo->fn_mcxt;
@@ -94,19 +115,51 @@ HasherFor(FunctionCallInfo fcinfo, Oid typid, int32 typmod) {
 	for (int i = 0; i < h->desc->natts; i++)
 		if (!TupleDescAttr(h->desc, i)->attisdropped)
 			attnums.push_back(i + 1);
-	/* output functions' FmgrInfo (text-output columns) live as long as the cache */
+	BuildHasher(h, attnums, cxt);
+	return h;
+}
+
+/* A descriptor of the aggregate's argument types 1..n, in `cxt`.  C-style. */
+TupleDesc
+ArgumentsRowType(FmgrInfo *flinfo, int nargs, MemoryContext cxt) {
 	MemoryContext old = MemoryContextSwitchTo(cxt);
-	try {
-		h->hasher = new pg::RowHasher(h->desc, attnums);
-	} catch (...) {
-		MemoryContextSwitchTo(old);
-		throw;
-	}
+	TupleDesc desc = CreateTemplateTupleDesc(nargs);
+	for (int i = 0; i < nargs; i++)
+		TupleDescInitEntry(desc, (AttrNumber)(i + 1), NULL, get_fn_expr_argtype(flinfo, i + 1), -1, 0);
 	MemoryContextSwitchTo(old);
-	h->text_output = h->hasher->UsesTextOutput();
-	const int natts = h->desc->natts;
-	h->values = pg::PgCall([&] { return static_cast<Datum *>(MemoryContextAlloc(cxt, sizeof(Datum) * natts)); });
-	h->nulls = pg::PgCall([&] { return static_cast<bool *>(MemoryContextAlloc(cxt, sizeof(bool) * natts)); });
+	return desc;
+}
+
+/*
+ * The call site's hasher, built on its first row: the mode and the column
+ * types come from the call's expression, the same for every row of it.  One
+ * argument of a composite type is a whole row (fingerprint_agg(t)); any other
+ * arguments are the row's columns (fingerprint_agg(a, b, c)), hashed as the
+ * columns of a table row are, without forming and deforming a row value.
+ */
+RowTypeHasher *
+CallSiteHasher(FunctionCallInfo fcinfo) {
+	if (auto *h = static_cast<RowTypeHasher *>(fcinfo->flinfo->fn_extra); h != nullptr && h->hasher != nullptr)
+		return h;
+	const int nargs = PG_NARGS() - 1;
+	if (fcinfo->flinfo->fn_expr == nullptr || nargs < 1)
+		pg::Throw(ERRCODE_FEATURE_NOT_SUPPORTED, "upkeep.fingerprint_agg's support functions are called only by it");
+	if (pg::PgCall([&] { return get_fn_expr_variadic(fcinfo->flinfo); }))
+		pg::Throw(ERRCODE_FEATURE_NOT_SUPPORTED,
+		          "upkeep.fingerprint_agg takes the columns themselves, not a VARIADIC array", nullptr,
+		          "Write upkeep.fingerprint_agg(a, b, c) or upkeep.fingerprint_agg(t) for a whole row.");
+	const Oid first = pg::PgCall([&] { return get_fn_expr_argtype(fcinfo->flinfo, 1); });
+	if (nargs == 1 && pg::PgCall([&] { return type_is_rowtype(first); }))
+		return nullptr; /* whole rows: HasherFor each row's type */
+	MemoryContext cxt = fcinfo->flinfo->fn_mcxt;
+	auto *h = pg::PgCall([&] { return NewCache(cxt); });
+	fcinfo->flinfo->fn_extra = h;
+	h->columns = true;
+	h->desc = pg::PgCall([&] { return ArgumentsRowType(fcinfo->flinfo, nargs, cxt); });
+	std::vector<int> attnums;
+	for (int i = 1; i <= nargs; i++)
+		attnums.push_back(i);
+	BuildHasher(h, attnums, cxt);
 	return h;
 }
 
@@ -152,46 +205,82 @@ StateArg(FunctionCallInfo fcinfo, int argno, MemoryContext aggcxt) {
 	return PG_GETARG_BYTEA_P(argno);
 }
 
-/* Deforms one composite value and hashes it into `fp`.  C-style. */
-void
-HashComposite(RowTypeHasher *h, HeapTupleHeader th, core::Fingerprint *fp) {
+/* Deforms one composite value and hashes it.  C-style. */
+core::Hash128
+HashComposite(RowTypeHasher *h, HeapTupleHeader th) {
 	HeapTupleData tuple;
 	tuple.t_len = HeapTupleHeaderGetDatumLength(th);
 	ItemPointerSetInvalid(&tuple.t_self);
 	tuple.t_tableOid = InvalidOid;
 	tuple.t_data = th;
 	/* the executor resets the per-row context the aggregate runs in */
-	fp->Add(h->hasher->HashTuple(&tuple, h->desc, h->values, h->nulls, NULL));
+	return h->hasher->HashTuple(&tuple, h->desc, h->values, h->nulls, NULL);
+}
+
+/* Hashes the arguments 1..n as the row's columns.  C-style. */
+core::Hash128
+HashArguments(RowTypeHasher *h, FunctionCallInfo fcinfo) {
+	const int nargs = h->desc->natts;
+	for (int i = 0; i < nargs; i++) {
+		h->values[i] = fcinfo->args[i + 1].value;
+		h->nulls[i] = fcinfo->args[i + 1].isnull;
+	}
+	return h->hasher->HashValues(h->values, h->nulls, NULL);
 }
 
 /*
- * One row, with the fingerprint settings pinned for it when a text-output
- * column needs them and they are not in force now (checked per row: a
- * call site's cache can outlive a change of settings, say in a PL/pgSQL
- * expression evaluated across statements).
+ * One row's hash, with the fingerprint settings pinned for it when a
+ * text-output column needs them and they are not in force now (checked per
+ * row: a call site's cache can outlive a change of settings, say in a
+ * PL/pgSQL expression evaluated across statements).  `hash` is a C-style
+ * step.
  */
-void
-HashOneRow(RowTypeHasher *h, HeapTupleHeader th, core::Fingerprint *fp) {
+template <typename HashFn>
+core::Hash128
+HashOneRow(RowTypeHasher *h, HashFn &&hash) {
 	if (h->text_output && !pg::PgCall([] { return pg::FingerprintSettingsInForce(); }))
-		pg::WithFingerprintSettings([&] { pg::PgCall([&] { HashComposite(h, th, fp); }); });
-	else
-		pg::PgCall([&] { HashComposite(h, th, fp); });
+		return pg::WithFingerprintSettings([&] { return pg::PgCall(hash); });
+	return pg::PgCall(hash);
+}
+
+/* Adds `row` to the state and writes it back in place. */
+Datum
+AddToState(bytea *state, const core::Hash128 &row) {
+	core::Fingerprint fp = ReadState(state);
+	fp.Add(row);
+	fp.ToState(reinterpret_cast<unsigned char *>(VARDATA(state)));
+	return PointerGetDatum(state);
 }
 
 } // namespace
 
+/*
+ * One row into the state.  The per-row path makes one call into
+ * PostgreSQL's error handling (two with text-output columns under other
+ * settings); AggCheckCallContext only reads the call's context and never
+ * raises, so it runs outside.
+ */
 Datum
 FingerprintAccum(FunctionCallInfo fcinfo) {
-	MemoryContext aggcxt = AggregateContext(fcinfo);
+	MemoryContext aggcxt = nullptr;
+	if (AggCheckCallContext(fcinfo, &aggcxt) == 0)
+		pg::Throw(ERRCODE_FEATURE_NOT_SUPPORTED, "upkeep.fingerprint_agg's support functions are called only by it");
+	RowTypeHasher *cols = CallSiteHasher(fcinfo);
+	if (cols != nullptr && cols->columns) {
+		/* the fast path, one step: the state argument and the row's hash */
+		bytea *state = nullptr;
+		const core::Hash128 row = HashOneRow(cols, [&] {
+			state = StateArg(fcinfo, 0, aggcxt);
+			return HashArguments(cols, fcinfo);
+		});
+		return AddToState(state, row);
+	}
 	bytea *state = pg::PgCall([&] { return StateArg(fcinfo, 0, aggcxt); });
 	if (PG_ARGISNULL(1))
 		return PointerGetDatum(state); /* a NULL row value is no row (a table's whole row never is) */
 	HeapTupleHeader th = pg::PgCall([&] { return PG_GETARG_HEAPTUPLEHEADER(1); });
 	RowTypeHasher *h = HasherFor(fcinfo, HeapTupleHeaderGetTypeId(th), HeapTupleHeaderGetTypMod(th));
-	core::Fingerprint fp = ReadState(state);
-	HashOneRow(h, th, &fp);
-	fp.ToState(reinterpret_cast<unsigned char *>(VARDATA(state)));
-	return PointerGetDatum(state);
+	return AddToState(state, HashOneRow(h, [&] { return HashComposite(h, th); }));
 }
 
 Datum
@@ -224,7 +313,7 @@ RowHashNumeric(FunctionCallInfo fcinfo) {
 	HeapTupleHeader th = pg::PgCall([&] { return PG_GETARG_HEAPTUPLEHEADER(0); });
 	RowTypeHasher *h = HasherFor(fcinfo, HeapTupleHeaderGetTypeId(th), HeapTupleHeaderGetTypMod(th));
 	core::Fingerprint fp;
-	HashOneRow(h, th, &fp);
+	fp.Add(HashOneRow(h, [&] { return HashComposite(h, th); }));
 	const std::string digits = fp.Sum().Decimal();
 	return pg::PgCall([&] {
 		return DirectFunctionCall3(numeric_in, CStringGetDatum(digits.c_str()), ObjectIdGetDatum(InvalidOid),

@@ -19,8 +19,8 @@ want=$(C "SELECT row_count || ' ' || fingerprint FROM upkeep.table_fingerprint('
 is "$(echo "$want" | cut -d' ' -f1)" 300000 "plain copy: 300000 rows"
 is "$(C "SELECT row_count || ' ' || fingerprint FROM upkeep.table_fingerprint('events')")" "$want" \
 	"table_fingerprint(distributed table) = the same rows' fingerprint in a plain table"
-# fingerprint_agg(record) itself is not pushed down: Citus checks a custom aggregate's argument type
-# exactly and a shard's row type is not `record`.  sum(upkeep.row_hash(t)) is the distributed form.
+# fingerprint_agg itself is not pushed down: Citus checks a custom aggregate's argument types
+# exactly and the aggregate takes VARIADIC "any".  sum(upkeep.row_hash(t)) is the distributed form.
 is "$(C "SELECT count(*) || ' ' || upkeep.fingerprint_agg(e) FROM (SELECT * FROM events OFFSET 0) e")" "$want" \
 	"fingerprint_agg over the rows gathered on the coordinator = the plain table's"
 plan=$(C "EXPLAIN (VERBOSE, COSTS OFF) SELECT count(*), sum(upkeep.row_hash(e)) FROM events e")
