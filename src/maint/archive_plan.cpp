@@ -17,6 +17,7 @@
 #include "upkeep/maint/table_run.hpp"
 #include "upkeep/maint/verify.hpp"
 #include "upkeep/pg/batch_digest.hpp"
+#include "upkeep/pg/citus.hpp"
 #include "upkeep/pg/error_bridge.hpp"
 #include "upkeep/pg/extension.hpp"
 #include "upkeep/pg/fault_point.hpp"
@@ -80,16 +81,22 @@ PlanArchive(const pg::RelInfo &source, Oid archive_oid) {
 			same = same || (ac.name == sc.name && ac.type == sc.type && ac.typmod == sc.typmod);
 		plan.same_types = plan.same_types && same;
 	}
-	/* BEFORE INSERT row triggers (tgtype: ROW 1, BEFORE 2, INSERT 4) on the archive or its partitions, or rules */
-	plan.archive_rewrites =
-	    pg::SpiExec(
-	        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgrelid OPERATOR(pg_catalog.=) ANY "
-	        "(SELECT $1::pg_catalog.oid UNION ALL SELECT relid FROM pg_catalog.pg_partition_tree($1)) "
-	        "AND (t.tgtype::pg_catalog.int4 OPERATOR(pg_catalog.&) 7) OPERATOR(pg_catalog.=) 7 AND NOT t.tgisinternal) "
-	        "OR EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite r WHERE r.ev_class OPERATOR(pg_catalog.=) $1)",
-	        {pg::SpiValue::RegClass(archive_oid)}, pg::SpiMode::ReadOnly)
-	        .BoolAt(0, 0);
+	plan.archive_rewrites = ArchiveRewrites(archive_oid);
+	plan.archive_on_shards = pg::RowsOnShards(pg::CitusTableKind(archive_oid));
 	return plan;
+}
+
+bool
+ArchiveRewrites(Oid archive_oid) {
+	/* BEFORE INSERT row triggers (tgtype: ROW 1, BEFORE 2, INSERT 4) on the archive or its partitions, or rules */
+	return pg::SpiExec(
+	           "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgrelid OPERATOR(pg_catalog.=) ANY "
+	           "(SELECT $1::pg_catalog.oid UNION ALL SELECT relid FROM pg_catalog.pg_partition_tree($1)) "
+	           "AND (t.tgtype::pg_catalog.int4 OPERATOR(pg_catalog.&) 7) OPERATOR(pg_catalog.=) 7 AND NOT "
+	           "t.tgisinternal) "
+	           "OR EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite r WHERE r.ev_class OPERATOR(pg_catalog.=) $1)",
+	           {pg::SpiValue::RegClass(archive_oid)}, pg::SpiMode::ReadOnly)
+	    .BoolAt(0, 0);
 }
 
 /* Before a batch that writes into it: the archive, locked by OID, as it is named now. */

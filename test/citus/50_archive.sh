@@ -2,7 +2,11 @@
 # Citus 14.5 (and 14.4 for partition moves): the archive pg_upkeep creates for a
 # distributed source is distributed and co-located with it (rows never funnel into
 # one node); a distributed partitioned source archives its expired months into it;
-# every move is counted and hashed in the manifest, and verify agrees.
+# every move is counted and hashed in the manifest, and verify agrees.  Into an
+# archive in shards a batch's INSERT reports no count (Citus would copy the rows
+# through every node for it) only while nothing on the archive can drop a row: with
+# a BEFORE INSERT trigger that drops rows, the counted form catches the loss and the
+# batch rolls back (09000), as on a single server.
 . "$(dirname "$0")/lib.sh"
 citus_cluster
 
@@ -43,4 +47,33 @@ is "$(C "SELECT sum(row_count) FROM upkeep.archive_manifest WHERE source_name = 
 	"the manifest counts the rows of the moved partitions (from the shards)"
 is "$(C "SELECT string_agg(DISTINCT status, ',') FROM upkeep.verify_backup_integrity() WHERE object LIKE '%m_archive%' OR object LIKE 'public.m %' OR object = 'public.m'")" ok \
 	"verify agrees"
+
+# a distributed archive with a BEFORE INSERT trigger that drops every other row
+C "CREATE TABLE tr (id int8 NOT NULL, at timestamptz NOT NULL, note text, PRIMARY KEY (id))" >/dev/null
+C "CREATE INDEX ON tr (at)" >/dev/null
+C "SELECT create_distributed_table('tr', 'id')" >/dev/null
+C "INSERT INTO tr SELECT g, now() - g * interval '1 hour', 'n' || g FROM generate_series(1, 1000) g" >/dev/null
+C "CREATE TABLE tr_archive (LIKE tr, archived_at timestamptz NOT NULL, PRIMARY KEY (id))" >/dev/null
+C "SELECT create_distributed_table('tr_archive', 'id', colocate_with => 'tr')" >/dev/null
+C "CREATE FUNCTION drop_odd() RETURNS trigger LANGUAGE plpgsql AS \$\$BEGIN IF NEW.id % 2 = 1 THEN RETURN NULL; END IF; RETURN NEW; END\$\$" >/dev/null
+psql_at "$PORT_coord" -d postgres -At -c "SET citus.enable_unsafe_triggers = on" \
+	-c "CREATE TRIGGER drop_odd BEFORE INSERT ON tr_archive FOR EACH ROW EXECUTE FUNCTION drop_odd()" >/dev/null 2>&1 ||
+	not_ok "CREATE TRIGGER on the distributed archive"
+is "$(C "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'tr_archive'::regclass AND tgname = 'drop_odd'")" 1 \
+	"the archive has the row-dropping trigger"
+TR_WANT=$(C "SELECT count(*) FROM tr WHERE at < now() - interval '30 days'")
+is "$(sql_state "SELECT upkeep.archive_table('tr', 'tr_archive', older_than => '30 days', time_column => 'at')")" 09000 \
+	"archive_table into it stops with 09000: the archive took fewer rows than the batch removed"
+is "$(C "SELECT count(*) FROM tr")" 1000 "the source keeps every row"
+is "$(C "SELECT count(*) FROM tr_archive")" 0 "the archive took none (the batch rolled back)"
+# the same archive without the trigger: the uncounted form, every row accounted for
+psql_at "$PORT_coord" -d postgres -At -c "SET citus.enable_unsafe_triggers = on" -c "DROP TRIGGER drop_odd ON tr_archive" >/dev/null
+is "$(C "SELECT upkeep.archive_table('tr', 'tr_archive', older_than => '30 days', time_column => 'at')")" "$TR_WANT" \
+	"without the trigger archive_table moves the $TR_WANT expired rows"
+is "$(C "SELECT (SELECT count(*) FROM tr_archive) || ' ' || (SELECT count(*) FROM tr)")" "$TR_WANT $((1000 - TR_WANT))" \
+	"each row is in the archive or in the source, once"
+is "$(C "SELECT sum(row_count) FROM upkeep.archive_manifest WHERE source_name = 'public.tr'")" "$TR_WANT" \
+	"the manifest records them"
+is "$(C "SELECT string_agg(DISTINCT status, ',') FROM upkeep.verify_backup_integrity() WHERE object LIKE '%tr_archive%'")" ok \
+	"verify: the archived rows are the rows the manifest hashed"
 finish

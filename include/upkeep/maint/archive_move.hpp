@@ -27,6 +27,7 @@ struct ArchivePlan {
 	std::string key_column;           /* single-column primary key, for the manifest's key range */
 	bool same_types = false;          /* every moved column has the same type and typmod in the archive */
 	bool archive_rewrites = false;    /* the archive has BEFORE INSERT row triggers (or rules) */
+	bool archive_on_shards = false;   /* a Citus table whose rows live in shards (distributed, reference) */
 };
 
 /*
@@ -52,6 +53,13 @@ void RunArchiveAction(TableRun &run, const ArchiveChecked &checked);
 ArchivePlan PlanArchive(const pg::RelInfo &source, Oid archive_oid);
 /* Before a batch that writes into it: the archive, locked by OID, as it is named now. */
 void RefreshArchive(ArchivePlan &plan);
+/*
+ * True when a row inserted into `archive_oid` can be dropped, redirected or
+ * changed on its way in: BEFORE INSERT row triggers on it or its partitions,
+ * or rules.  Stable while the caller holds RowExclusiveLock on the archive
+ * (CREATE TRIGGER and CREATE RULE wait for it).
+ */
+bool ArchiveRewrites(Oid archive_oid);
 
 /* Primary-key column names of a table, in key order. */
 std::vector<std::string> PrimaryKeyColumns(Oid relid);
