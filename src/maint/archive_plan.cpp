@@ -95,7 +95,8 @@ ArchiveRewrites(Oid archive_oid) {
 	           "AND (t.tgtype::pg_catalog.int4 OPERATOR(pg_catalog.&) 7) OPERATOR(pg_catalog.=) 7 AND NOT "
 	           "t.tgisinternal) "
 	           "OR EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite r WHERE r.ev_class OPERATOR(pg_catalog.=) $1)",
-	           {pg::SpiValue::RegClass(archive_oid)}, pg::SpiMode::ReadOnly)
+	           /* not read-only: a fresh snapshot sees what this transaction did before */
+	           {pg::SpiValue::RegClass(archive_oid)}, pg::SpiMode::WriteReturning)
 	    .BoolAt(0, 0);
 }
 

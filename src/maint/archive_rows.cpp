@@ -81,9 +81,12 @@ ArchiveRows(TableRun &run, ArchivePlan &plan, const std::string &time_column, co
 	 * nothing on the archive can drop, redirect or change a row on its way in,
 	 * checked in each batch under the batch's lock on the archive (CREATE
 	 * TRIGGER and CREATE RULE wait for it): then the INSERT stores every row
-	 * the DELETE removed, or fails and the batch with it.
+	 * the DELETE removed, or fails and the batch with it.  Not into a
+	 * partitioned archive: a trigger created on one of its partitions waits
+	 * for no lock the batch holds before its INSERT reaches that partition.
 	 */
-	const bool may_skip_count = hash_moved && plan.archive_on_shards;
+	const bool may_skip_count =
+	    hash_moved && plan.archive_on_shards && plan.archive.relkind != RELKIND_PARTITIONED_TABLE;
 	auto spec_for = [&](bool counted) {
 		pg::DigestSpec spec;
 		spec.count_col = counted ? 1 : 0;

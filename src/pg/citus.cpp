@@ -42,7 +42,8 @@ CitusTableKind(Oid relid) {
 	SpiResult r = SpiExec("SELECT p.partmethod::pg_catalog.text, p.repmodel::pg_catalog.text, "
 	                      "p.colocationid OPERATOR(pg_catalog.<>) 0 "
 	                      "FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1",
-	                      {SpiValue::RegClass(relid)}, SpiMode::ReadOnly);
+	                      /* not read-only: a fresh snapshot sees a table this transaction just distributed */
+	                      {SpiValue::RegClass(relid)}, SpiMode::WriteReturning);
 	SpiFinish();
 	if (r.rows.empty())
 		return CitusTable::kNone;

@@ -15,8 +15,13 @@ C "CREATE INDEX ON ev (at)" >/dev/null
 C "SELECT create_distributed_table('ev', 'id')" >/dev/null
 C "INSERT INTO ev SELECT g, now() - g * interval '1 hour', 'n' || g FROM generate_series(1, 3000) g" >/dev/null
 WANT=$(C "SELECT count(*) FROM ev WHERE at < now() - interval '30 days'")
-MOVED=$(C "SELECT upkeep.archive_table('ev', older_than => '30 days', time_column => 'at')")
+# the commands Citus sends to the nodes, logged: the archive is created in this same call
+MOVED=$(psql_at "$PORT_coord" -d postgres -At -c "SET citus.log_remote_commands = on" -c "SET client_min_messages = log" \
+	-c "SELECT upkeep.archive_table('ev', older_than => '30 days', time_column => 'at')" 2>"$T_WORK/ev.log")
 is "$MOVED" "$WANT" "archive_table moved the $WANT expired rows"
+check "the rows went straight into the new archive's shards (COPY)" grep -q "COPY public.ev_archive_[0-9]* " "$T_WORK/ev.log"
+check "with no INSERT ... RETURNING through intermediate results (the archive made in this call is known as distributed)" \
+	bash -c "! grep -q 'INSERT INTO public.ev_archive_[0-9]* .*RETURNING' '$T_WORK/ev.log'"
 is "$(C "SELECT partmethod FROM pg_dist_partition WHERE logicalrelid = 'ev_archive'::regclass")" h \
 	"the archive it created is a distributed table"
 is "$(C "SELECT a.colocationid = s.colocationid FROM pg_dist_partition a, pg_dist_partition s
