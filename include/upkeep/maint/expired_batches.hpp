@@ -42,7 +42,7 @@ class ExpiredRowBatches {
 
 	/* The predicate of the next batch, or nullopt when every expired row has been handed out. */
 	std::optional<BatchPredicate> Next();
-	/* What the last batch did (rows affected, elapsed ms). */
+	/* What the last batch did (rows affected, elapsed ms; 0: its time bounds nothing, keep the batch size). */
 	void Observe(int64_t rows, double elapsed_ms);
 	/*
 	 * The last predicate has been handed out.  Time slices and key ranges
