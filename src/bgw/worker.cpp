@@ -525,10 +525,16 @@ MaintainDuePolicies(bool first, Followups *follow) {
 		const std::vector<maint::Outcome> outcomes =
 		    maint::RunMaintenance(maint::RunOptions::Worker(std::move(relids), &follow->detaches));
 		RecordSchedule(due, outcomes, started);
-		/* row work leaves dead rows behind; whole partitions dropped, detached or moved do not */
+		/*
+		 * row work leaves dead rows behind; whole partitions dropped, detached
+		 * or moved do not.  Not for rows in Citus shards: their nodes'
+		 * autovacuum sees them, while a VACUUM from here runs on every shard
+		 * outside any transaction, where no lock budget reaches the nodes.
+		 */
 		for (const auto &o : outcomes)
 			if (o.status == core::Status::Ok && o.rows >= kVacuumAfterRows && o.action &&
-			    core::Describe(*o.action).vacuum_after_rows && o.grain == core::Grain::Rows)
+			    core::Describe(*o.action).vacuum_after_rows && o.grain == core::Grain::Rows &&
+			    !pg::RowsOnShards(pg::CitusTableKind(o.relid)))
 				follow->vacuum.emplace_back(o.table_name, o.relid);
 		follow->run_id = maint::NewRunId();
 	}

@@ -3,7 +3,9 @@
 # distributed partitioned table is carried out (Citus refuses DETACH ... CONCURRENTLY, so
 # the worker detaches plainly under the lock budget), and row retention leaves the
 # shards' statistics to the worker nodes' autovacuum (no ANALYZE fanned out from the
-# coordinator after every run).
+# coordinator after every run), and their dead rows too: no VACUUM follow-up from the
+# coordinator's worker after deleting many rows (Citus runs a VACUUM on every shard outside
+# any transaction, where no lock budget reaches the worker nodes).
 . "$(dirname "$0")/lib.sh"
 citus_cluster "upkeep.naptime = 1" "upkeep.databases = 'postgres'"
 
@@ -16,15 +18,25 @@ C "CREATE TABLE ev (id int8 NOT NULL, at timestamptz NOT NULL)" >/dev/null
 C "CREATE INDEX ON ev (at)" >/dev/null
 C "SELECT create_distributed_table('ev', 'id')" >/dev/null
 C "INSERT INTO ev SELECT g, now() - g * interval '1 hour' FROM generate_series(1, 2000) g" >/dev/null
+C "CREATE TABLE big (id int8 NOT NULL, at timestamptz NOT NULL)" >/dev/null
+C "CREATE INDEX ON big (at)" >/dev/null
+C "SELECT create_distributed_table('big', 'id')" >/dev/null
+C "INSERT INTO big SELECT g, now() - interval '40 days' - g * interval '1 second' FROM generate_series(1, 12000) g" >/dev/null
 C "SELECT upkeep.set_policy('m', 'at', '3 months', action => 'detach', premake => 1, run_every => '1 hour')" >/dev/null
 C "SELECT upkeep.set_policy('ev', 'at', '30 days', run_every => '1 hour')" >/dev/null
+C "SELECT upkeep.set_policy('big', 'at', '30 days', run_every => '1 hour')" >/dev/null
 
-WAIT_PORT=$PORT_coord wait_until 60 "SELECT count(*) = 2 FROM upkeep.run_log WHERE status <> 'running'
-   AND (action LIKE 'DETACH%' OR action LIKE 'DELETE%')" || not_ok "the worker ran both policies within 60 s"
+WAIT_PORT=$PORT_coord wait_until 60 "SELECT count(*) = 3 FROM upkeep.run_log WHERE status <> 'running'
+   AND (action LIKE 'DETACH%' OR action LIKE 'DELETE%')" || not_ok "the worker ran the three policies within 60 s"
 is "$(C "SELECT status || ' ' || rows FROM upkeep.run_log WHERE relid = 'm'::regclass AND action LIKE 'DETACH%' ORDER BY id DESC LIMIT 1")" \
 	"ok 300" "the worker detached the expired distributed partition (300 rows)"
 is "$(C "SELECT count(*) FROM pg_inherits WHERE inhparent = 'm'::regclass")" 2 "the set keeps this month and the premade one"
 is "$(C "SELECT count(*) FROM ev WHERE at < now() - interval '30 days'")" 0 "the worker deleted the expired rows on every shard"
+is "$(C "SELECT status || ' ' || rows FROM upkeep.run_log WHERE relid = 'big'::regclass AND action LIKE 'DELETE%' ORDER BY id DESC LIMIT 1")" \
+	"ok 12000" "the worker deleted 12000 rows of a distributed table"
+sleep 3 # the cycle's follow-ups run right after its policies
+is "$(C "SELECT count(*) FROM upkeep.run_log WHERE action = 'VACUUM'")" 0 \
+	"and left the shards' dead rows to the worker nodes' autovacuum (no VACUUM follow-up)"
 C "INSERT INTO ev SELECT 5000 + g, now() - interval '40 days' FROM generate_series(1, 100) g" >/dev/null
 is "$(C "SELECT count(*) FROM upkeep.cleanup_old_data(tbl => 'ev') WHERE action = 'ANALYZE'")" 0 \
 	"no ANALYZE fanned out to the shards from the coordinator (the worker nodes' autovacuum keeps shard statistics)"
