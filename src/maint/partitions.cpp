@@ -44,6 +44,7 @@
 #include "upkeep/pg/guc.hpp"
 #include "upkeep/pg/owner_context.hpp"
 #include "upkeep/pg/report.hpp"
+#include "upkeep/pg/setting.hpp"
 #include "upkeep/pg/spi.hpp"
 #include "upkeep/pg/subtransaction.hpp"
 
@@ -193,10 +194,7 @@ AttachMovingDefaultRows(const PartitionedTable &t, const pg::ChildPartition &def
 		return static_cast<int64_t>(moved.processed);
 	}
 	const int level = pg::OpenGucLevel();
-	pg::PgCall([] {
-		(void)set_config_option("client_min_messages", "warning", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
-		                        false);
-	});
+	pg::PgCall([] { pg::SetForLevel("client_min_messages", "warning"); });
 	pg::SpiExec("ALTER TABLE " + t.rel.qualified + " ATTACH PARTITION " + child_sql + " " + bounds);
 	pg::SpiExec("SELECT pg_catalog.truncate_local_data_after_distributing_table($1)",
 	            {pg::SpiValue::RegClass(pg::RelationByName(t.rel.nspoid, child_name))}, pg::SpiMode::Write);

@@ -7,6 +7,7 @@
  */
 #include "upkeep/pg/citus.hpp"
 #include "upkeep/pg/error_bridge.hpp"
+#include "upkeep/pg/setting.hpp"
 #include "upkeep/pg/spi.hpp"
 
 extern "C" {
@@ -88,8 +89,7 @@ BoundLockWaitsOnNodes(int lock_timeout_ms) {
 	} done;
 	const int level = OpenGucLevel();
 	PgCall([] {
-		(void)set_config_option("citus.propagate_set_commands", "local", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-		                        true, 0, false);
+		SetForLevel("citus.propagate_set_commands", "local");
 		/*
 		 * This session's own lock_timeout saved at the level: the SET LOCAL
 		 * below would otherwise outlive the level and stay the caller's for
@@ -97,7 +97,7 @@ BoundLockWaitsOnNodes(int lock_timeout_ms) {
 		 */
 		char now[32];
 		snprintf(now, sizeof(now), "%d", LockTimeout);
-		(void)set_config_option("lock_timeout", now, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+		SetForLevel("lock_timeout", now);
 	});
 	SpiConnect();
 	SpiExec("DO $upkeep_lock_budget$BEGIN SET LOCAL lock_timeout = " + std::to_string(lock_timeout_ms) +

@@ -13,6 +13,7 @@
 #include "upkeep/pg/fault_point.hpp"
 #include "upkeep/pg/guc.hpp"
 #include "upkeep/pg/report.hpp"
+#include "upkeep/pg/setting.hpp"
 
 extern "C" {
 #include "catalog/pg_collation.h"
@@ -78,7 +79,7 @@ WaitForRelease(const char *point) {
 	LOCKTAG tag;
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32)kFaultLockClass, (uint32)key, 2);
 	int nest = NewGUCNestLevel();
-	(void)set_config_option("lock_timeout", "0", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	SetForLevel("lock_timeout", "0");
 	(void)LockAcquire(&tag, ShareLock, false, false);
 	LockRelease(&tag, ShareLock, false);
 	AtEOXact_GUC(true, nest);

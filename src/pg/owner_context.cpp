@@ -35,6 +35,7 @@ extern "C" {
 }
 
 #include "upkeep/pg/compat.hpp"
+#include "upkeep/pg/setting.hpp"
 
 namespace upkeep::pg {
 
@@ -55,8 +56,8 @@ void
 PinSettings(const char *search_path, int lock_timeout_ms) {
 	char buf[32];
 	snprintf(buf, sizeof(buf), "%d", lock_timeout_ms);
-	(void)set_config_option("search_path", search_path, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	(void)set_config_option("lock_timeout", buf, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	SetForLevel("search_path", search_path);
+	SetForLevel("lock_timeout", buf);
 }
 
 OwnerContext

@@ -8,6 +8,7 @@
 
 #include "upkeep/pg/error_bridge.hpp"
 #include "upkeep/pg/row_hash.hpp"
+#include "upkeep/pg/setting.hpp"
 
 extern "C" {
 #include "access/htup_details.h"
@@ -310,7 +311,7 @@ PinFingerprintSettings() {
 	return PgCall([] {
 		int nest = NewGUCNestLevel();
 		for (auto &s : kFingerprintSettings)
-			(void)set_config_option(s[0], s[1], PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+			SetForLevel(s[0], s[1]);
 		return nest;
 	});
 }

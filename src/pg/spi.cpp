@@ -10,6 +10,7 @@
 #include "upkeep/pg/error_bridge.hpp"
 #include "upkeep/pg/fault_point.hpp"
 #include "upkeep/pg/guc.hpp"
+#include "upkeep/pg/setting.hpp"
 #include "upkeep/pg/spi.hpp"
 #include "upkeep/pg/citus.hpp"
 #include "upkeep/pg/owner_context.hpp"
@@ -170,8 +171,7 @@ CommitFaultCallback(XactEvent event, void *) {
 int
 PinSearchPath() {
 	int nest = NewGUCNestLevel();
-	(void)set_config_option("search_path", PinnedSearchPath(), PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
-	                        false);
+	SetForLevel("search_path", PinnedSearchPath());
 	return nest;
 }
 
