@@ -27,8 +27,10 @@
 #include "upkeep/pg/spi.hpp"
 
 extern "C" {
+#include "access/relation.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "utils/rel.h"
 }
 
 namespace upkeep::maint {
@@ -64,25 +66,28 @@ JoinQuoted(const std::vector<std::string> &names) {
 	return out;
 }
 
+bool
+SameColumnTypes(Oid source_oid, Oid archive_oid) {
+	const auto src_cols = pg::GetColumns(source_oid);
+	const auto arc_cols = pg::GetColumns(archive_oid);
+	bool all = true;
+	for (const auto &sc : src_cols) {
+		bool same = false;
+		for (const auto &ac : arc_cols)
+			same = same || (ac.name == sc.name && ac.type == sc.type && ac.typmod == sc.typmod);
+		all = all && same;
+	}
+	return all;
+}
+
 ArchivePlan
 PlanArchive(const pg::RelInfo &source, Oid archive_oid) {
-	ArchivePlan plan{source, pg::GetRelation(archive_oid), {}, {}, false, false};
+	ArchivePlan plan{source, pg::GetRelation(archive_oid), {}, {}};
 	for (const auto &c : pg::GetColumns(source.oid))
 		plan.columns.push_back(c.name);
 	const auto pk = PrimaryKeyColumns(source.oid);
 	if (pk.size() == 1)
 		plan.key_column = pk[0];
-	const auto src_cols = pg::GetColumns(source.oid);
-	const auto arc_cols = pg::GetColumns(archive_oid);
-	plan.same_types = true;
-	for (const auto &sc : src_cols) {
-		bool same = false;
-		for (const auto &ac : arc_cols)
-			same = same || (ac.name == sc.name && ac.type == sc.type && ac.typmod == sc.typmod);
-		plan.same_types = plan.same_types && same;
-	}
-	plan.archive_rewrites = ArchiveRewrites(archive_oid);
-	plan.archive_on_shards = pg::RowsOnShards(pg::CitusTableKind(archive_oid));
 	return plan;
 }
 
@@ -98,6 +103,24 @@ ArchiveRewrites(Oid archive_oid) {
 	           /* not read-only: a fresh snapshot sees what this transaction did before */
 	           {pg::SpiValue::RegClass(archive_oid)}, pg::SpiMode::WriteReturning)
 	    .BoolAt(0, 0);
+}
+
+namespace {
+/* The relation's BEFORE INSERT row triggers or rules, from the relcache.  C-style; the caller holds a lock. */
+bool
+RelcacheRewrites(Oid relid) {
+	Relation rel = relation_open(relid, NoLock);
+	const bool rewrites = (rel->trigdesc != NULL && rel->trigdesc->trig_insert_before_row) || rel->rd_rules != NULL;
+	relation_close(rel, NoLock);
+	return rewrites;
+}
+} // namespace
+
+bool
+ArchiveRewritesNow(const ArchivePlan &plan) {
+	if (plan.archive.relkind == RELKIND_PARTITIONED_TABLE)
+		return ArchiveRewrites(plan.archive.oid); /* its partitions too */
+	return pg::PgCall([&] { return RelcacheRewrites(plan.archive.oid); });
 }
 
 /* Before a batch that writes into it: the archive, locked by OID, as it is named now. */

@@ -69,28 +69,16 @@ ArchiveRows(TableRun &run, ArchivePlan &plan, const std::string &time_column, co
 	 * on its way in (BEFORE INSERT triggers, rules), those are the moved rows
 	 * themselves, and the INSERT only reports how many it took; otherwise the
 	 * INSERT's RETURNING is hashed, with the DELETE's count beside it (a LEFT
-	 * JOIN, so the count arrives even when the archive took nothing).
+	 * JOIN, so the count arrives even when the archive took nothing).  Both
+	 * are decided in each batch, under its lock on the archive, from the
+	 * relcache (what the executor uses, whatever the transaction's snapshot):
+	 * a trigger or a column type can change between the batches of a run.
+	 * Either way the INSERT's own count is compared with the DELETE's.
 	 */
-	const bool hash_moved = plan.same_types && !plan.archive_rewrites;
-	/*
-	 * The uncounted form, for an archive in Citus shards: Citus runs an
-	 * INSERT with RETURNING inside a WITH by copying the rows through
-	 * intermediate tables on every node (150k rows: 2.5 s, against 1.7 s
-	 * without RETURNING and 1.5 s for the hand-written statement), so there
-	 * the INSERT returns nothing and reports no count.  It is used only when
-	 * nothing on the archive can drop, redirect or change a row on its way in,
-	 * checked in each batch under the batch's lock on the archive (CREATE
-	 * TRIGGER and CREATE RULE wait for it): then the INSERT stores every row
-	 * the DELETE removed, or fails and the batch with it.  Not into a
-	 * partitioned archive: a trigger created on one of its partitions waits
-	 * for no lock the batch holds before its INSERT reaches that partition.
-	 */
-	const bool may_skip_count =
-	    hash_moved && plan.archive_on_shards && plan.archive.relkind != RELKIND_PARTITIONED_TABLE;
-	auto spec_for = [&](bool counted) {
+	auto spec_for = [&](bool hash_moved) {
 		pg::DigestSpec spec;
-		spec.count_col = counted ? 1 : 0;
-		spec.hash_first = !counted ? 1 : hash_moved ? 2 : 3;
+		spec.count_col = 1;
+		spec.hash_first = hash_moved ? 2 : 3;
 		spec.hash_count = ncols;
 		spec.present_col = hash_moved ? 0 : 2;
 		for (size_t i = 0; i < plan.columns.size(); i++)
@@ -101,31 +89,27 @@ ArchiveRows(TableRun &run, ArchivePlan &plan, const std::string &time_column, co
 				spec.range_columns.push_back(spec.hash_first + static_cast<int>(i));
 		return spec;
 	};
-	const pg::DigestSpec counted_spec = spec_for(true);
-	const pg::DigestSpec uncounted_spec = spec_for(false);
-	const bool has_key_range = counted_spec.range_columns.size() > 1;
 	(void)RunExpiredBatches(run, batches, [&](const BatchPredicate &pred) -> int64_t {
 		RefreshArchive(plan);
-		const bool counted = !may_skip_count || ArchiveRewrites(plan.archive.oid);
+		const bool hash_moved = SameColumnTypes(plan.source.oid, plan.archive.oid) && !ArchiveRewritesNow(plan);
 		const std::string moved = "WITH moved AS (DELETE FROM " + batches.Target() + " WHERE " + pred.where +
 		                          " RETURNING " + cols + "), ins AS (INSERT INTO " + plan.archive.qualified + " (" +
 		                          cols + ", archived_at) OVERRIDING SYSTEM VALUE SELECT " + cols +
-		                          ", pg_catalog.now() FROM moved";
-		const std::string sql =
-		    !counted     ? moved + ") SELECT " + cols + " FROM moved"
-		    : hash_moved ? moved + " RETURNING 1) SELECT (SELECT pg_catalog.count(*) FROM ins), " + cols + " FROM moved"
-		                 : moved + " RETURNING " + cols +
-		                       ") SELECT m.n, i.* FROM (SELECT pg_catalog.count(*) AS n FROM moved) m "
-		                       "LEFT JOIN (SELECT true AS present, " +
-		                       cols + " FROM ins) i ON true";
-		const pg::DigestSpec &spec = counted ? counted_spec : uncounted_spec;
+		                          ", pg_catalog.now() FROM moved RETURNING ";
+		const std::string sql = hash_moved
+		                            ? moved + "1) SELECT (SELECT pg_catalog.count(*) FROM ins), " + cols + " FROM moved"
+		                            : moved + cols +
+		                                  ") SELECT m.n, i.* FROM (SELECT pg_catalog.count(*) AS n FROM moved) m "
+		                                  "LEFT JOIN (SELECT true AS present, " +
+		                                  cols + " FROM ins) i ON true";
+		const pg::DigestSpec spec = spec_for(hash_moved);
+		const bool has_key_range = spec.range_columns.size() > 1;
 		pg::FaultPoint("archive-before-delete");
 		pg::BatchDigest d = pg::WithFingerprintSettings([&] { return pg::ExecAndDigest(sql, pred.args, spec); });
 		pg::FaultPoint("archive-after-insert");
-		/* hash_moved: d.rows left the source and the archive took other_count (uncounted: all of them); else the
-		 * reverse */
+		/* hash_moved: d.rows left the source and the archive took other_count; else the reverse */
 		const int64_t removed = hash_moved ? d.rows : std::max<int64_t>(d.other_count, 0);
-		const int64_t landed = !counted ? d.rows : hash_moved ? std::max<int64_t>(d.other_count, 0) : d.rows;
+		const int64_t landed = hash_moved ? std::max<int64_t>(d.other_count, 0) : d.rows;
 		if (removed != landed) {
 			const std::string msg = "archive " + plan.archive.qualified + " took " + std::to_string(landed) +
 			                        " of the " + std::to_string(removed) + " rows this batch removed from " +

@@ -43,8 +43,7 @@ CitusTableKind(Oid relid) {
 	SpiResult r = SpiExec("SELECT p.partmethod::pg_catalog.text, p.repmodel::pg_catalog.text, "
 	                      "p.colocationid OPERATOR(pg_catalog.<>) 0 "
 	                      "FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1",
-	                      /* not read-only: a fresh snapshot sees a table this transaction just distributed */
-	                      {SpiValue::RegClass(relid)}, SpiMode::WriteReturning);
+	                      {SpiValue::RegClass(relid)}, SpiMode::ReadOnly);
 	SpiFinish();
 	if (r.rows.empty())
 		return CitusTable::kNone;

@@ -25,9 +25,6 @@ struct ArchivePlan {
 	pg::RelInfo archive;              /* refreshed by OID under each batch's lock */
 	std::vector<std::string> columns; /* source columns, in order: what moves and what is hashed */
 	std::string key_column;           /* single-column primary key, for the manifest's key range */
-	bool same_types = false;          /* every moved column has the same type and typmod in the archive */
-	bool archive_rewrites = false;    /* the archive has BEFORE INSERT row triggers (or rules) */
-	bool archive_on_shards = false;   /* a Citus table whose rows live in shards (distributed, reference) */
 };
 
 /*
@@ -60,6 +57,15 @@ void RefreshArchive(ArchivePlan &plan);
  * (CREATE TRIGGER and CREATE RULE wait for it).
  */
 bool ArchiveRewrites(Oid archive_oid);
+/*
+ * The same, in a batch, after RefreshArchive locked the archive: from the
+ * relcache (what the executor will use, whatever the transaction's
+ * snapshot) for a plain archive; a partitioned one by its partitions'
+ * catalog rows.
+ */
+bool ArchiveRewritesNow(const ArchivePlan &plan);
+/* Every column of `source_oid` is in `archive_oid` with the same name, type and typmod. */
+bool SameColumnTypes(Oid source_oid, Oid archive_oid);
 
 /* Primary-key column names of a table, in key order. */
 std::vector<std::string> PrimaryKeyColumns(Oid relid);
