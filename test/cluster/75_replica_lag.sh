@@ -49,7 +49,6 @@ left1=$(sql "SELECT count(*) FROM logs")
 sleep 2
 left2=$(sql "SELECT count(*) FROM logs")
 is "$left2" "$left1" "no batch goes while the standby stays behind ($left1 rows left)"
-check "some batches went before the standby fell behind" test "$left1" -lt 20000
 is "$(sql "SELECT status FROM upkeep.run_log WHERE table_name = 'public.logs' ORDER BY id DESC LIMIT 1")" running \
 	"run_log shows the run still running"
 
