@@ -17,7 +17,6 @@
 #include "upkeep/maint/table_run.hpp"
 #include "upkeep/maint/verify.hpp"
 #include "upkeep/pg/batch_digest.hpp"
-#include "upkeep/pg/citus.hpp"
 #include "upkeep/pg/error_bridge.hpp"
 #include "upkeep/pg/extension.hpp"
 #include "upkeep/pg/fault_point.hpp"
@@ -91,21 +90,24 @@ PlanArchive(const pg::RelInfo &source, Oid archive_oid) {
 	return plan;
 }
 
+namespace {
+/*
+ * BEFORE INSERT row triggers (tgtype: ROW 1, BEFORE 2, INSERT 4) on the
+ * archive or its partitions, or rules, from the catalog.  Not read-only: a
+ * fresh snapshot sees what this transaction did before.
+ */
 bool
-ArchiveRewrites(Oid archive_oid) {
-	/* BEFORE INSERT row triggers (tgtype: ROW 1, BEFORE 2, INSERT 4) on the archive or its partitions, or rules */
+CatalogRewrites(Oid archive_oid) {
 	return pg::SpiExec(
 	           "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgrelid OPERATOR(pg_catalog.=) ANY "
 	           "(SELECT $1::pg_catalog.oid UNION ALL SELECT relid FROM pg_catalog.pg_partition_tree($1)) "
 	           "AND (t.tgtype::pg_catalog.int4 OPERATOR(pg_catalog.&) 7) OPERATOR(pg_catalog.=) 7 AND NOT "
 	           "t.tgisinternal) "
 	           "OR EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite r WHERE r.ev_class OPERATOR(pg_catalog.=) $1)",
-	           /* not read-only: a fresh snapshot sees what this transaction did before */
 	           {pg::SpiValue::RegClass(archive_oid)}, pg::SpiMode::WriteReturning)
 	    .BoolAt(0, 0);
 }
 
-namespace {
 /* The relation's BEFORE INSERT row triggers or rules, from the relcache.  C-style; the caller holds a lock. */
 bool
 RelcacheRewrites(Oid relid) {
@@ -119,7 +121,7 @@ RelcacheRewrites(Oid relid) {
 bool
 ArchiveRewritesNow(const ArchivePlan &plan) {
 	if (plan.archive.relkind == RELKIND_PARTITIONED_TABLE)
-		return ArchiveRewrites(plan.archive.oid); /* its partitions too */
+		return CatalogRewrites(plan.archive.oid); /* its partitions too */
 	return pg::PgCall([&] { return RelcacheRewrites(plan.archive.oid); });
 }
 

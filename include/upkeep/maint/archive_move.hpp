@@ -51,17 +51,12 @@ ArchivePlan PlanArchive(const pg::RelInfo &source, Oid archive_oid);
 /* Before a batch that writes into it: the archive, locked by OID, as it is named now. */
 void RefreshArchive(ArchivePlan &plan);
 /*
- * True when a row inserted into `archive_oid` can be dropped, redirected or
+ * True when a row inserted into the archive can be dropped, redirected or
  * changed on its way in: BEFORE INSERT row triggers on it or its partitions,
- * or rules.  Stable while the caller holds RowExclusiveLock on the archive
- * (CREATE TRIGGER and CREATE RULE wait for it).
- */
-bool ArchiveRewrites(Oid archive_oid);
-/*
- * The same, in a batch, after RefreshArchive locked the archive: from the
- * relcache (what the executor will use, whatever the transaction's
- * snapshot) for a plain archive; a partitioned one by its partitions'
- * catalog rows.
+ * or rules.  Called in a batch after RefreshArchive locked the archive
+ * (CREATE TRIGGER and CREATE RULE wait for that lock): from the relcache
+ * (what the executor will use, whatever the transaction's snapshot) for a
+ * plain archive; a partitioned one from the catalog, its partitions too.
  */
 bool ArchiveRewritesNow(const ArchivePlan &plan);
 /* Every column of `source_oid` is in `archive_oid` with the same name, type and typmod. */
