@@ -182,11 +182,15 @@ NewState(MemoryContext aggcxt) {
 	return s;
 }
 
-/* The aggregate's memory context; refuses a call from anywhere else. */
+/*
+ * The aggregate's memory context; refuses a call from anywhere else.
+ * AggCheckCallContext only reads the call's context and never raises: no
+ * PgCall (it runs for every row).
+ */
 MemoryContext
 AggregateContext(FunctionCallInfo fcinfo) {
 	MemoryContext aggcxt = nullptr;
-	if (!pg::PgCall([&] { return AggCheckCallContext(fcinfo, &aggcxt) != 0; }))
+	if (AggCheckCallContext(fcinfo, &aggcxt) == 0)
 		pg::Throw(ERRCODE_FEATURE_NOT_SUPPORTED, "upkeep.fingerprint_agg's support functions are called only by it");
 	return aggcxt;
 }
@@ -255,16 +259,13 @@ AddToState(bytea *state, const core::Hash128 &row) {
 } // namespace
 
 /*
- * One row into the state.  The per-row path makes one call into
- * PostgreSQL's error handling (two with text-output columns under other
- * settings); AggCheckCallContext only reads the call's context and never
- * raises, so it runs outside.
+ * One row into the state.  The per-row path of the columns form makes one
+ * call into PostgreSQL's error handling (two with text-output columns under
+ * other settings).
  */
 Datum
 FingerprintAccum(FunctionCallInfo fcinfo) {
-	MemoryContext aggcxt = nullptr;
-	if (AggCheckCallContext(fcinfo, &aggcxt) == 0)
-		pg::Throw(ERRCODE_FEATURE_NOT_SUPPORTED, "upkeep.fingerprint_agg's support functions are called only by it");
+	MemoryContext aggcxt = AggregateContext(fcinfo);
 	RowTypeHasher *cols = CallSiteHasher(fcinfo);
 	if (cols != nullptr && cols->columns) {
 		/* the fast path, one step: the state argument and the row's hash */
